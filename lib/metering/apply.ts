@@ -1,0 +1,140 @@
+import type { MeteringContext } from "./context";
+import { appendSettle, type EntryType, type HistoryEntry } from "./history";
+import type { UserKeys } from "./keys";
+import { asInt, asIntOrNull, asStringOrNull, execTx, type Transaction } from "./kv";
+import { newOperationId, type Operation, type OperationKind, operationFields } from "./operation";
+import { periodOf } from "./period";
+
+/**
+ * Credits, refunds and refills add tokens, and each must happen at most once even when
+ * callers race or retry. Without Lua a MULTI cannot make an INCRBY conditional, so the
+ * right to apply is won first and the tokens are added second:
+ *
+ *   1. claim:  SET <guard> <opId> NX GET   (+ the op record, + ZADD open)
+ *              the guard is the thing that must happen once: "the November grant",
+ *              "the refund of debit X", "the credit with Idempotency-Key K"
+ *   2. apply:  INCRBY bal amount; COPY bal r:<opId>; HINCRBY totals …
+ *   3. settle: the history entry (idempotent; see history.ts)
+ *
+ * Only the claim's winner applies. If it dies between 1 and 2 (or 2 and 3), the operation
+ * stays in `open`, and a healer — after healAfterMs, under a per-user lock — sees a claimed
+ * op whose guard still names it and applies it, or an applied one and settles it. Adding
+ * tokens never needs compensation, so the only hazard is doing it twice, which the guard
+ * (decided by the store, atomically) and the healer's delay rule out.
+ */
+export interface ApplySpec {
+  keys: UserKeys;
+  kind: Exclude<OperationKind, "debit">;
+  guardKey: string;
+  guardTtlSeconds: number;
+  /** Further claims set together with the guard (e.g. the month a seed grant stands for). */
+  alsoMark?: string[];
+  /** Fixed amount, or a top-up target: the amount is then max(0, target − balance). */
+  amount: number | { topUpTo: number };
+  reason: string | null;
+  route?: string | null;
+  ref?: string | null;
+  /** For refunds: the period whose usage the refund gives back. */
+  period?: string;
+}
+
+export type ApplyOutcome =
+  | { status: "applied"; opId: string; amount: number; balance: number }
+  | { status: "duplicate"; opId: string };
+
+export async function claimAndApply(ctx: MeteringContext, spec: ApplySpec): Promise<ApplyOutcome> {
+  const now = ctx.config.clock();
+  const target = typeof spec.amount === "number" ? null : spec.amount.topUpTo;
+  const op: Operation = {
+    id: newOperationId(spec.kind.slice(0, 3)),
+    kind: spec.kind,
+    state: "claimed",
+    amount: typeof spec.amount === "number" ? spec.amount : 0,
+    at: now,
+    period: spec.period ?? periodOf(now),
+    route: spec.route ?? null,
+    reason: spec.reason,
+    ref: spec.ref ?? null,
+    claim: spec.guardKey,
+    idempotencyKey: null,
+    target,
+  };
+  const { keys } = spec;
+  const tx = ctx.kv.multi();
+  tx.set(spec.guardKey, op.id, { nx: true, get: true, ex: spec.guardTtlSeconds });
+  tx.hset(keys.op(op.id), operationFields(op));
+  tx.expire(keys.op(op.id), ctx.config.refundWindowSeconds);
+  tx.zadd(keys.open, { score: now, member: op.id });
+  tx.get(keys.balance);
+  for (const mark of spec.alsoMark ?? []) tx.set(mark, op.id, { nx: true, ex: spec.guardTtlSeconds });
+  const results = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+
+  const holder = asStringOrNull(results[0]);
+  if (holder !== null && holder !== op.id) {
+    // Lost the claim: our record is garbage; drop it (a healer would drop it too).
+    const cleanup = ctx.kv.multi();
+    cleanup.del(keys.op(op.id));
+    cleanup.zrem(keys.open, op.id);
+    await execTx(cleanup, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
+    return { status: "duplicate", opId: holder };
+  }
+  const balance = asIntOrNull(results[4], "balance") ?? 0;
+  return applyClaimed(ctx, keys, op, balance);
+}
+
+/** Step 2 and 3 for a claim this caller (or a healer) owns. */
+export async function applyClaimed(
+  ctx: MeteringContext,
+  keys: UserKeys,
+  op: Operation,
+  balanceSeen: number,
+): Promise<ApplyOutcome> {
+  if (op.kind === "debit") throw new TypeError("applyClaimed is for operations that add tokens");
+  const amount = op.target === null ? op.amount : Math.max(0, op.target - balanceSeen);
+  const tx = ctx.kv.multi();
+  tx.incrby(keys.balance, amount);
+  tx.copy(keys.balance, keys.result(op.id));
+  tx.expire(keys.result(op.id), ctx.config.refundWindowSeconds);
+  tx.hset(keys.op(op.id), { state: "open", amount });
+  appendTotals(tx, keys, op.kind, amount, op.period);
+  const results = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+  const balance = asInt(results[0], "balance");
+  await settleApplied(ctx, keys, { ...op, amount }, balance);
+  return { status: "applied", opId: op.id, amount, balance };
+}
+
+export function appendTotals(tx: Transaction, keys: UserKeys, kind: Exclude<OperationKind, "debit">, amount: number, period: string): void {
+  if (kind === "refund") {
+    tx.hincrby(keys.totals, "refunds", amount);
+    tx.hincrby(keys.totals, "generations", -1);
+    tx.hincrby(keys.totals, `used:${period}`, -amount);
+  } else {
+    tx.hincrby(keys.totals, "credits", amount);
+  }
+}
+
+export async function settleApplied(ctx: MeteringContext, keys: UserKeys, op: Operation, balanceAfter: number): Promise<void> {
+  const tx = ctx.kv.multi();
+  appendSettle(tx, keys, appliedEntry(op, balanceAfter), ctx.config.historyLimit);
+  await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+}
+
+const ENTRY_TYPE: Record<Exclude<OperationKind, "debit">, EntryType> = {
+  credit: "credit",
+  refund: "refund",
+  refill: "refill",
+};
+
+export function appliedEntry(op: Operation, balanceAfter: number): HistoryEntry {
+  const entry: HistoryEntry = {
+    id: op.id,
+    type: ENTRY_TYPE[op.kind as Exclude<OperationKind, "debit">],
+    amount: op.amount,
+    balanceAfter,
+    reason: op.reason,
+    route: op.route,
+    at: op.at,
+  };
+  if (op.kind === "refund" && op.ref !== null) entry.ref = op.ref;
+  return entry;
+}

@@ -1,0 +1,75 @@
+import { KvProtocolError } from "./errors";
+import type { UserKeys } from "./keys";
+import type { Transaction } from "./kv";
+
+export type EntryType = "debit" | "credit" | "refund" | "refill" | "reset";
+
+/**
+ * One settled line of a user's history. `amount` is the signed change of the balance
+ * (debits negative), so the entries of a complete history sum to the balance.
+ */
+export interface HistoryEntry {
+  id: string;
+  type: EntryType;
+  amount: number;
+  /** The balance right after this operation, as the store computed it (a COPY of it). */
+  balanceAfter: number;
+  reason: string | null;
+  route: string | null;
+  /** Epoch milliseconds. */
+  at: number;
+  /** For a refund: the debit it gives back. */
+  ref?: string;
+}
+
+/**
+ * Writes a settled entry and closes its operation, idempotently: the entry is a sorted-set
+ * member, so settling twice (the caller and a healer) leaves one entry, and the cap is
+ * applied only here, after the outcome is known. That is why a refused debit can never
+ * push a real entry out: it never reaches the history at all.
+ */
+export function appendSettle(tx: Transaction, keys: UserKeys, entry: HistoryEntry, historyLimit: number): void {
+  tx.zadd(keys.history, { score: entry.at, member: encodeEntry(entry) });
+  tx.zremrangebyrank(keys.history, 0, -(historyLimit + 1));
+  tx.del(keys.result(entry.id));
+  tx.zrem(keys.open, entry.id);
+}
+
+export function encodeEntry(entry: HistoryEntry): string {
+  // Fixed key order: the same entry always encodes to the same member.
+  const { id, type, amount, balanceAfter, reason, route, at, ref } = entry;
+  return JSON.stringify(ref === undefined
+    ? { id, type, amount, balanceAfter, reason, route, at }
+    : { id, type, amount, balanceAfter, reason, route, at, ref });
+}
+
+const TYPES: ReadonlySet<string> = new Set(["debit", "credit", "refund", "refill", "reset"]);
+
+export function decodeEntry(raw: unknown): HistoryEntry {
+  const value = typeof raw === "string" ? safeParse(raw) : raw;
+  if (!value || typeof value !== "object") throw new KvProtocolError("history entry is not an object");
+  const e = value as Record<string, unknown>;
+  if (typeof e.id !== "string" || typeof e.type !== "string" || !TYPES.has(e.type)
+    || typeof e.amount !== "number" || typeof e.balanceAfter !== "number" || typeof e.at !== "number") {
+    throw new KvProtocolError("history entry has missing or mistyped fields");
+  }
+  const entry: HistoryEntry = {
+    id: e.id,
+    type: e.type as EntryType,
+    amount: e.amount,
+    balanceAfter: e.balanceAfter,
+    reason: typeof e.reason === "string" ? e.reason : null,
+    route: typeof e.route === "string" ? e.route : null,
+    at: e.at,
+  };
+  if (typeof e.ref === "string") entry.ref = e.ref;
+  return entry;
+}
+
+function safeParse(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return null;
+  }
+}

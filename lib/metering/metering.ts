@@ -1,0 +1,98 @@
+import { type ApplyOutcome } from "./apply";
+import { type MeteringOptions, resolveConfig } from "./config";
+import type { MeteringContext } from "./context";
+import { credit, type CreditRequest } from "./credit";
+import { type DebitHooks, type DebitOutcome, type DebitRequest, runDebit } from "./debit";
+import { ensureGrants } from "./grants";
+import { heal, type HealReport } from "./heal";
+import type { HistoryEntry } from "./history";
+import type { MeteringKv } from "./kv";
+import { runMonthlyGrants, type MonthlyRunReport } from "./monthly";
+import { refund, type RefundOutcome } from "./refund";
+import { reset } from "./reset";
+import { readLedger, statsFromLedger, type UserStats } from "./stats";
+
+export interface RecordGenerationResult {
+  success: boolean;
+  stats: UserStats;
+  message: string;
+}
+
+export interface Metering {
+  readonly context: MeteringContext;
+  debit(request: DebitRequest): Promise<DebitOutcome>;
+  credit(request: CreditRequest): Promise<ApplyOutcome>;
+  refund(userId: string, debitId: string, reason?: string | null): Promise<RefundOutcome>;
+  reset(userId: string, reason?: string): Promise<HistoryEntry>;
+  heal(userId: string): Promise<HealReport>;
+  runMonthlyGrants(options?: { maxUsers?: number }): Promise<MonthlyRunReport>;
+  // The seed application's API, names kept:
+  getUserStats(userId: string): Promise<UserStats>;
+  recordArticleGeneration(userId: string, cost?: number): Promise<RecordGenerationResult>;
+  addTokens(userId: string, amount: number, reason: string): Promise<UserStats>;
+  resetStats(userId: string): Promise<UserStats>;
+}
+
+export interface MeteringRuntime {
+  /**
+   * Keeps background work alive after a response (Next's `waitUntil`). The default awaits
+   * nothing and lets the promise run; errors are swallowed because a healer finishes
+   * whatever a lost background task left open.
+   */
+  background?: (task: Promise<unknown>) => void;
+}
+
+export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime: MeteringRuntime = {}): Metering {
+  const ctx: MeteringContext = { kv, config: resolveConfig(options) };
+  const background = (task: Promise<unknown>) => {
+    const guarded = task.catch(() => undefined);
+    runtime.background?.(guarded);
+  };
+  const hooks: DebitHooks = {
+    ensureGrants: (userId, missing) => ensureGrants(ctx, userId, missing),
+    heal: (userId) => heal(ctx, userId),
+    background,
+  };
+
+  async function getUserStats(userId: string): Promise<UserStats> {
+    let ledger = await readLedger(ctx, userId);
+    if (ledger.staleIds.length > 0 || ledger.missingGrants.length > 0) {
+      if (ledger.staleIds.length > 0) await heal(ctx, userId);
+      if (ledger.missingGrants.length > 0) await ensureGrants(ctx, userId, ledger.missingGrants);
+      ledger = await readLedger(ctx, userId);
+    }
+    return statsFromLedger(ctx, ledger);
+  }
+
+  return {
+    context: ctx,
+    debit: (request) => runDebit(ctx, request, hooks),
+    credit: (request) => credit(ctx, request),
+    refund: (userId, debitId, reason) => refund(ctx, userId, debitId, reason),
+    reset: (userId, reason) => reset(ctx, userId, reason),
+    heal: (userId) => heal(ctx, userId),
+    runMonthlyGrants: (opts) => runMonthlyGrants(ctx, opts),
+    getUserStats,
+    async recordArticleGeneration(userId, cost = 3) {
+      const outcome = await runDebit(ctx, { userId, cost, route: "article", reason: "Article generation" }, hooks);
+      if (outcome.status === "ok") await outcome.settle().catch(() => undefined);
+      const stats = await getUserStats(userId);
+      if (outcome.status === "ok") {
+        return { success: true, stats, message: `Article generated: ${cost} tokens used, ${outcome.balance} left.` };
+      }
+      return {
+        success: false,
+        stats,
+        message: `Not enough tokens: an article costs ${cost}, the balance is ${stats.balance}.`,
+      };
+    },
+    async addTokens(userId, amount, reason) {
+      await credit(ctx, { userId, amount, reason });
+      return getUserStats(userId);
+    },
+    async resetStats(userId) {
+      await reset(ctx, userId);
+      return getUserStats(userId);
+    },
+  };
+}

@@ -1,0 +1,82 @@
+import { KvProtocolError } from "./errors";
+import { asIntOrNull, asRecord } from "./kv";
+
+/**
+ * An operation record (`op:<id>` hash) describes one balance change from the moment it is
+ * started until long after it settles: the healer needs it to finish an operation whose
+ * caller vanished, and a refund needs the debit's amount and route.
+ *
+ * Lifecycle: claimed (credits, refunds, refills: the right to apply was won) → open (the
+ * balance changed, the result is captured in `r:<id>`) → settled (the history has it, the
+ * id has left the user's `open` set and `r:<id>` is gone). A refused debit is compensated
+ * instead, and its record deleted.
+ */
+export type OperationKind = "debit" | "credit" | "refund" | "refill";
+export type OperationState = "claimed" | "open";
+
+export interface Operation {
+  id: string;
+  kind: OperationKind;
+  state: OperationState;
+  /** Magnitude, always positive (0 only for a refill that had nothing to add). */
+  amount: number;
+  at: number;
+  period: string;
+  route: string | null;
+  reason: string | null;
+  /** For a refund, the debit; for claimed operations, the claim key that must name this op. */
+  ref: string | null;
+  claim: string | null;
+  idempotencyKey: string | null;
+  /** For a top-up refill: the balance to raise to (the amount is decided when applied). */
+  target: number | null;
+}
+
+export function operationFields(op: Operation): Record<string, string | number> {
+  const fields: Record<string, string | number> = {
+    kind: op.kind, state: op.state, amount: op.amount, at: op.at, period: op.period,
+  };
+  if (op.route !== null) fields.route = op.route;
+  if (op.reason !== null) fields.reason = op.reason;
+  if (op.ref !== null) fields.ref = op.ref;
+  if (op.claim !== null) fields.claim = op.claim;
+  if (op.idempotencyKey !== null) fields.idem = op.idempotencyKey;
+  if (op.target !== null) fields.target = op.target;
+  return fields;
+}
+
+const KINDS: ReadonlySet<string> = new Set(["debit", "credit", "refund", "refill"]);
+const STATES: ReadonlySet<string> = new Set(["claimed", "open"]);
+
+/** Parses an HGETALL reply; null when the record does not exist (expired or compensated). */
+export function parseOperation(id: string, raw: unknown): Operation | null {
+  const h = asRecord(raw);
+  if (Object.keys(h).length === 0) return null;
+  const kind = String(h.kind);
+  const state = String(h.state);
+  const amount = asIntOrNull(h.amount, "op.amount");
+  const at = asIntOrNull(h.at, "op.at");
+  if (!KINDS.has(kind) || !STATES.has(state) || amount === null || at === null) {
+    throw new KvProtocolError(`operation ${id} is malformed`);
+  }
+  const str = (v: unknown) => (v === undefined || v === null ? null : String(v));
+  return {
+    id,
+    kind: kind as OperationKind,
+    state: state as OperationState,
+    amount,
+    at,
+    period: String(h.period),
+    route: str(h.route),
+    reason: str(h.reason),
+    ref: str(h.ref),
+    claim: str(h.claim),
+    idempotencyKey: str(h.idem),
+    target: asIntOrNull(h.target, "op.target"),
+  };
+}
+
+/** Fresh operation id: random, so two instances never collide and a replay is recognisable. */
+export function newOperationId(prefix: string): string {
+  return `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`;
+}

@@ -1,0 +1,48 @@
+import { claimAndApply } from "./apply";
+import type { MeteringContext } from "./context";
+import { userKeys } from "./keys";
+import { asIntOrNull, asStringOrNull, execTx } from "./kv";
+import { parseOperation } from "./operation";
+import { assertOperationId, optionalText } from "./text";
+
+export type RefundOutcome =
+  | { status: "refunded"; refundId: string; debitId: string; amount: number; balance: number }
+  | { status: "already_refunded"; debitId: string; refundId: string }
+  /** Unknown id, another user's debit, a refused or voided debit, or past the refund window. */
+  | { status: "not_refundable"; debitId: string };
+
+/**
+ * Gives a paid debit back, at most once. Ownership is structural: the debit is looked up
+ * under the caller's own hash tag, so another user's debit id is simply unknown here.
+ */
+export async function refund(ctx: MeteringContext, userId: string, debitId: string, reason?: string | null): Promise<RefundOutcome> {
+  const keys = userKeys(ctx.config.namespace, userId);
+  assertOperationId(debitId);
+  const why = optionalText(reason, "reason") ?? "Refund of failed work";
+  const read = ctx.kv.multi();
+  read.hgetall(keys.op(debitId));
+  read.get(keys.result(debitId));
+  read.exists(keys.void(debitId));
+  read.get(keys.refundClaim(debitId));
+  const [rawOp, rawResult, voided, claim] = await execTx(read, { timeoutMs: ctx.config.kvTimeoutMs });
+  const existing = asStringOrNull(claim);
+  if (existing !== null) return { status: "already_refunded", debitId, refundId: existing };
+  const op = parseOperation(debitId, rawOp);
+  const after = asIntOrNull(rawResult, "debit result");
+  // A settled debit has no r:<id> any more; an open one must have been paid (r ≥ 0).
+  const paid = op !== null && op.kind === "debit" && (after === null || after >= 0) && voided === 0;
+  if (!paid || op === null) return { status: "not_refundable", debitId };
+
+  const outcome = await claimAndApply(ctx, {
+    keys, kind: "refund", guardKey: keys.refundClaim(debitId), guardTtlSeconds: ctx.config.refundWindowSeconds,
+    amount: op.amount, reason: why, route: op.route, ref: debitId, period: op.period,
+  });
+  if (outcome.status === "duplicate") return { status: "already_refunded", debitId, refundId: outcome.opId };
+  if (op.idempotencyKey !== null) {
+    // The work failed and was given back: a retry with the same key must be served (and paid) anew.
+    const release = ctx.kv.multi();
+    release.del(keys.idempotency(op.idempotencyKey));
+    await execTx(release, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
+  }
+  return { status: "refunded", refundId: outcome.opId, debitId, amount: outcome.amount, balance: outcome.balance };
+}

@@ -1,0 +1,88 @@
+import type { MeteringContext } from "./context";
+import { grantNamesFor } from "./debit";
+import { decodeEntry, type HistoryEntry } from "./history";
+import { type UserKeys, userKeys } from "./keys";
+import { asArray, asInt, asIntOrNull, asRecord, execTx } from "./kv";
+import { nextPeriodStart, periodOf } from "./period";
+
+export interface UserStats {
+  userId: string;
+  balance: number;
+  /** Paid generations, minus refunded ones. */
+  generations: number;
+  /** Tokens spent, net of refunds. */
+  tokensUsed: number;
+  /** Tokens added by top-ups, grants and resets. */
+  tokensAdded: number;
+  tokensRefunded: number;
+  /** Time of the newest debit still in the kept history (epoch ms), or null. */
+  lastGenerationAt: number | null;
+  period: { id: string; used: number; allowance: number; resetsAt: number };
+  /** Operations in flight (debits not yet settled). */
+  pending: number;
+  /** Newest first, at most `historyLimit`. */
+  history: HistoryEntry[];
+}
+
+/** Everything the invariants need, read in one atomic transaction. */
+export interface LedgerSnapshot {
+  keys: UserKeys;
+  balance: number;
+  totals: { credits: number; debits: number; refunds: number; generations: number; used: Record<string, number> };
+  history: HistoryEntry[];
+  openIds: string[];
+  staleIds: string[];
+  missingGrants: string[];
+}
+
+export async function readLedger(ctx: MeteringContext, userId: string, historyCount = ctx.config.historyLimit): Promise<LedgerSnapshot> {
+  const keys = userKeys(ctx.config.namespace, userId);
+  const now = ctx.config.clock();
+  const grantNames = grantNamesFor(ctx, userId, periodOf(now));
+  const tx = ctx.kv.multi();
+  tx.get(keys.balance);
+  tx.hgetall(keys.totals);
+  tx.zrange(keys.history, 0, historyCount - 1, { rev: true });
+  tx.zrange(keys.open, 0, -1);
+  tx.zrange(keys.open, "-inf", now - ctx.config.healAfterMs, { byScore: true, offset: 0, count: 1 });
+  for (const name of grantNames) tx.exists(keys.grant(name));
+  const r = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+  const totals = asRecord(r[1]);
+  const num = (field: string) => asIntOrNull(totals[field], field) ?? 0;
+  const used: Record<string, number> = {};
+  for (const [field, value] of Object.entries(totals)) {
+    if (field.startsWith("used:")) used[field.slice(5)] = asInt(value, field);
+  }
+  return {
+    keys,
+    balance: asIntOrNull(r[0], "balance") ?? 0,
+    totals: { credits: num("credits"), debits: num("debits"), refunds: num("refunds"), generations: num("generations"), used },
+    history: asArray(r[2]).map(decodeEntry),
+    openIds: asArray(r[3]).map(String),
+    staleIds: asArray(r[4]).map(String),
+    missingGrants: grantNames.filter((_, i) => asInt(r[5 + i], "grant exists") === 0),
+  };
+}
+
+export function statsFromLedger(ctx: MeteringContext, ledger: LedgerSnapshot): UserStats {
+  const now = ctx.config.clock();
+  const period = periodOf(now);
+  const lastDebit = ledger.history.find((e) => e.type === "debit");
+  return {
+    userId: ledger.keys.userId,
+    balance: ledger.balance,
+    generations: ledger.totals.generations,
+    tokensUsed: ledger.totals.debits - ledger.totals.refunds,
+    tokensAdded: ledger.totals.credits,
+    tokensRefunded: ledger.totals.refunds,
+    lastGenerationAt: lastDebit?.at ?? null,
+    period: {
+      id: period,
+      used: ledger.totals.used[period] ?? 0,
+      allowance: ctx.config.monthlyAllowance,
+      resetsAt: nextPeriodStart(now),
+    },
+    pending: ledger.openIds.length,
+    history: ledger.history,
+  };
+}

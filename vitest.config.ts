@@ -1,0 +1,52 @@
+import { defineConfig } from "vitest/config";
+
+// `@vercel/kv` reads these when vitest's interop touches its lazy `kv` proxy at import time;
+// every test builds its own client against the local KV server, so placeholders suffice.
+const env = {
+  KV_REST_API_URL: "http://127.0.0.1:1",
+  KV_REST_API_TOKEN: "vitest-placeholder",
+};
+
+// Code that must run unchanged on the Edge runtime is tested twice: in Node and in
+// @edge-runtime/vm. Tests that need Node (child processes, servers) are named *.node.test.ts.
+const EDGE_TESTED = ["tests/metering/**/*.test.ts", "tests/auth/**/*.test.ts", "tests/gateway/**/*.test.ts"];
+
+export default defineConfig({
+  test: {
+    globalSetup: ["tests/support/global-setup.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: "node",
+          environment: "node",
+          env,
+          include: ["tests/**/*.test.ts"],
+          exclude: ["tests/e2e/**", "tests/browser/**", "**/node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "edge",
+          environment: "edge-runtime",
+          env,
+          include: EDGE_TESTED,
+          exclude: ["**/*.node.test.ts", "**/node_modules/**"],
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          environment: "node",
+          env,
+          include: ["tests/e2e/**/*.test.ts", "tests/browser/**/*.test.ts"],
+          // One built app serves every end-to-end file; running them one at a time keeps
+          // load tests from skewing each other on a 2-core machine.
+          fileParallelism: false,
+          testTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
