@@ -15,6 +15,6 @@ export type { MonthlyRunReport } from "./monthly";
 export { type Clock, nextPeriodStart, periodOf, systemClock } from "./period";
 export type { RefundOutcome } from "./refund";
 export { type LedgerSnapshot, readLedger, type UserStats } from "./stats";
-export { assertIdempotencyKey, assertOperationId } from "./text";
+export { assertIdempotencyKey, assertOperationId, isValidIdempotencyKey } from "./text";
 export { assertUserId, isValidUserId } from "./user-id";
 export type { ApplyOutcome } from "./apply";

@@ -35,3 +35,7 @@ export function assertOperationId(value: unknown): string {
   }
   return value;
 }
+
+export function isValidIdempotencyKey(value: unknown): value is string {
+  return typeof value === "string" && IDEMPOTENCY_KEY.test(value);
+}

@@ -1,0 +1,20 @@
+import { isAdminApiToken } from "@/lib/auth";
+import { problem } from "@/lib/http";
+import { getRuntime } from "@/lib/runtime";
+import { withErrors } from "@/lib/server/errors";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * Vercel Cron calls this with `Authorization: Bearer $CRON_SECRET` (schedule in
+ * vercel.json). Grants are claimed per user and month, so extra runs grant nothing twice.
+ */
+export const GET = withErrors(async (request: Request) => {
+  const header = request.headers.get("authorization") ?? "";
+  const presented = header.startsWith("Bearer ") ? header.slice(7) : "";
+  if (!(await isAdminApiToken(presented, getRuntime().settings.cronSecret))) {
+    return problem(401, "unauthenticated", "Cron secret required", { headers: { "www-authenticate": 'Bearer realm="tollgate-cron"' } });
+  }
+  const report = await getRuntime().metering.runMonthlyGrants();
+  return Response.json(report, { headers: { "cache-control": "no-store" } });
+});

@@ -1,0 +1,13 @@
+import { getRuntime } from "@/lib/runtime";
+import { authenticateUser } from "@/lib/server/authenticate";
+import { withErrors } from "@/lib/server/errors";
+
+export const dynamic = "force-dynamic";
+
+/** The caller's own stats and history (the seed's getUserStats). */
+export const GET = withErrors(async (request: Request) => {
+  const caller = await authenticateUser(request);
+  if (!caller.ok) return caller.response;
+  const stats = await getRuntime().metering.getUserStats(caller.userId!);
+  return Response.json({ ...stats, isAdmin: caller.isAdmin }, { headers: { "cache-control": "no-store" } });
+});

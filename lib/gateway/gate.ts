@@ -1,0 +1,154 @@
+import type { TokenVerifier } from "../auth";
+import { extractCredentials } from "../auth/credentials";
+import { authFailureResponse, insufficientTokens, invalidRequest, meteringUnavailable, methodNotAllowed, notFound, problem } from "../http";
+import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError } from "../metering";
+import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
+import { assertPricingTable, lookupPrice, type PricedRoute } from "./pricing";
+import { decodeStoredResponse } from "./stored-response";
+
+export interface GateOptions {
+  verify: TokenVerifier;
+  /** The debit: `metering.debit`, or a coalescer's. */
+  debit: (request: DebitRequest) => Promise<DebitOutcome>;
+  pricing: readonly PricedRoute[];
+  signer: GateSigner;
+  /** Where a refused caller can buy tokens (in the 402 body). */
+  topUpUrl: string;
+  /** Monthly allowance, for the RateLimit-Policy field. */
+  monthlyAllowance: number;
+  /** Seconds until the current period ends, for the RateLimit field. */
+  secondsToPeriodEnd: () => number;
+  /** Where fail-open uses and unexpected errors are reported. Never given a token. */
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export type GateDecision =
+  | {
+    action: "forward";
+    /** The request headers to forward: the client's, minus spoofable ones, plus the pass. */
+    requestHeaders: Headers;
+    /** Headers to add to the handler's response. */
+    responseHeaders: Headers;
+    pass: GatePass;
+    /** Work to finish after the answer (the debit's settlement): give it to waitUntil. */
+    afterResponse: (() => Promise<void>) | null;
+  }
+  | { action: "respond"; response: Response };
+
+/**
+ * The metering gate: authenticate → meter → forward or refuse. Framework-free (Request in,
+ * decision out) so the Edge middleware, a Node `proxy.ts` and the tests all run the same
+ * code. Every refusal is decided before the route handler runs; a request the gate
+ * refuses never reaches the work.
+ */
+export function createGate(options: GateOptions): (request: Request) => Promise<GateDecision> {
+  assertPricingTable(options.pricing);
+  const log = options.log ?? (() => undefined);
+
+  return async function gate(request: Request): Promise<GateDecision> {
+    const started = performance.now();
+    const url = new URL(request.url);
+    const price = lookupPrice(options.pricing, request.method, url.pathname);
+    if (price.kind === "unknown") return respond(notFound("this route is not in the pricing table"));
+    if (price.kind === "wrong-method") return respond(methodNotAllowed(price.allow));
+    const route = price.route;
+
+    const credentials = extractCredentials(request);
+    if (credentials === null) {
+      return respond(authFailureResponse({ code: "token_missing", message: "no bearer token or session cookie was sent" }));
+    }
+    const verified = await options.verify(credentials.token);
+    if (!verified.ok) return respond(authFailureResponse(verified));
+    const authMs = performance.now() - started;
+
+    const rawKey = request.headers.get("idempotency-key");
+    const idempotencyKey = rawKey === null ? null : unquote(rawKey);
+    if (idempotencyKey !== null && !isValidIdempotencyKey(idempotencyKey)) {
+      return respond(invalidRequest("invalid_idempotency_key", "Idempotency-Key must be 1-128 characters of letters, digits and _ . : -"));
+    }
+
+    let outcome: DebitOutcome;
+    try {
+      outcome = await options.debit({
+        userId: verified.userId,
+        cost: route.cost,
+        route: `${route.method} ${route.path}`,
+        idempotencyKey,
+      });
+    } catch (error) {
+      if (!(error instanceof KvUnavailableError)) {
+        log("gate.error", { route: route.id, error: String(error) });
+        throw error;
+      }
+      if (route.failOpen) {
+        log("gate.fail_open", { route: route.id, user: verified.userId, reason: error.message });
+        const pass: GatePass = { userId: verified.userId, debitId: "unpaid", cost: 0, routeId: route.id, balance: -1, idempotencyKey };
+        return forward(request, pass, started, authMs, null);
+      }
+      return respond(meteringUnavailable(1, "the token store did not answer in time; nothing was charged"));
+    }
+
+    switch (outcome.status) {
+      case "insufficient_tokens":
+        return respond(withRateLimit(insufficientTokens({ balance: outcome.balance, cost: route.cost, topUpUrl: options.topUpUrl }), outcome.balance));
+      case "replay": {
+        const stored = decodeStoredResponse(outcome.storedResponse);
+        if (stored === null) {
+          return respond(problem(409, "idempotency_key_in_use", "Request in progress", {
+            detail: "a request with this Idempotency-Key is still being processed; retry later",
+            headers: { "retry-after": "1" },
+          }));
+        }
+        stored.headers.set("idempotent-replayed", "true");
+        stored.headers.set("x-tokens-cost", "0");
+        return respond(stored);
+      }
+      case "ok": {
+        const pass: GatePass = {
+          userId: outcome.userId, debitId: outcome.debitId, cost: outcome.cost,
+          routeId: route.id, balance: outcome.balance, idempotencyKey,
+        };
+        return forward(request, pass, started, authMs, outcome.settle);
+      }
+    }
+  };
+
+  async function forward(request: Request, pass: GatePass, started: number, authMs: number, settle: (() => Promise<void>) | null): Promise<GateDecision> {
+    const requestHeaders = new Headers(request.headers);
+    stripGateHeaders(requestHeaders);
+    await options.signer.write(requestHeaders, pass);
+    const responseHeaders = new Headers();
+    responseHeaders.set("x-tokens-cost", String(pass.cost));
+    if (pass.balance >= 0) {
+      responseHeaders.set("x-tokens-remaining", String(pass.balance));
+      setRateLimit(responseHeaders, pass.balance);
+    }
+    const meterMs = performance.now() - started - authMs;
+    responseHeaders.set("server-timing", `auth;dur=${authMs.toFixed(2)}, meter;dur=${meterMs.toFixed(2)}`);
+    return { action: "forward", requestHeaders, responseHeaders, pass, afterResponse: settle };
+  }
+
+  function withRateLimit(response: Response, remaining: number): Response {
+    setRateLimit(response.headers, remaining);
+    response.headers.set("x-tokens-remaining", String(remaining));
+    return response;
+  }
+
+  // draft-ietf-httpapi-ratelimit-headers: quota units are tokens ("credits"), the window
+  // is the billing month.
+  function setRateLimit(headers: Headers, remaining: number): void {
+    const reset = Math.max(0, Math.ceil(options.secondsToPeriodEnd()));
+    headers.set("ratelimit-policy", `"tokens";q=${options.monthlyAllowance};w=${31 * 86_400};qu="credits"`);
+    headers.set("ratelimit", `"tokens";r=${remaining};t=${reset}`);
+  }
+}
+
+function respond(response: Response): GateDecision {
+  return { action: "respond", response };
+}
+
+/** The draft sends the key as a structured-field string: `"abc"`. Plain tokens are accepted too. */
+function unquote(value: string): string {
+  const v = value.trim();
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+}

@@ -1,0 +1,161 @@
+import {
+  appendDebit, debitEntry, decideDebit, type DebitHooks, type DebitOutcome, type DebitRequest,
+  type PreparedDebit, prepareDebit, readDebit, voidDebit,
+} from "./debit";
+import { KvUnavailableError } from "./errors";
+import { ensureGrants } from "./grants";
+import { heal } from "./heal";
+import { appendSettle, SETTLE_COMMANDS } from "./history";
+import { execTx } from "./kv";
+import type { Metering } from "./metering";
+
+export interface CoalescerOptions {
+  /** Debits in one transaction at most (each is ~12 commands). @default 100 */
+  maxBatch?: number;
+  /** A settle with no debit to ride along is sent on its own after this long. @default 25 */
+  settleDelayMs?: number;
+}
+
+interface Waiting {
+  prepared: PreparedDebit;
+  request: DebitRequest;
+  resolve(outcome: DebitOutcome): void;
+  reject(error: unknown): void;
+}
+
+interface PendingSettle {
+  prepared: PreparedDebit;
+  after: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Debits of concurrent requests share one MULTI/EXEC. A batch leaves at once when nothing
+ * is in flight, otherwise when the in-flight one returns, so a lone request waits for no
+ * timer, and under load one round trip carries many debits (and the settlements of the
+ * previous batch). Each debit inside is still its own DECRBY, checked and compensated on
+ * its own (debit.ts): coalescing changes how debits travel, never what anyone is charged.
+ *
+ * Failure isolation: a batch that fails or exceeds the timeout fails only its own debits
+ * (each is voided, and answered 503 by the gate), within kvTimeoutMs; the next batch
+ * leaves as soon as it is settled either way. Batches are FIFO and capped, so a busy user
+ * delays others by at most one batch.
+ *
+ * A batch holds several users' keys. That is fine for Upstash and a single Redis; on a
+ * Redis Cluster, where MULTI must stay in one slot, turn coalescing off (TOLLGATE_COALESCE=0).
+ */
+export function createDebitCoalescer(metering: Metering, options: CoalescerOptions = {}) {
+  const ctx = metering.context;
+  const maxBatch = options.maxBatch ?? 100;
+  const settleDelayMs = options.settleDelayMs ?? 25;
+  const queue: Waiting[] = [];
+  let settles: PendingSettle[] = [];
+  let inFlight = false;
+  let settleTimer: ReturnType<typeof setTimeout> | null = null;
+  const stats = { batches: 0, debits: 0, settles: 0 };
+
+  const hooks: DebitHooks = {
+    ensureGrants: (userId, missing) => ensureGrants(ctx, userId, missing),
+    heal: (userId) => heal(ctx, userId),
+    background: (task) => void task.catch(() => undefined),
+  };
+
+  function debit(request: DebitRequest): Promise<DebitOutcome> {
+    let prepared: PreparedDebit;
+    try {
+      prepared = prepareDebit(ctx, request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<DebitOutcome>((resolve, reject) => {
+      queue.push({ prepared, request, resolve, reject });
+      // Requests arriving in the same tick travel together; nothing waits on a timer.
+      if (!inFlight) queueMicrotask(flush);
+    });
+  }
+
+  function flush(): void {
+    if (inFlight || (queue.length === 0 && settles.length === 0)) return;
+    inFlight = true;
+    if (settleTimer !== null) {
+      clearTimeout(settleTimer);
+      settleTimer = null;
+    }
+    const batch = queue.splice(0, maxBatch);
+    const riding = settles;
+    settles = [];
+    void send(batch, riding).finally(() => {
+      inFlight = false;
+      if (queue.length > 0) flush();
+      else if (settles.length > 0) scheduleSettleFlush();
+    });
+  }
+
+  async function send(batch: Waiting[], riding: PendingSettle[]): Promise<void> {
+    const tx = ctx.kv.multi();
+    let settleCommands = 0;
+    for (const s of riding) {
+      appendSettle(tx, s.prepared.keys, debitEntry(s.prepared.op, s.after), ctx.config.historyLimit);
+      settleCommands += SETTLE_COMMANDS;
+    }
+    const counts = batch.map((w) => appendDebit(tx, ctx, w.prepared));
+    stats.batches++;
+    stats.debits += batch.length;
+    stats.settles += riding.length;
+    let results: unknown[];
+    try {
+      results = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+    } catch (error) {
+      for (const s of riding) s.reject(error);
+      for (const w of batch) {
+        if (error instanceof KvUnavailableError) hooks.background(voidDebit(ctx, w.prepared));
+        w.reject(error);
+      }
+      return;
+    }
+    for (const s of riding) s.resolve();
+    let offset = settleCommands;
+    for (const [i, w] of batch.entries()) {
+      const slice = results.slice(offset, offset + counts[i]!);
+      offset += counts[i]!;
+      // Deciding may take more round trips (a compensation, a grant); it must not hold the
+      // next batch back, so it runs outside the in-flight window.
+      void decide(w, slice);
+    }
+  }
+
+  async function decide(w: Waiting, slice: unknown[]): Promise<void> {
+    try {
+      const reading = readDebit(slice, w.prepared);
+      const outcome = await decideDebit(ctx, w.prepared, reading, hooks, false, w.request);
+      if (outcome.status === "ok") {
+        const after = outcome.balance;
+        w.resolve({ ...outcome, settle: () => enqueueSettle(w.prepared, after) });
+      } else {
+        w.resolve(outcome);
+      }
+    } catch (error) {
+      w.reject(error);
+    }
+  }
+
+  function enqueueSettle(prepared: PreparedDebit, after: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      settles.push({ prepared, after, resolve, reject });
+      if (!inFlight) scheduleSettleFlush();
+    });
+  }
+
+  function scheduleSettleFlush(): void {
+    // A settle rides with the next debit batch when one comes soon; otherwise it goes alone.
+    settleTimer ??= setTimeout(() => {
+      settleTimer = null;
+      flush();
+    }, settleDelayMs);
+  }
+
+  return { debit, stats };
+}
+
+export type DebitCoalescer = ReturnType<typeof createDebitCoalescer>;

@@ -1,0 +1,58 @@
+import { authConfigFromEnv, createTokenVerifier, type TokenVerifier } from "./auth";
+import { createGate, type GateDecision } from "./gateway/gate";
+import { createGateSigner, type GateSigner } from "./gateway/forwarded-headers";
+import { PRICING } from "./gateway/pricing";
+import { createKvClient } from "./kv-client";
+import { createMetering, type Metering, nextPeriodStart, userKeys } from "./metering";
+import { createDebitCoalescer } from "./metering/coalescer";
+import { type Settings, settingsFromEnv } from "./settings";
+
+/**
+ * The application's singletons, built once per module instance from the environment:
+ * one for the Edge middleware, one for the Node route handlers. Module state lives across
+ * requests in `next start` and in a warm Vercel function, which is what lets concurrent
+ * debits share a transaction (coalescer.ts) and verified tokens be cached.
+ */
+export interface Runtime {
+  settings: Settings;
+  metering: Metering;
+  verify: TokenVerifier;
+  signer: GateSigner;
+  gate: (request: Request) => Promise<GateDecision>;
+  storeResponse: (userId: string, idempotencyKey: string, encoded: string) => Promise<void>;
+}
+
+let cached: Runtime | null = null;
+
+export function getRuntime(): Runtime {
+  cached ??= buildRuntime(process.env);
+  return cached;
+}
+
+export function buildRuntime(env: Record<string, string | undefined>): Runtime {
+  const settings = settingsFromEnv(env);
+  const kv = createKvClient(settings.kv);
+  const metering = createMetering(kv, settings.metering);
+  const verify = createTokenVerifier(authConfigFromEnv(env));
+  const signer = createGateSigner(settings.gateSecret);
+  const debit = settings.coalesce ? createDebitCoalescer(metering).debit : metering.debit;
+  const gate = createGate({
+    verify,
+    debit,
+    pricing: PRICING,
+    signer,
+    topUpUrl: settings.topUpUrl,
+    monthlyAllowance: settings.metering.monthlyAllowance ?? 0,
+    secondsToPeriodEnd: () => (nextPeriodStart(Date.now()) - Date.now()) / 1000,
+    log: (event, fields) => console.warn(JSON.stringify({ event, ...fields })),
+  });
+  return {
+    settings, metering, verify, signer, gate,
+    async storeResponse(userId, idempotencyKey, encoded) {
+      const keys = userKeys(metering.context.config.namespace, userId);
+      const tx = kv.multi();
+      tx.set(keys.idempotentResponse(idempotencyKey), encoded, { ex: 86_400 });
+      await tx.exec();
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { invalidRequest } from "../http";
+import { isValidUserId } from "../metering";
+import { authenticateAdmin } from "./authenticate";
+import { withErrors } from "./errors";
+
+type Params = { params: Promise<{ userId: string }> };
+
+/**
+ * An admin route on one user: the caller is authenticated as an operator first (401/403
+ * before anything else, so a non-admin learns nothing, not even whether the id is valid),
+ * then the id from the URL is validated.
+ */
+export function adminUserRoute(handler: (request: Request, userId: string) => Promise<Response>) {
+  return withErrors(async (request: Request, { params }: Params) => {
+    const caller = await authenticateAdmin(request);
+    if (!caller.ok) return caller.response;
+    const { userId } = await params;
+    if (!isValidUserId(userId)) {
+      return invalidRequest("invalid_user_id", "user id must be 1-128 characters of letters, digits and _ . @ : | + -");
+    }
+    return handler(request, userId);
+  });
+}

@@ -1,0 +1,24 @@
+import { after } from "next/server";
+import { createMeteredRoute } from "../gateway/metered-route";
+import { getRuntime } from "../runtime";
+
+/**
+ * `metered(handler)` for Node route handlers: the runtime is built on first use, so a
+ * missing setting fails the request (500), not the build.
+ */
+export const metered: ReturnType<typeof createMeteredRoute> = (handler) => {
+  let route: ((request: Request) => Promise<Response>) | null = null;
+  return (request) => {
+    if (route === null) {
+      const runtime = getRuntime();
+      route = createMeteredRoute({
+        signer: runtime.signer,
+        refund: (userId, debitId, reason) => runtime.metering.refund(userId, debitId, reason),
+        storeResponse: runtime.storeResponse,
+        background: (task) => after(task.catch(() => undefined)),
+        log: (event, fields) => console.warn(JSON.stringify({ event, ...fields })),
+      })(handler);
+    }
+    return route(request);
+  };
+};

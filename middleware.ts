@@ -1,0 +1,31 @@
+import { type NextFetchEvent, type NextRequest, NextResponse } from "next/server";
+import { problem } from "./lib/http";
+import { getRuntime } from "./lib/runtime";
+
+/**
+ * Edge middleware: a thin adapter over the framework-free gate (lib/gateway/gate.ts).
+ * Next 16 prints a deprecation notice for `middleware.ts` in favour of `proxy.ts`, which
+ * runs on Node.js only; the same gate works there — see README "Running the gate as proxy.ts".
+ */
+export const config = {
+  // Keep in sync with METERED_PREFIXES in lib/gateway/pricing.ts.
+  matcher: ["/api/generate/:path*", "/api/chat/:path*"],
+};
+
+export default async function middleware(request: NextRequest, event: NextFetchEvent): Promise<Response> {
+  let gate;
+  try {
+    gate = getRuntime().gate;
+  } catch (error) {
+    // A missing or invalid setting: fail closed, and say which one (never a secret's value).
+    console.error(JSON.stringify({ event: "gate.misconfigured", error: String(error) }));
+    return problem(500, "configuration_error", "Gateway misconfigured", { detail: "the metering gateway is not configured; see the server log" });
+  }
+  const decision = await gate(request);
+  if (decision.action === "respond") return decision.response;
+  const settle = decision.afterResponse;
+  if (settle !== null) event.waitUntil(settle().catch(() => undefined));
+  const response = NextResponse.next({ request: { headers: decision.requestHeaders } });
+  decision.responseHeaders.forEach((value, name) => response.headers.set(name, value));
+  return response;
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from "vitest";
+import { createKvClient } from "../../lib/kv-client";
+import { checkInvariants, createMetering, KvUnavailableError, readLedger } from "../../lib/metering";
+import { faultyKv, type FaultPlan } from "../support/faulty-kv";
+import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
+
+describe.each(kvTargets())("healing after faults on the $engine engine", (target) => {
+  function setup(plan: FaultPlan) {
+    const clock = manualClock("2026-11-25T12:00:00Z");
+    const real = createKvClient({ url: target.url, token: target.token });
+    const namespace = uniqueNamespace("heal");
+    const options = { namespace, monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: 1000, healAfterMs: 5000 };
+    const background: Promise<unknown>[] = [];
+    const faulty = createMetering(faultyKv(real, plan), options, { background: (t) => background.push(t) });
+    const healthy = createMetering(real, options);
+    return { clock, faulty, healthy, background };
+  }
+
+  it("gives back a refused debit whose compensation was lost with the KV", async () => {
+    // 1: credit claim, 2: apply, 3: settle, 4: debit, 5: compensation → lost.
+    const { clock, faulty, healthy } = setup({ 5: "before-send" });
+    await faulty.credit({ userId: "uma", amount: 2, reason: "Top-up" });
+    expect(await faulty.debit({ userId: "uma", cost: 3 })).toMatchObject({ status: "insufficient_tokens", balance: 2 });
+    const stuck = await readLedger(healthy.context, "uma");
+    expect(stuck.balance).toBe(-1);
+    expect(stuck.openIds).toHaveLength(1);
+
+    clock.advance(6000);
+    const stats = await healthy.getUserStats("uma");
+    expect(stats.balance).toBe(2);
+    expect(stats.history.map((e) => e.type)).toEqual(["credit"]);
+    const ledger = await readLedger(healthy.context, "uma");
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+    expect(ledger.openIds).toEqual([]);
+  });
+
+  it("voids a debit whose answer was lost, so the unserved request is not paid", async () => {
+    const { clock, faulty, healthy, background } = setup({ 4: "after-send" });
+    await faulty.credit({ userId: "vic", amount: 10, reason: "Top-up" });
+    await expect(faulty.debit({ userId: "vic", cost: 3 })).rejects.toBeInstanceOf(KvUnavailableError);
+    await Promise.all(background);
+    expect((await readLedger(healthy.context, "vic")).balance).toBe(7);
+    clock.advance(6000);
+    const report = await healthy.heal("vic");
+    expect(report).toMatchObject({ compensated: 1, settled: 0 });
+    const ledger = await readLedger(healthy.context, "vic");
+    expect(ledger.balance).toBe(10);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("settles a paid debit whose caller never settled it", async () => {
+    const { clock, faulty, healthy } = setup({});
+    await faulty.credit({ userId: "wes", amount: 10, reason: "Top-up" });
+    const paid = await faulty.debit({ userId: "wes", cost: 4, route: "plan" });
+    expect(paid.status).toBe("ok");
+    clock.advance(6000);
+    expect(await healthy.heal("wes")).toMatchObject({ settled: 1 });
+    const ledger = await readLedger(healthy.context, "wes");
+    expect(ledger.history.map((e) => [e.type, e.amount, e.balanceAfter, e.route])).toContainEqual(["debit", -4, 6, "plan"]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("applies a claimed top-up exactly once after the caller lost the KV between claim and apply", async () => {
+    const { clock, faulty, healthy } = setup({ 2: "before-send" });
+    await expect(faulty.credit({ userId: "xan", amount: 25, reason: "Paid", idempotencyKey: "pay-1" })).rejects.toBeInstanceOf(KvUnavailableError);
+    expect((await readLedger(healthy.context, "xan")).balance).toBe(0);
+    // The operator retries with the same key: the claim is taken, so it is not applied twice.
+    expect(await healthy.credit({ userId: "xan", amount: 25, reason: "Paid", idempotencyKey: "pay-1" })).toMatchObject({ status: "duplicate" });
+    clock.advance(6000);
+    const [a, b] = await Promise.all([healthy.heal("xan"), healthy.heal("xan")]);
+    expect(a.applied + b.applied).toBe(1);
+    const ledger = await readLedger(healthy.context, "xan");
+    expect(ledger.balance).toBe(25);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("leaves young operations to their own callers", async () => {
+    const { faulty, healthy } = setup({ 5: "before-send" });
+    await faulty.credit({ userId: "yul", amount: 2, reason: "Top-up" });
+    await faulty.debit({ userId: "yul", cost: 3 });
+    expect(await healthy.heal("yul")).toMatchObject({ examined: 0 });
+    expect((await readLedger(healthy.context, "yul")).balance).toBe(-1);
+  });
+});

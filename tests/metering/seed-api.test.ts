@@ -1,0 +1,20 @@
+import { describe, expect, it } from "vitest";
+import { kvTargets, meteringOn } from "../support/kv";
+
+describe.each(kvTargets())("the seed application's API on the $engine engine", (target) => {
+  it("recordArticleGeneration reports failure with the stats when tokens run out", async () => {
+    const m = meteringOn(target);
+    await m.addTokens("rae", 5, "Welcome");
+    expect((await m.recordArticleGeneration("rae")).success).toBe(true);
+    const refused = await m.recordArticleGeneration("rae");
+    expect(refused).toMatchObject({ success: false, stats: { balance: 2, generations: 1 } });
+    expect(refused.message).toMatch(/Not enough tokens/);
+  });
+
+  it("addTokens returns the new stats; recordArticleGeneration honours a custom cost", async () => {
+    const m = meteringOn(target);
+    const stats = await m.addTokens("sam", 12, "Recharge mensuelle");
+    expect(stats).toMatchObject({ balance: 12, tokensAdded: 12 });
+    expect((await m.recordArticleGeneration("sam", 10)).stats).toMatchObject({ balance: 2, tokensUsed: 10 });
+  });
+});

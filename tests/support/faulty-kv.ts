@@ -1,0 +1,32 @@
+import type { MeteringKv } from "../../lib/metering";
+
+/**
+ * Fault injection around a REAL client talking to a real store (not a mock): transaction
+ * number N (1-based, counted from creation) either never leaves ("before-send": the
+ * connection was already gone) or is applied by the store and then its answer is lost
+ * ("after-send": the cut came between the write and its reply).
+ */
+export type FaultPlan = Record<number, "before-send" | "after-send">;
+
+export function faultyKv(kv: MeteringKv, plan: FaultPlan): MeteringKv & { calls: () => number } {
+  let calls = 0;
+  return {
+    scan: kv.scan.bind(kv),
+    calls: () => calls,
+    multi() {
+      const tx = kv.multi();
+      const realExec = tx.exec.bind(tx);
+      const patched = Object.assign(tx, {
+        exec: (async (options?: { keepErrors: true }) => {
+          calls++;
+          const fault = plan[calls];
+          if (fault === "before-send") throw new TypeError("fetch failed (injected: connection refused)");
+          const result = await realExec(options as { keepErrors: true });
+          if (fault === "after-send") throw new TypeError("fetch failed (injected: connection reset after write)");
+          return result;
+        }) as typeof tx.exec,
+      });
+      return patched;
+    },
+  } as MeteringKv & { calls: () => number };
+}

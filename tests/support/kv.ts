@@ -1,0 +1,41 @@
+import { inject } from "vitest";
+import { createKvClient } from "../../lib/kv-client";
+import { createMetering, type Metering, type MeteringOptions } from "../../lib/metering";
+
+export interface KvTarget {
+  /** "embedded" or "redis": the local KV server's engine. */
+  engine: string;
+  url: string;
+  token: string;
+}
+
+/** The local KV servers the global setup started (one per engine). */
+export function kvTargets(): KvTarget[] {
+  return inject("kvServers");
+}
+
+export function uniqueNamespace(label = "t"): string {
+  return `test:${label}-${crypto.randomUUID().slice(0, 12)}`;
+}
+
+/** A metering instance on a fresh namespace, so tests never see each other's keys. */
+export function meteringOn(target: KvTarget, options: Partial<MeteringOptions> = {}): Metering {
+  const kv = createKvClient({ url: target.url, token: target.token, timeoutMs: options.kvTimeoutMs ?? 2000 });
+  return createMetering(kv, { namespace: uniqueNamespace(), monthlyAllowance: 0, ...options });
+}
+
+/** A clock tests move by hand. */
+export function manualClock(start: string | number): { now: () => number; set(t: string | number): void; advance(ms: number): void } {
+  let t = typeof start === "string" ? Date.parse(start) : start;
+  return {
+    now: () => t,
+    set(next) { t = typeof next === "string" ? Date.parse(next) : next; },
+    advance(ms) { t += ms; },
+  };
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    kvServers: KvTarget[];
+  }
+}
