@@ -13,7 +13,6 @@ const EDGE_TESTED = ["tests/metering/**/*.test.ts", "tests/auth/**/*.test.ts", "
 
 export default defineConfig({
   test: {
-    globalSetup: ["tests/support/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
@@ -21,6 +20,7 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
+          globalSetup: ["tests/support/global-setup.ts"],
           env,
           include: ["tests/**/*.test.ts"],
           exclude: ["tests/e2e/**", "tests/browser/**", "**/node_modules/**"],
@@ -30,6 +30,7 @@ export default defineConfig({
         test: {
           name: "edge",
           environment: "edge-runtime",
+          globalSetup: ["tests/support/global-setup.ts"],
           env,
           include: EDGE_TESTED,
           exclude: ["**/*.node.test.ts", "**/node_modules/**"],
@@ -39,6 +40,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           environment: "node",
+          globalSetup: ["tests/e2e/support/global-setup.ts"],
           env,
           include: ["tests/e2e/**/*.test.ts", "tests/browser/**/*.test.ts"],
           // One built app serves every end-to-end file; running them one at a time keeps

@@ -1,0 +1,109 @@
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { TestProject } from "vitest/node";
+import { createRedisEngine, type RunningKvServer, startKvServer } from "../../../lib/kv-server";
+import { E2E_SECRETS, type E2eContext } from "./context";
+
+/**
+ * The real app, as users run it: `next build` + `next start`, talking to the local KV
+ * server on real Redis. A small control server lets tests read the KV server's request
+ * counters, inject faults and stop/start it (for the 503 tests) — the app never sees it.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const kvToken = `e2e-${crypto.randomUUID()}`;
+  let kv: RunningKvServer = await startKvServer({ port: 0, engine: await createRedisEngine(redisUrl), token: kvToken });
+  const kvPort = kv.port;
+
+  const control: Server = createServer(async (req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {};
+      if (req.url === "/counters" && req.method === "GET") return send(200, kv.counters);
+      if (req.url === "/counters/reset") { kv.resetCounters(); return send(200, {}); }
+      if (req.url === "/fault") { kv.setFault(body.fault, body.options); return send(200, {}); }
+      if (req.url === "/kv/stop") { await kv.close(); return send(200, {}); }
+      if (req.url === "/kv/start") {
+        kv = await startKvServer({ port: kvPort, engine: await createRedisEngine(redisUrl), token: kvToken });
+        return send(200, {});
+      }
+      return send(404, {});
+    } catch (error) {
+      return send(500, { error: String(error) });
+    }
+  });
+  await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
+
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: "production",
+    TOLLGATE_ENV: "test",
+    TOLLGATE_KEY_PREFIX: `e2e${crypto.randomUUID().slice(0, 8)}`,
+    KV_REST_API_URL: kv.url,
+    KV_REST_API_TOKEN: kvToken,
+    AUTH_JWT_SECRET: E2E_SECRETS.jwt,
+    AUTH_JWT_ISSUER: E2E_SECRETS.issuer,
+    AUTH_JWT_AUDIENCE: E2E_SECRETS.audience,
+    ADMIN_API_TOKEN: E2E_SECRETS.admin,
+    CRON_SECRET: E2E_SECRETS.cron,
+    TOLLGATE_MONTHLY_ALLOWANCE: "0",
+    TOLLGATE_KV_TIMEOUT_MS: "1000",
+    TOLLGATE_HEAL_AFTER_MS: "5000",
+    TOLLGATE_HISTORY_LIMIT: "1000",
+    NEXT_TELEMETRY_DISABLED: "1",
+  };
+  if (process.env.TOLLGATE_E2E_SKIP_BUILD !== "1") {
+    const build = spawnSync(process.execPath, [nextBin(), "build"], { env, stdio: "inherit" });
+    if (build.status !== 0) throw new Error("next build failed");
+  }
+  const port = await freePort();
+  const app: ChildProcess = spawn(process.execPath, [nextBin(), "start", "-p", String(port), "-H", "127.0.0.1"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  app.stdout?.on("data", (d) => (log += d));
+  app.stderr?.on("data", (d) => (log += d));
+  const appUrl = `http://127.0.0.1:${port}`;
+  await waitFor(async () => (await fetch(`${appUrl}/api/me`)).status === 401, 60_000, () => log);
+
+  const context: E2eContext = {
+    appUrl,
+    controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+    keyPrefix: env.TOLLGATE_KEY_PREFIX!,
+  };
+  project.provide("e2e", context);
+  return async () => {
+    app.kill("SIGTERM");
+    control.close();
+    await kv.close().catch(() => undefined);
+  };
+}
+
+function nextBin(): string {
+  return new URL("../../../node_modules/next/dist/bin/next", import.meta.url).pathname;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, log: () => string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      if (await check()) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the app did not start:\n${log()}`);
+}

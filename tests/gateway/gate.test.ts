@@ -1,0 +1,182 @@
+import { describe, expect, it } from "vitest";
+import { createAuthConfig, createTokenVerifier, mintToken } from "../../lib/auth";
+import { createGateSigner, GATE_HEADERS } from "../../lib/gateway/forwarded-headers";
+import { createGate, type GateDecision } from "../../lib/gateway/gate";
+import { createMeteredRoute } from "../../lib/gateway/metered-route";
+import { PRICING } from "../../lib/gateway/pricing";
+import { checkInvariants, createMetering, type Metering, readLedger } from "../../lib/metering";
+import { createDebitCoalescer } from "../../lib/metering/coalescer";
+import { createKvClient } from "../../lib/kv-client";
+import { kvTargets, uniqueNamespace } from "../support/kv";
+
+const SECRET = "gate-test-secret-0123456789abcdef0123456789";
+
+async function setup(url: string, token: string, { coalesce = false } = {}) {
+  const metering = createMetering(createKvClient({ url, token }), { namespace: uniqueNamespace("gate"), monthlyAllowance: 0 });
+  const signer = createGateSigner(SECRET);
+  const verify = createTokenVerifier(createAuthConfig({ secret: SECRET, production: true }));
+  const gate = createGate({
+    verify,
+    debit: coalesce ? createDebitCoalescer(metering).debit : metering.debit,
+    pricing: PRICING, signer, topUpUrl: "https://example.test/buy", monthlyAllowance: 100,
+    secondsToPeriodEnd: () => 3600,
+  });
+  return { metering, signer, gate };
+}
+
+const bearer = async (sub: string, extra: { ttlSeconds?: number } = {}) =>
+  `Bearer ${await mintToken({ sub, secret: SECRET, ttlSeconds: extra.ttlSeconds ?? 600 })}`;
+
+function post(path: string, headers: Record<string, string>, body = "{}") {
+  return new Request(`http://localhost${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+}
+
+async function problemOf(decision: GateDecision) {
+  if (decision.action !== "respond") throw new Error(`expected a refusal, got ${decision.action}`);
+  return { status: decision.response.status, headers: decision.response.headers, body: (await decision.response.json()) as Record<string, unknown> };
+}
+
+describe.each(kvTargets())("the gate on the $engine engine", (target) => {
+  it("charges the route's cost and forwards a signed pass with balance headers", async () => {
+    const { metering, signer, gate } = await setup(target.url, target.token);
+    await metering.credit({ userId: "ann", amount: 10, reason: "Top-up" });
+    const decision = await gate(post("/api/generate/article", { authorization: await bearer("ann") }));
+    if (decision.action !== "forward") throw new Error("refused");
+    expect(decision.responseHeaders.get("x-tokens-cost")).toBe("3");
+    expect(decision.responseHeaders.get("x-tokens-remaining")).toBe("7");
+    expect(decision.responseHeaders.get("ratelimit")).toBe('"tokens";r=7;t=3600');
+    expect(decision.responseHeaders.get("ratelimit-policy")).toMatch(/^"tokens";q=100;w=\d+;qu="credits"$/);
+    expect(decision.responseHeaders.get("server-timing")).toMatch(/auth;dur=[\d.]+, meter;dur=[\d.]+/);
+    expect(await signer.read(decision.requestHeaders)).toMatchObject({ userId: "ann", cost: 3, routeId: "article", balance: 7 });
+    await decision.afterResponse?.();
+    expect((await readLedger(metering.context, "ann")).history[0]).toMatchObject({ type: "debit", amount: -3, route: "POST /api/generate/article" });
+  });
+
+  it("answers 402 with balance, cost and where to top up, exactly when the balance runs out", async () => {
+    const { metering, gate } = await setup(target.url, target.token);
+    await metering.credit({ userId: "ben", amount: 12, reason: "Top-up" });
+    const auth = await bearer("ben");
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const d = await gate(post("/api/generate/nutrition-plan", { authorization: auth }));
+      statuses.push(d.action === "forward" ? 200 : d.response.status);
+    }
+    expect(statuses).toEqual([200, 200, 402]);
+    const refusal = await problemOf(await gate(post("/api/generate/nutrition-plan", { authorization: auth })));
+    expect(refusal.headers.get("content-type")).toBe("application/problem+json");
+    expect(refusal.body).toMatchObject({ status: 402, code: "insufficient_tokens", balance: 2, cost: 5, topUpUrl: "https://example.test/buy" });
+    expect(refusal.headers.get("x-tokens-remaining")).toBe("2");
+  });
+
+  it.each([
+    ["no credentials", {}, "token_missing"],
+    ["a junk token", { authorization: "Bearer abc.def" }, "token_malformed"],
+    ["a non-Bearer scheme", { authorization: "Basic dXNlcjpwYXNz" }, "token_missing"],
+  ])("answers 401 for %s, and charges nothing", async (_label, headers, reason) => {
+    const { metering, gate } = await setup(target.url, target.token);
+    await metering.credit({ userId: "cat", amount: 5, reason: "Top-up" });
+    const refusal = await problemOf(await gate(post("/api/chat", headers as Record<string, string>)));
+    expect(refusal.status).toBe(401);
+    expect(refusal.body).toMatchObject({ code: "unauthenticated" });
+    if (reason !== "token_missing") expect(refusal.body.reason).toBe(reason);
+    expect(refusal.headers.get("www-authenticate")).toMatch(/^Bearer/);
+    expect((await readLedger(metering.context, "cat")).balance).toBe(5);
+  });
+
+  it("answers 401 token_expired for an expired token", async () => {
+    const { gate } = await setup(target.url, target.token);
+    const old = await mintToken({ sub: "dan", secret: SECRET, ttlSeconds: 60, now: () => Date.now() - 3_600_000 });
+    const refusal = await problemOf(await gate(post("/api/chat", { authorization: `Bearer ${old}` })));
+    expect(refusal.body).toMatchObject({ code: "unauthenticated", reason: "token_expired" });
+    expect(refusal.headers.get("www-authenticate")).toContain('error="invalid_token"');
+  });
+
+  it("refuses routes outside the pricing table instead of serving them free", async () => {
+    const { gate } = await setup(target.url, target.token);
+    const auth = await bearer("eve");
+    expect((await problemOf(await gate(post("/api/generate/poem", { authorization: auth })))).status).toBe(404);
+    const wrongMethod = await problemOf(await gate(new Request("http://localhost/api/generate/article", { headers: { authorization: auth } })));
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get("allow")).toBe("POST");
+  });
+
+  it("strips identity headers sent by the client and signs its own", async () => {
+    const { metering, signer, gate } = await setup(target.url, target.token);
+    await metering.credit({ userId: "fin", amount: 5, reason: "Top-up" });
+    const decision = await gate(post("/api/chat", {
+      authorization: await bearer("fin"),
+      [GATE_HEADERS.user]: "admin", [GATE_HEADERS.debit]: "deb_forged", "X-Tollgate-Cost": "0",
+    }));
+    if (decision.action !== "forward") throw new Error("refused");
+    expect(decision.requestHeaders.get(GATE_HEADERS.user)).toBe("fin");
+    expect(decision.requestHeaders.get(GATE_HEADERS.cost)).toBe("1");
+    const forged = new Headers(decision.requestHeaders);
+    forged.set(GATE_HEADERS.user, "gil");
+    expect(await signer.read(forged)).toBeNull();
+  });
+
+  it("does not charge a retry with the same Idempotency-Key and replays the stored answer", async () => {
+    const { metering, signer, gate } = await setup(target.url, target.token);
+    await metering.credit({ userId: "gus", amount: 10, reason: "Top-up" });
+    const auth = await bearer("gus");
+    const route = createMeteredRoute({
+      signer,
+      refund: (u, d, r) => metering.refund(u, d, r),
+      storeResponse: async (userId, key, encoded) => {
+        const kv = createKvClient({ url: target.url, token: target.token });
+        const tx = kv.multi();
+        tx.set(`${metering.context.config.namespace}:{${userId}}:idemres:${key}`, encoded, { ex: 60 });
+        await tx.exec();
+      },
+      background: () => undefined,
+    })(async () => Response.json({ answer: 42 }));
+    const first = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": '"req-1"' }));
+    if (first.action !== "forward") throw new Error("refused");
+    const served = await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: first.requestHeaders }));
+    expect(await served.json()).toEqual({ answer: 42 });
+    await expect.poll(async () => {
+      const replay = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "req-1" }));
+      return replay.action === "respond" ? replay.response.headers.get("idempotent-replayed") : "forwarded";
+    }).toBe("true");
+    await expect.poll(async () => (await readLedger(metering.context, "gus")).balance).toBe(7);
+  });
+
+  it("refunds automatically when the handler fails, and a request without the gate is refused", async () => {
+    const { metering, signer, gate } = await setup(target.url, target.token);
+    await metering.credit({ userId: "hux", amount: 10, reason: "Top-up" });
+    let ran = 0;
+    const route = createMeteredRoute({
+      signer, refund: (u, d, r) => metering.refund(u, d, r), storeResponse: async () => undefined, background: () => undefined,
+    })(async () => {
+      ran++;
+      throw new Error("model timed out");
+    });
+    const decision = await gate(post("/api/generate/workout-plan", { authorization: await bearer("hux") }));
+    if (decision.action !== "forward") throw new Error("refused");
+    const failed = await route(new Request("http://localhost/api/generate/workout-plan", { method: "POST", headers: decision.requestHeaders }));
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toMatchObject({ code: "generation_failed", refunded: true });
+    expect(failed.headers.get("x-tokens-remaining")).toBe("10");
+    const direct = await route(post("/api/generate/workout-plan", { [GATE_HEADERS.user]: "hux" }));
+    expect(direct.status).toBe(403);
+    expect(ran).toBe(1);
+    await decision.afterResponse?.();
+    const ledger = await readLedger(metering.context, "hux");
+    expect(ledger.balance).toBe(10);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("with coalescing, concurrent requests on one balance never overdraw it", async () => {
+    const { metering, gate } = await setup(target.url, target.token, { coalesce: true });
+    await metering.credit({ userId: "ivy", amount: 50, reason: "Top-up" });
+    const auth = await bearer("ivy");
+    const decisions = await Promise.all(Array.from({ length: 80 }, () => gate(post("/api/chat", { authorization: auth }))));
+    const forwarded = decisions.filter((d) => d.action === "forward");
+    await Promise.all(forwarded.map((d) => (d.action === "forward" ? d.afterResponse?.() : undefined)));
+    expect(forwarded.length).toBeLessThanOrEqual(50);
+    expect(forwarded.length).toBeGreaterThanOrEqual(40);
+    const ledger = await readLedger(metering.context, "ivy");
+    expect(ledger.balance).toBe(50 - forwarded.length);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+});
