@@ -9,7 +9,12 @@ const env = {
 
 // Code that must run unchanged on the Edge runtime is tested twice: in Node and in
 // @edge-runtime/vm. Tests that need Node (child processes, servers) are named *.node.test.ts.
-const EDGE_TESTED = ["tests/metering/**/*.test.ts", "tests/auth/**/*.test.ts", "tests/gateway/**/*.test.ts"];
+const EDGE_TESTED = [
+  "tests/metering/**/*.test.ts",
+  "tests/auth/**/*.test.ts",
+  "tests/http/**/*.test.ts",
+  "tests/gateway/**/*.test.ts",
+];
 
 export default defineConfig({
   test: {

@@ -1,0 +1,46 @@
+import { decodeJwt, decodeProtectedHeader } from "jose";
+import { describe, expect, it } from "vitest";
+import { MAX_TTL_SECONDS, mintToken, parseTtl } from "../../lib/auth";
+import { AUDIENCE, hsVerifier, ISSUER, NOW_MS, NOW_S, SECRET } from "./helpers";
+
+describe("parseTtl", () => {
+  it.each([
+    ["45s", 45],
+    ["30m", 1_800],
+    ["1h", 3_600],
+    ["2d", 172_800],
+    ["366d", MAX_TTL_SECONDS],
+    [" 1h ", 3_600],
+  ])("%s → %d seconds", (input, seconds) => {
+    expect(parseTtl(input)).toBe(seconds);
+  });
+
+  it.each(["", "1", "h", "0s", "-1h", "1.5h", "1H", "1 h", "1w", "1h30m", "01h", "367d", "9999999999s", "Infinity"])(
+    "refuses %j",
+    (input) => {
+      expect(() => parseTtl(input)).toThrow(TypeError);
+    },
+  );
+});
+
+describe("mintToken", () => {
+  it("mints an HS256 JWT the verifier accepts, with exp = now + ttl", async () => {
+    const token = await mintToken({ sub: "alice", ttlSeconds: 600, secret: SECRET, issuer: ISSUER, audience: AUDIENCE, now: () => NOW_MS });
+    expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
+    expect(decodeJwt(token)).toEqual({ sub: "alice", iat: NOW_S, exp: NOW_S + 600, iss: ISSUER, aud: AUDIENCE });
+    expect(await hsVerifier()(token)).toEqual({ ok: true, userId: "alice", isAdmin: false, expiresAt: NOW_S + 600 });
+  });
+
+  it("admin: true yields an admin token under the default rule", async () => {
+    const token = await mintToken({ sub: "root", admin: true, ttlSeconds: 60, secret: SECRET, issuer: ISSUER, audience: AUDIENCE, now: () => NOW_MS });
+    expect(await hsVerifier()(token)).toMatchObject({ ok: true, isAdmin: true });
+  });
+
+  it("refuses a bad sub, ttl or secret", async () => {
+    await expect(mintToken({ sub: "{x}", ttlSeconds: 60, secret: SECRET })).rejects.toThrow(TypeError);
+    await expect(mintToken({ sub: "ok", ttlSeconds: 0, secret: SECRET })).rejects.toThrow(TypeError);
+    await expect(mintToken({ sub: "ok", ttlSeconds: 1.5, secret: SECRET })).rejects.toThrow(TypeError);
+    await expect(mintToken({ sub: "ok", ttlSeconds: MAX_TTL_SECONDS + 1, secret: SECRET })).rejects.toThrow(TypeError);
+    await expect(mintToken({ sub: "ok", ttlSeconds: 60, secret: "short" })).rejects.toThrow(TypeError);
+  });
+});
