@@ -36,6 +36,8 @@ export interface ApplySpec {
   ref?: string | null;
   /** For refunds: the period whose usage the refund gives back. */
   period?: string;
+  /** For refunds: the daily-usage field of the debit. */
+  usage?: string | null;
 }
 
 export type ApplyOutcome =
@@ -58,6 +60,7 @@ export async function claimAndApply(ctx: MeteringContext, spec: ApplySpec): Prom
     claim: spec.guardKey,
     idempotencyKey: null,
     target,
+    usage: spec.usage ?? null,
   };
   const { keys } = spec;
   const tx = ctx.kv.multi();
@@ -96,18 +99,19 @@ export async function applyClaimed(
   tx.copy(keys.balance, keys.result(op.id));
   tx.expire(keys.result(op.id), ctx.config.refundWindowSeconds);
   tx.hset(keys.op(op.id), { state: "open", amount });
-  appendTotals(tx, keys, op.kind, amount, op.period);
+  appendTotals(tx, keys, op, amount);
   const results = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
   const balance = asInt(results[0], "balance");
   await settleApplied(ctx, keys, { ...op, amount }, balance);
   return { status: "applied", opId: op.id, amount, balance };
 }
 
-export function appendTotals(tx: Transaction, keys: UserKeys, kind: Exclude<OperationKind, "debit">, amount: number, period: string): void {
-  if (kind === "refund") {
+export function appendTotals(tx: Transaction, keys: UserKeys, op: Operation, amount: number): void {
+  if (op.kind === "refund") {
     tx.hincrby(keys.totals, "refunds", amount);
     tx.hincrby(keys.totals, "generations", -1);
-    tx.hincrby(keys.totals, `used:${period}`, -amount);
+    tx.hincrby(keys.totals, `used:${op.period}`, -amount);
+    if (op.usage !== null) tx.hincrby(keys.daily, op.usage, -amount);
   } else {
     tx.hincrby(keys.totals, "credits", amount);
   }

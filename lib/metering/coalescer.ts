@@ -12,7 +12,7 @@ import type { Metering } from "./metering";
 export interface CoalescerOptions {
   /** Debits in one transaction at most (each is ~12 commands). @default 100 */
   maxBatch?: number;
-  /** A settle with no debit to ride along is sent on its own after this long. @default 25 */
+  /** A settle with no debit to ride along is sent on its own after this long. @default 100 */
   settleDelayMs?: number;
 }
 
@@ -48,7 +48,7 @@ interface PendingSettle {
 export function createDebitCoalescer(metering: Metering, options: CoalescerOptions = {}) {
   const ctx = metering.context;
   const maxBatch = options.maxBatch ?? 100;
-  const settleDelayMs = options.settleDelayMs ?? 25;
+  const settleDelayMs = options.settleDelayMs ?? 100;
   const queue: Waiting[] = [];
   let settles: PendingSettle[] = [];
   let inFlight = false;

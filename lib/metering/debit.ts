@@ -50,6 +50,14 @@ export type DebitOutcome =
   | { status: "insufficient_tokens"; userId: string; cost: number; balance: number }
   | { status: "replay"; userId: string; cost: number; originalDebitId: string; storedResponse: string | null };
 
+/** Daily usage by route is kept this long (the dashboard shows 30 days). */
+export const DAILY_KEEP_SECONDS = 40 * 86_400;
+
+/** "2026-11-25|POST /api/chat": the day (UTC) and route of a debit, for the usage chart. */
+export function dailyField(op: Pick<Operation, "at" | "route">): string {
+  return `${new Date(op.at).toISOString().slice(0, 10)}|${op.route ?? "other"}`;
+}
+
 /** Idempotency records live this long (the IETF draft's usual 24 h). */
 export const IDEMPOTENCY_TTL_SECONDS = 86_400;
 
@@ -95,6 +103,7 @@ export function prepareDebit(ctx: MeteringContext, request: DebitRequest): Prepa
       claim: null,
       idempotencyKey: request.idempotencyKey ?? null,
       target: null,
+      usage: null,
     },
   };
 }
@@ -119,9 +128,11 @@ export function appendDebit(tx: Transaction, ctx: MeteringContext, d: PreparedDe
   tx.hincrby(keys.totals, "debits", op.amount);
   tx.hincrby(keys.totals, "generations", 1);
   tx.hincrby(keys.totals, `used:${op.period}`, op.amount);
+  tx.hincrby(keys.daily, dailyField(op), op.amount);
+  tx.expire(keys.daily, DAILY_KEEP_SECONDS);
   tx.zrange(keys.open, "-inf", op.at - ctx.config.healAfterMs, { byScore: true, offset: 0, count: 8 });
   for (const name of d.grantNames) tx.exists(keys.grant(name));
-  let count = 10 + d.grantNames.length;
+  let count = STALE_INDEX + 1 + d.grantNames.length;
   if (d.idempotencyKey !== null) {
     tx.set(keys.idempotency(d.idempotencyKey), op.id, { nx: true, get: true, ex: IDEMPOTENCY_TTL_SECONDS });
     tx.get(keys.idempotentResponse(d.idempotencyKey));
@@ -130,14 +141,17 @@ export function appendDebit(tx: Transaction, ctx: MeteringContext, d: PreparedDe
   return count;
 }
 
+/** Position of the stale-operations read in the debit transaction (see appendDebit). */
+const STALE_INDEX = 11;
+
 export function readDebit(results: unknown[], d: PreparedDebit): DebitReading {
   const after = asInt(results[0], "debit balance");
-  const staleIds = asArray(results[9]).map(String).filter((id) => id !== d.op.id);
-  const missingGrants = d.grantNames.filter((_, i) => asInt(results[10 + i], "grant exists") === 0);
+  const staleIds = asArray(results[STALE_INDEX]).map(String).filter((id) => id !== d.op.id);
+  const missingGrants = d.grantNames.filter((_, i) => asInt(results[STALE_INDEX + 1 + i], "grant exists") === 0);
   let replayOf: string | null = null;
   let storedResponse: string | null = null;
   if (d.idempotencyKey !== null) {
-    const base = 10 + d.grantNames.length;
+    const base = STALE_INDEX + 1 + d.grantNames.length;
     const previous = asStringOrNull(results[base]);
     if (previous !== null && previous !== d.op.id) replayOf = previous;
     storedResponse = asStringOrNull(results[base + 1]);
@@ -151,6 +165,7 @@ export function appendCompensate(tx: Transaction, keys: UserKeys, op: Operation,
   tx.hincrby(keys.totals, "debits", -op.amount);
   tx.hincrby(keys.totals, "generations", -1);
   tx.hincrby(keys.totals, `used:${op.period}`, -op.amount);
+  tx.hincrby(keys.daily, dailyField(op), -op.amount);
   tx.del(keys.result(op.id), keys.op(op.id));
   tx.zrem(keys.open, op.id);
   if (releaseIdempotencyKey && op.idempotencyKey !== null) tx.del(keys.idempotency(op.idempotencyKey));

@@ -14,7 +14,7 @@ export { createMetering, type Metering, type MeteringRuntime, type RecordGenerat
 export type { MonthlyRunReport } from "./monthly";
 export { type Clock, nextPeriodStart, periodOf, systemClock } from "./period";
 export type { RefundOutcome } from "./refund";
-export { type LedgerSnapshot, readLedger, type UserStats } from "./stats";
+export { type DailyUsage, type LedgerSnapshot, readLedger, type UserStats } from "./stats";
 export { assertIdempotencyKey, assertOperationId, isValidIdempotencyKey } from "./text";
 export { assertUserId, isValidUserId } from "./user-id";
 export type { ApplyOutcome } from "./apply";

@@ -9,6 +9,7 @@ import { assertUserId } from "./user-id";
  *   <ns>:{<user>}:bal            integer balance (DECRBY/INCRBY target)
  *   <ns>:{<user>}:tot            hash: credits, debits, refunds, generations, used:<YYYY-MM>
  *   <ns>:{<user>}:hist           sorted set of settled history entries (JSON), score = time
+ *   <ns>:{<user>}:daily          hash "<YYYY-MM-DD>|<route>" → tokens spent (kept ~40 days)
  *   <ns>:{<user>}:open           sorted set of operation ids not yet settled, score = time
  *   <ns>:{<user>}:op:<id>        hash describing one operation (kind, amount, route, ...)
  *   <ns>:{<user>}:r:<id>         the balance right after the operation (COPY of bal)
@@ -25,6 +26,7 @@ export interface UserKeys {
   readonly balance: string;
   readonly totals: string;
   readonly history: string;
+  readonly daily: string;
   readonly open: string;
   readonly healLock: string;
   op(id: string): string;
@@ -44,6 +46,7 @@ export function userKeys(namespace: string, userId: string): UserKeys {
     balance: `${base}:bal`,
     totals: `${base}:tot`,
     history: `${base}:hist`,
+    daily: `${base}:daily`,
     open: `${base}:open`,
     healLock: `${base}:heal`,
     op: (id) => `${base}:op:${id}`,

@@ -30,6 +30,8 @@ export interface Operation {
   idempotencyKey: string | null;
   /** For a top-up refill: the balance to raise to (the amount is decided when applied). */
   target: number | null;
+  /** For a refund: the daily-usage field ("<day>|<route>") of the debit it gives back. */
+  usage: string | null;
 }
 
 export function operationFields(op: Operation): Record<string, string | number> {
@@ -42,6 +44,7 @@ export function operationFields(op: Operation): Record<string, string | number> 
   if (op.claim !== null) fields.claim = op.claim;
   if (op.idempotencyKey !== null) fields.idem = op.idempotencyKey;
   if (op.target !== null) fields.target = op.target;
+  if (op.usage !== null) fields.usage = op.usage;
   return fields;
 }
 
@@ -73,6 +76,7 @@ export function parseOperation(id: string, raw: unknown): Operation | null {
     claim: str(h.claim),
     idempotencyKey: str(h.idem),
     target: asIntOrNull(h.target, "op.target"),
+    usage: str(h.usage),
   };
 }
 

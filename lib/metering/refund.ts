@@ -2,6 +2,7 @@ import { claimAndApply } from "./apply";
 import type { MeteringContext } from "./context";
 import { userKeys } from "./keys";
 import { asIntOrNull, asStringOrNull, execTx } from "./kv";
+import { dailyField } from "./debit";
 import { parseOperation } from "./operation";
 import { assertOperationId, optionalText } from "./text";
 
@@ -35,7 +36,7 @@ export async function refund(ctx: MeteringContext, userId: string, debitId: stri
 
   const outcome = await claimAndApply(ctx, {
     keys, kind: "refund", guardKey: keys.refundClaim(debitId), guardTtlSeconds: ctx.config.refundWindowSeconds,
-    amount: op.amount, reason: why, route: op.route, ref: debitId, period: op.period,
+    amount: op.amount, reason: why, route: op.route, ref: debitId, period: op.period, usage: dailyField(op),
   });
   if (outcome.status === "duplicate") return { status: "already_refunded", debitId, refundId: outcome.opId };
   if (op.idempotencyKey !== null) {

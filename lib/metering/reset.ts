@@ -25,7 +25,7 @@ export async function reset(ctx: MeteringContext, userId: string, reason = "Rese
   };
   const tx = ctx.kv.multi();
   tx.set(keys.balance, start);
-  tx.del(keys.totals, keys.history, keys.open);
+  tx.del(keys.totals, keys.history, keys.open, keys.daily);
   tx.hset(keys.totals, { credits: start, debits: 0, refunds: 0, generations: 0 });
   tx.zadd(keys.history, { score: now, member: encodeEntry(entry) });
   tx.set(keys.grant(periodOf(now)), entry.id, { ex: 40 * 86_400 });

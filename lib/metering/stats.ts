@@ -20,8 +20,16 @@ export interface UserStats {
   period: { id: string; used: number; allowance: number; resetsAt: number };
   /** Operations in flight (debits not yet settled). */
   pending: number;
+  /** Tokens spent per UTC day and route over the last 30 days (net of refunds), oldest first. */
+  usageByDay: DailyUsage[];
   /** Newest first, at most `historyLimit`. */
   history: HistoryEntry[];
+}
+
+export interface DailyUsage {
+  day: string;
+  route: string;
+  tokens: number;
 }
 
 /** Everything the invariants need, read in one atomic transaction. */
@@ -33,6 +41,7 @@ export interface LedgerSnapshot {
   openIds: string[];
   staleIds: string[];
   missingGrants: string[];
+  daily: Record<string, unknown>;
 }
 
 export async function readLedger(ctx: MeteringContext, userId: string, historyCount = ctx.config.historyLimit): Promise<LedgerSnapshot> {
@@ -45,6 +54,7 @@ export async function readLedger(ctx: MeteringContext, userId: string, historyCo
   tx.zrange(keys.history, 0, historyCount - 1, { rev: true });
   tx.zrange(keys.open, 0, -1);
   tx.zrange(keys.open, "-inf", now - ctx.config.healAfterMs, { byScore: true, offset: 0, count: 1 });
+  tx.hgetall(keys.daily);
   for (const name of grantNames) tx.exists(keys.grant(name));
   const r = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
   const totals = asRecord(r[1]);
@@ -60,7 +70,8 @@ export async function readLedger(ctx: MeteringContext, userId: string, historyCo
     history: asArray(r[2]).map(decodeEntry),
     openIds: asArray(r[3]).map(String),
     staleIds: asArray(r[4]).map(String),
-    missingGrants: grantNames.filter((_, i) => asInt(r[5 + i], "grant exists") === 0),
+    daily: asRecord(r[5]),
+    missingGrants: grantNames.filter((_, i) => asInt(r[6 + i], "grant exists") === 0),
   };
 }
 
@@ -83,6 +94,20 @@ export function statsFromLedger(ctx: MeteringContext, ledger: LedgerSnapshot): U
       resetsAt: nextPeriodStart(now),
     },
     pending: ledger.openIds.length,
+    usageByDay: dailyUsage(ledger.daily, now),
     history: ledger.history,
   };
+}
+
+function dailyUsage(raw: Record<string, unknown>, now: number): DailyUsage[] {
+  const since = new Date(now - 29 * 86_400_000).toISOString().slice(0, 10);
+  const out: DailyUsage[] = [];
+  for (const [field, value] of Object.entries(raw)) {
+    const bar = field.indexOf("|");
+    const day = field.slice(0, bar);
+    const tokens = asIntOrNull(value, "daily usage") ?? 0;
+    if (bar !== 10 || day < since || tokens === 0) continue;
+    out.push({ day, route: field.slice(bar + 1), tokens });
+  }
+  return out.sort((a, b) => (a.day === b.day ? a.route.localeCompare(b.route) : a.day < b.day ? -1 : 1));
 }

@@ -4,7 +4,7 @@ import { createGateSigner, GATE_HEADERS } from "../../lib/gateway/forwarded-head
 import { createGate, type GateDecision } from "../../lib/gateway/gate";
 import { createMeteredRoute } from "../../lib/gateway/metered-route";
 import { PRICING } from "../../lib/gateway/pricing";
-import { checkInvariants, createMetering, type Metering, readLedger } from "../../lib/metering";
+import { checkInvariants, createMetering, readLedger } from "../../lib/metering";
 import { createDebitCoalescer } from "../../lib/metering/coalescer";
 import { createKvClient } from "../../lib/kv-client";
 import { kvTargets, uniqueNamespace } from "../support/kv";

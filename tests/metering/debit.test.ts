@@ -16,6 +16,7 @@ describe.each(kvTargets())("debit on the $engine engine", (target) => {
     expect(stats.history.map((e) => [e.type, e.amount, e.balanceAfter])).toEqual([["debit", -3, 7], ["credit", 10, 10]]);
     expect(stats.history[0]!.route).toBe("POST /api/generate/article");
     expect(stats.lastGenerationAt).toBe(stats.history[0]!.at);
+    expect(stats.usageByDay).toEqual([{ day: new Date().toISOString().slice(0, 10), route: "POST /api/generate/article", tokens: 3 }]);
   });
 
   it("refuses a debit the balance cannot cover and leaves no trace of it", async () => {
