@@ -9,10 +9,12 @@ import { getRuntime } from "./lib/runtime";
  */
 export const config = {
   // Keep in sync with METERED_PREFIXES in lib/gateway/pricing.ts.
-  matcher: ["/api/generate/:path*", "/api/chat/:path*"],
+  // `/api/bench/hook` measures the cost of the middleware hook alone (bench/run.ts).
+  matcher: ["/api/generate/:path*", "/api/chat/:path*", "/api/bench/hook"],
 };
 
 export default async function middleware(request: NextRequest, event: NextFetchEvent): Promise<Response> {
+  if (request.nextUrl.pathname === "/api/bench/hook") return NextResponse.next();
   let gate;
   try {
     gate = getRuntime().gate;
