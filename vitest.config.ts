@@ -18,14 +18,14 @@ const EDGE_TESTED = [
 
 export default defineConfig({
   test: {
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
     projects: [
       {
         test: {
           name: "node",
           environment: "node",
           globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
           env,
           include: ["tests/**/*.test.ts"],
           exclude: ["tests/e2e/**", "tests/browser/**", "**/node_modules/**"],
@@ -36,6 +36,8 @@ export default defineConfig({
           name: "edge",
           environment: "edge-runtime",
           globalSetup: ["tests/support/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
           env,
           include: EDGE_TESTED,
           exclude: ["**/*.node.test.ts", "**/node_modules/**"],
@@ -52,6 +54,7 @@ export default defineConfig({
           // load tests from skewing each other on a 2-core machine.
           fileParallelism: false,
           testTimeout: 120_000,
+          hookTimeout: 300_000,
         },
       },
     ],

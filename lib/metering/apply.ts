@@ -1,8 +1,8 @@
 import type { MeteringContext } from "./context";
 import { appendSettle, type EntryType, type HistoryEntry } from "./history";
 import type { UserKeys } from "./keys";
-import { asInt, asIntOrNull, asStringOrNull, execTx, type Transaction } from "./kv";
-import { newOperationId, type Operation, type OperationKind, operationFields } from "./operation";
+import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, type Transaction } from "./kv";
+import { newOperationId, openMember, type Operation, type OperationKind, operationFields, parseOpenMember } from "./operation";
 import { periodOf } from "./period";
 
 /**
@@ -67,8 +67,7 @@ export async function claimAndApply(ctx: MeteringContext, spec: ApplySpec): Prom
   tx.set(spec.guardKey, op.id, { nx: true, get: true, ex: spec.guardTtlSeconds });
   tx.hset(keys.op(op.id), operationFields(op));
   tx.expire(keys.op(op.id), ctx.config.refundWindowSeconds);
-  tx.zadd(keys.open, { score: now, member: op.id });
-  tx.get(keys.balance);
+  tx.zadd(keys.open, { score: now, member: openMember(op.id, 0) });
   for (const mark of spec.alsoMark ?? []) tx.set(mark, op.id, { nx: true, ex: spec.guardTtlSeconds });
   const results = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
 
@@ -77,12 +76,27 @@ export async function claimAndApply(ctx: MeteringContext, spec: ApplySpec): Prom
     // Lost the claim: our record is garbage; drop it (a healer would drop it too).
     const cleanup = ctx.kv.multi();
     cleanup.del(keys.op(op.id));
-    cleanup.zrem(keys.open, op.id);
+    cleanup.zrem(keys.open, openMember(op.id, 0));
     await execTx(cleanup, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
     return { status: "duplicate", opId: holder };
   }
-  const balance = asIntOrNull(results[4], "balance") ?? 0;
-  return applyClaimed(ctx, keys, op, balance);
+  return applyClaimed(ctx, keys, op);
+}
+
+/**
+ * The balance as if no debit were in flight: the stored balance plus every open debit's
+ * amount, read in one transaction (open members carry their amounts). A top-up computed
+ * from the raw balance would count a burst of refusals waiting for their compensation as
+ * spent, and grant those tokens on top. With this, the user ends at the allowance minus
+ * whatever in-flight requests turn out to be paid.
+ */
+export async function balanceAtRest(ctx: MeteringContext, keys: UserKeys): Promise<number> {
+  const tx = ctx.kv.multi();
+  tx.get(keys.balance);
+  tx.zrange(keys.open, 0, -1);
+  const [rawBalance, members] = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+  const inFlight = asArray(members).reduce<number>((sum, m) => sum + parseOpenMember(m).debited, 0);
+  return (asIntOrNull(rawBalance, "balance") ?? 0) + inFlight;
 }
 
 /** Step 2 and 3 for a claim this caller (or a healer) owns. */
@@ -90,10 +104,9 @@ export async function applyClaimed(
   ctx: MeteringContext,
   keys: UserKeys,
   op: Operation,
-  balanceSeen: number,
 ): Promise<ApplyOutcome> {
   if (op.kind === "debit") throw new TypeError("applyClaimed is for operations that add tokens");
-  const amount = op.target === null ? op.amount : Math.max(0, op.target - balanceSeen);
+  const amount = op.target === null ? op.amount : Math.max(0, op.target - (await balanceAtRest(ctx, keys)));
   const tx = ctx.kv.multi();
   tx.incrby(keys.balance, amount);
   tx.copy(keys.balance, keys.result(op.id));

@@ -4,7 +4,7 @@ import { KvUnavailableError } from "./errors";
 import { appendSettle, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, type Transaction } from "./kv";
-import { newOperationId, type Operation, operationFields } from "./operation";
+import { newOperationId, openMember, type Operation, operationFields, parseOpenMember } from "./operation";
 import { periodOf } from "./period";
 import { assertIdempotencyKey, optionalText } from "./text";
 
@@ -124,7 +124,7 @@ export function appendDebit(tx: Transaction, ctx: MeteringContext, d: PreparedDe
   tx.expire(keys.result(op.id), keepSeconds);
   tx.hset(keys.op(op.id), operationFields(op));
   tx.expire(keys.op(op.id), keepSeconds);
-  tx.zadd(keys.open, { score: op.at, member: op.id });
+  tx.zadd(keys.open, { score: op.at, member: openMember(op.id, op.amount) });
   tx.hincrby(keys.totals, "debits", op.amount);
   tx.hincrby(keys.totals, "generations", 1);
   tx.hincrby(keys.totals, `used:${op.period}`, op.amount);
@@ -146,7 +146,7 @@ const STALE_INDEX = 11;
 
 export function readDebit(results: unknown[], d: PreparedDebit): DebitReading {
   const after = asInt(results[0], "debit balance");
-  const staleIds = asArray(results[STALE_INDEX]).map(String).filter((id) => id !== d.op.id);
+  const staleIds = asArray(results[STALE_INDEX]).map((m) => parseOpenMember(m).id).filter((id) => id !== d.op.id);
   const missingGrants = d.grantNames.filter((_, i) => asInt(results[STALE_INDEX + 1 + i], "grant exists") === 0);
   let replayOf: string | null = null;
   let storedResponse: string | null = null;
@@ -167,7 +167,7 @@ export function appendCompensate(tx: Transaction, keys: UserKeys, op: Operation,
   tx.hincrby(keys.totals, `used:${op.period}`, -op.amount);
   tx.hincrby(keys.daily, dailyField(op), -op.amount);
   tx.del(keys.result(op.id), keys.op(op.id));
-  tx.zrem(keys.open, op.id);
+  tx.zrem(keys.open, openMember(op.id, op.amount));
   if (releaseIdempotencyKey && op.idempotencyKey !== null) tx.del(keys.idempotency(op.idempotencyKey));
 }
 

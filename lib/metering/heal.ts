@@ -4,7 +4,7 @@ import { appendCompensate, debitEntry } from "./debit";
 import { appendSettle } from "./history";
 import { userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asStringOrNull, execTx } from "./kv";
-import { type Operation, parseOperation } from "./operation";
+import { openMember, type Operation, parseOpenMember, parseOperation } from "./operation";
 
 export interface HealReport {
   /** False when another healer held this user's lock; nothing was done. */
@@ -46,7 +46,8 @@ export async function heal(ctx: MeteringContext, userId: string, options: { olde
   lock.zrange(keys.open, "-inf", now - olderThan, { byScore: true, offset: 0, count: options.limit ?? 100 });
   const [acquired, rawIds] = await execTx(lock, { timeoutMs: ctx.config.kvTimeoutMs });
   if (acquired === null) return { ...report, locked: false };
-  const ids = asArray(rawIds).map(String);
+  const members = asArray(rawIds).map(parseOpenMember);
+  const ids = members.map((m) => m.id);
   if (ids.length === 0) return report;
 
   const read = ctx.kv.multi();
@@ -56,9 +57,7 @@ export async function heal(ctx: MeteringContext, userId: string, options: { olde
     read.exists(keys.void(id));
     read.get(keys.refundClaim(id));
   }
-  read.get(keys.balance);
   const rows = await execTx(read, { timeoutMs: ctx.config.kvTimeoutMs });
-  const balance = asIntOrNull(rows[ids.length * 4], "balance") ?? 0;
 
   const ops = ids.map((id, i) => ({
     id,
@@ -79,16 +78,17 @@ export async function heal(ctx: MeteringContext, userId: string, options: { olde
 
   for (const [i, { id, op, after, voided, refunded }] of ops.entries()) {
     report.examined++;
+    const member = openMember(id, members[i]!.debited);
     const holder = pointerKey(keys, op) === null ? null : asStringOrNull(pointed[i]);
     const tx = ctx.kv.multi();
     if (op === null) {
-      tx.zrem(keys.open, id);
+      tx.zrem(keys.open, member);
       tx.del(keys.result(id));
       report.dropped++;
     } else if (op.kind === "debit") {
       const lostIdempotencyRace = op.idempotencyKey !== null && holder !== id;
       if (after === null) {
-        tx.zrem(keys.open, id);
+        tx.zrem(keys.open, member);
         report.dropped++;
       } else if (refunded || (after >= 0 && !voided && !lostIdempotencyRace)) {
         appendSettle(tx, keys, debitEntry(op, after), ctx.config.historyLimit);
@@ -99,15 +99,15 @@ export async function heal(ctx: MeteringContext, userId: string, options: { olde
       }
     } else if (op.state === "claimed") {
       if (holder === id) {
-        await applyClaimed(ctx, keys, op, balance);
+        await applyClaimed(ctx, keys, op);
         report.applied++;
         continue;
       }
       tx.del(keys.op(id));
-      tx.zrem(keys.open, id);
+      tx.zrem(keys.open, member);
       report.dropped++;
     } else if (after === null) {
-      tx.zrem(keys.open, id);
+      tx.zrem(keys.open, member);
       report.dropped++;
     } else {
       await settleApplied(ctx, keys, op, after);

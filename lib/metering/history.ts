@@ -1,6 +1,7 @@
 import { KvProtocolError } from "./errors";
 import type { UserKeys } from "./keys";
 import type { Transaction } from "./kv";
+import { openMember } from "./operation";
 
 export type EntryType = "debit" | "credit" | "refund" | "refill" | "reset";
 
@@ -35,7 +36,7 @@ export function appendSettle(tx: Transaction, keys: UserKeys, entry: HistoryEntr
   tx.zadd(keys.history, { score: entry.at, member: encodeEntry(entry) });
   tx.zremrangebyrank(keys.history, 0, -(historyLimit + 1));
   tx.del(keys.result(entry.id));
-  tx.zrem(keys.open, entry.id);
+  tx.zrem(keys.open, openMember(entry.id, entry.type === "debit" ? -entry.amount : 0));
 }
 
 export function encodeEntry(entry: HistoryEntry): string {

@@ -80,6 +80,22 @@ export function parseOperation(id: string, raw: unknown): Operation | null {
   };
 }
 
+/**
+ * Members of a user's `open` set are "<id>:<debited amount>" (0 for operations that add
+ * tokens), so one atomic read of the balance and the set tells how much is in flight.
+ */
+export function openMember(id: string, debited: number): string {
+  return `${id}:${debited}`;
+}
+
+export function parseOpenMember(member: unknown): { id: string; debited: number } {
+  const text = String(member);
+  const colon = text.lastIndexOf(":");
+  const debited = Number(text.slice(colon + 1));
+  if (colon <= 0 || !Number.isSafeInteger(debited) || debited < 0) throw new KvProtocolError("malformed open operation");
+  return { id: text.slice(0, colon), debited };
+}
+
 /** Fresh operation id: random, so two instances never collide and a replay is recognisable. */
 export function newOperationId(prefix: string): string {
   return `${prefix}_${crypto.randomUUID().replaceAll("-", "")}`;

@@ -3,6 +3,7 @@ import { grantNamesFor } from "./debit";
 import { decodeEntry, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asRecord, execTx } from "./kv";
+import { parseOpenMember } from "./operation";
 import { nextPeriodStart, periodOf } from "./period";
 
 export interface UserStats {
@@ -61,15 +62,16 @@ export async function readLedger(ctx: MeteringContext, userId: string, historyCo
   const num = (field: string) => asIntOrNull(totals[field], field) ?? 0;
   const used: Record<string, number> = {};
   for (const [field, value] of Object.entries(totals)) {
-    if (field.startsWith("used:")) used[field.slice(5)] = asInt(value, field);
+    // A refused debit leaves its counter at 0 (HINCRBY back): zero is no usage.
+    if (field.startsWith("used:") && asInt(value, field) !== 0) used[field.slice(5)] = asInt(value, field);
   }
   return {
     keys,
     balance: asIntOrNull(r[0], "balance") ?? 0,
     totals: { credits: num("credits"), debits: num("debits"), refunds: num("refunds"), generations: num("generations"), used },
     history: asArray(r[2]).map(decodeEntry),
-    openIds: asArray(r[3]).map(String),
-    staleIds: asArray(r[4]).map(String),
+    openIds: asArray(r[3]).map((m) => parseOpenMember(m).id),
+    staleIds: asArray(r[4]).map((m) => parseOpenMember(m).id),
     daily: asRecord(r[5]),
     missingGrants: grantNames.filter((_, i) => asInt(r[6 + i], "grant exists") === 0),
   };

@@ -6,7 +6,7 @@ import { createDebitCoalescer } from "../../lib/metering/coalescer";
 
 const [url, token, namespace, userId, count, concurrency, mode, allowance] = process.argv.slice(2);
 const metering = createMetering(createKvClient({ url: url!, token: token!, timeoutMs: 5000 }), {
-  namespace: namespace!, monthlyAllowance: Number(allowance ?? 0), kvTimeoutMs: 5000, healAfterMs: 60_000,
+  namespace: namespace!, monthlyAllowance: Number(allowance ?? 0), kvTimeoutMs: 5000, healAfterMs: 60_000, historyLimit: 10_000,
 });
 const debit = mode === "coalesced" ? createDebitCoalescer(metering).debit : metering.debit;
 const tally: Record<string, number> = {};
