@@ -1,0 +1,137 @@
+import { ErrorText, type Reply } from "../../reply";
+import { INT64_MIN } from "../numbers/int64";
+import {
+  arg,
+  countArg,
+  deleteIfEmpty,
+  fail,
+  intArg,
+  read,
+  readOrCreate,
+  type CommandContext,
+  type CommandSpec,
+} from "../command-context";
+
+function sadd(ctx: CommandContext, args: readonly string[]): Reply {
+  const set = readOrCreate(ctx, arg(args, 1), "set", () => new Set<string>());
+  let added = 0;
+  for (const member of args.slice(2)) {
+    if (!set.has(member)) {
+      set.add(member);
+      added++;
+    }
+  }
+  return added;
+}
+
+function srem(ctx: CommandContext, args: readonly string[]): Reply {
+  const key = arg(args, 1);
+  const set = read(ctx, key, "set");
+  if (set === undefined) return 0;
+  let removed = 0;
+  for (const member of args.slice(2)) if (set.delete(member)) removed++;
+  deleteIfEmpty(ctx, key, set.size);
+  return removed;
+}
+
+function smembers(ctx: CommandContext, args: readonly string[]): Reply {
+  return [...(read(ctx, arg(args, 1), "set") ?? [])];
+}
+
+function sismember(ctx: CommandContext, args: readonly string[]): Reply {
+  return read(ctx, arg(args, 1), "set")?.has(arg(args, 2)) ? 1 : 0;
+}
+
+function smismember(ctx: CommandContext, args: readonly string[]): Reply {
+  const set = read(ctx, arg(args, 1), "set");
+  return args.slice(2).map((member) => (set?.has(member) ? 1 : 0));
+}
+
+function scard(ctx: CommandContext, args: readonly string[]): Reply {
+  return read(ctx, arg(args, 1), "set")?.size ?? 0;
+}
+
+function pickDistinct(members: string[], count: number): string[] {
+  // Partial Fisher-Yates: the first `count` slots end up a uniform sample.
+  const pool = [...members];
+  const picked = Math.min(count, pool.length);
+  for (let i = 0; i < picked; i++) {
+    const j = i + Math.floor(Math.random() * (pool.length - i));
+    [pool[i], pool[j]] = [pool[j] as string, pool[i] as string];
+  }
+  return pool.slice(0, picked);
+}
+
+function spop(ctx: CommandContext, args: readonly string[]): Reply {
+  if (args.length > 3) fail(ErrorText.syntax);
+  const key = arg(args, 1);
+  const withCount = args.length === 3;
+  const count = withCount ? countArg(arg(args, 2)) : 1;
+  const set = read(ctx, key, "set");
+  if (set === undefined) {
+    ctx.logAs([]);
+    return withCount ? [] : null;
+  }
+  const popped = withCount && count === 0 ? [] : pickDistinct([...set], count);
+  for (const member of popped) set.delete(member);
+  deleteIfEmpty(ctx, key, set.size);
+  // A replay must remove the same members, not draw new random ones.
+  ctx.logAs(popped.length === 0 ? [] : [["srem", key, ...popped]]);
+  return withCount ? popped : (popped[0] ?? null);
+}
+
+/** Redis would happily build a reply this large; a development server should not fall over on it. */
+const MAX_REPEATED_SAMPLE = 10_000_000;
+
+function srandmember(ctx: CommandContext, args: readonly string[]): Reply {
+  if (args.length > 3) fail(ErrorText.syntax);
+  if (args.length === 2) {
+    const set = read(ctx, arg(args, 1), "set");
+    return set === undefined ? null : (pickDistinct([...set], 1)[0] ?? null);
+  }
+  // The count is validated before the key is even looked up.
+  const requested = intArg(arg(args, 2));
+  if (requested === INT64_MIN) {
+    fail("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+  }
+  const count = Number(requested);
+  const set = read(ctx, arg(args, 1), "set");
+  if (set === undefined || count === 0) return [];
+  if (-count > MAX_REPEATED_SAMPLE) fail(`ERR count is too large for the embedded engine (limit ${MAX_REPEATED_SAMPLE})`);
+  const members = [...set];
+  if (count > 0) return pickDistinct(members, count);
+  // A negative count allows repeats and always returns |count| members.
+  return Array.from({ length: -count }, () => members[Math.floor(Math.random() * members.length)] as string);
+}
+
+function combine(operation: "inter" | "union" | "diff") {
+  return (ctx: CommandContext, args: readonly string[]): Reply => {
+    // Every key is type-checked, even after one turns out to be missing.
+    const sets = args.slice(1).map((key) => read(ctx, key, "set"));
+    const [first, ...rest] = sets;
+    if (operation === "inter") {
+      if (sets.some((set) => set === undefined)) return [];
+      return [...(first ?? [])].filter((member) => rest.every((set) => set?.has(member)));
+    }
+    if (operation === "union") {
+      const result = new Set<string>();
+      for (const set of sets) for (const member of set ?? []) result.add(member);
+      return [...result];
+    }
+    return [...(first ?? [])].filter((member) => !rest.some((set) => set?.has(member)));
+  };
+}
+
+export const setCommands: CommandSpec[] = [
+  { name: "sadd", arity: -3, write: true, handler: sadd },
+  { name: "srem", arity: -3, write: true, handler: srem },
+  { name: "smembers", arity: 2, write: false, handler: smembers },
+  { name: "sismember", arity: 3, write: false, handler: sismember },
+  { name: "smismember", arity: -3, write: false, handler: smismember },
+  { name: "scard", arity: 2, write: false, handler: scard },
+  { name: "spop", arity: -2, write: true, handler: spop },
+  { name: "srandmember", arity: -2, write: false, handler: srandmember },
+  { name: "sinter", arity: -2, write: false, handler: combine("inter") },
+  { name: "sunion", arity: -2, write: false, handler: combine("union") },
+  { name: "sdiff", arity: -2, write: false, handler: combine("diff") },
+];

@@ -1,0 +1,12 @@
+export type { Reply } from "./reply";
+export { ReplyError } from "./reply";
+export type { Engine } from "./engine";
+export { EngineUnavailableError } from "./engine";
+export { createEmbeddedEngine } from "./embedded/embedded-engine";
+export { EMBEDDED_COMMANDS } from "./embedded/command-table";
+export { DataDirLockedError } from "./embedded/persistence/data-dir";
+export { CorruptDataError } from "./embedded/persistence/records";
+export { createRedisEngine, redactUrl } from "./redis-engine";
+export { startKvServer } from "./http/server";
+export type { KvServerOptions, RunningKvServer } from "./http/server";
+export type { Fault, FaultOptions, KvServerCounters } from "./http/instrumentation";

@@ -1,0 +1,156 @@
+/**
+ * The local KV server: `npm run kv -- --port 8079 [--redis URL] [--data-dir DIR | --no-persist]`.
+ *
+ * Speaks the Upstash REST protocol, so `@vercel/kv` works against it with
+ * KV_REST_API_URL=http://127.0.0.1:8079 and the token it prints. Without
+ * --redis (or REDIS_URL) it runs the embedded engine, persisted to
+ * .tollgate/kv. This is the one place that reads the environment.
+ */
+import { parseArgs } from "node:util";
+import { createEmbeddedEngine, createRedisEngine, redactUrl, startKvServer, type Engine } from "../lib/kv-server";
+
+const DEV_TOKEN = "tollgate-dev-token";
+const DEV_READ_ONLY_TOKEN = "tollgate-dev-readonly-token";
+
+const USAGE = `usage: npm run kv -- [--port 8079] [--host 127.0.0.1]
+                     [--redis redis://127.0.0.1:6379 | --data-dir .tollgate/kv | --no-persist]
+
+  --port N        port to listen on (env KV_PORT; default 8079; 0 picks a free one)
+  --host H        interface to bind (default 127.0.0.1)
+  --redis URL     forward to this Redis instead of the embedded engine (env REDIS_URL)
+  --data-dir DIR  where the embedded engine persists its data (default .tollgate/kv)
+  --no-persist    keep the embedded engine's data in memory only
+
+Tokens come from KV_REST_API_TOKEN and KV_REST_API_READ_ONLY_TOKEN; without them the
+development tokens are used (refused with NODE_ENV=production on a non-loopback host).`;
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+interface Config {
+  port: number;
+  host: string;
+  redisUrl: string | undefined;
+  dataDir: string | undefined;
+  token: string;
+  readOnlyToken: string | undefined;
+  devTokens: boolean;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "help" {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      redis: { type: "string" },
+      "data-dir": { type: "string" },
+      "no-persist": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) return "help";
+  const portText = values.port ?? env.KV_PORT ?? "8079";
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`invalid port: ${portText}`);
+  if (values["no-persist"] && values["data-dir"] !== undefined) {
+    throw new UsageError("--data-dir and --no-persist exclude each other");
+  }
+  const host = values.host ?? "127.0.0.1";
+  const redisUrl = values.redis ?? (env.REDIS_URL || undefined);
+  if (redisUrl !== undefined && (values["data-dir"] !== undefined || values["no-persist"])) {
+    throw new UsageError("--data-dir and --no-persist apply to the embedded engine, not to --redis/REDIS_URL");
+  }
+
+  // A custom full token never pairs with the published read-only default.
+  const customToken = env.KV_REST_API_TOKEN || undefined;
+  const devTokens = customToken === undefined;
+  const token = customToken ?? DEV_TOKEN;
+  const readOnlyToken = devTokens ? DEV_READ_ONLY_TOKEN : env.KV_REST_API_READ_ONLY_TOKEN || undefined;
+  if (devTokens && env.NODE_ENV === "production" && !isLoopback(host)) {
+    throw new UsageError(`refusing to serve ${host} with the development tokens in production: set KV_REST_API_TOKEN`);
+  }
+  return {
+    port,
+    host,
+    redisUrl,
+    dataDir: redisUrl !== undefined || values["no-persist"] ? undefined : (values["data-dir"] ?? ".tollgate/kv"),
+    token,
+    readOnlyToken,
+    devTokens,
+  };
+}
+
+async function main(): Promise<void> {
+  const config = readConfig(process.argv.slice(2), process.env);
+  if (config === "help") {
+    console.log(USAGE);
+    return;
+  }
+  const engine: Engine =
+    config.redisUrl !== undefined
+      ? await createRedisEngine(config.redisUrl)
+      : await createEmbeddedEngine({ dataDir: config.dataDir });
+  let server;
+  try {
+    server = await startKvServer({
+      port: config.port,
+      host: config.host,
+      engine,
+      token: config.token,
+      readOnlyToken: config.readOnlyToken,
+    });
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  if (config.devTokens) {
+    const tokens = `KV_REST_API_TOKEN=${DEV_TOKEN} KV_REST_API_READ_ONLY_TOKEN=${DEV_READ_ONLY_TOKEN}`;
+    console.log(`tollgate-kv development tokens: ${tokens}`);
+  }
+  const where =
+    config.redisUrl !== undefined
+      ? `engine=redis redis=${redactUrl(config.redisUrl)}`
+      : `engine=embedded data=${config.dataDir ?? "memory"}`;
+  console.log(`tollgate-kv ready url=${server.url} ${where}`);
+
+  const running = server;
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second Ctrl-C means "now": skip the snapshot.
+      process.exit(130);
+    }
+    stopping = true;
+    running.close().then(
+      () => {
+        console.log(`tollgate-kv stopped (${signal})`);
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error("tollgate-kv: error while stopping:", error);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError || (error instanceof TypeError && "code" in error)) {
+    console.error(`tollgate-kv: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : "";
+  console.error(`tollgate-kv: ${message}${cause}`);
+  process.exit(1);
+});

@@ -1,0 +1,143 @@
+/**
+ * `npm run kv` as a real child process: the ready line, tokens, clean
+ * stops, and what survives `kill -9`.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { randomPrefix, redisUrlFor, TEST_DB } from "./helpers";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const DEV_TOKEN = "tollgate-dev-token";
+
+interface Cli {
+  child: ChildProcess;
+  url: string;
+  readyLine: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "tollgate-kv-cli-"));
+  dirs.push(dir);
+  return dir;
+}
+
+/** The environment of a developer who has configured nothing (vitest sets KV_* placeholders). */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  for (const name of ["KV_REST_API_TOKEN", "KV_REST_API_READ_ONLY_TOKEN", "REDIS_URL", "KV_PORT", "NODE_ENV"]) {
+    if (!(name in extra)) delete env[name];
+  }
+  return env;
+}
+
+function startCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Cli> {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/kv.ts", ...args], { cwd: ROOT, env });
+  children.push(child);
+  let output = "";
+  const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
+  return new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready line within 15 s:\n${output}`)), 15_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const line = output.split("\n").find((candidate) => candidate.includes(" ready "));
+      if (line === undefined) return;
+      clearTimeout(timer);
+      const url = /url=(\S+)/.exec(line)?.[1] ?? "";
+      resolveReady({ child, url, readyLine: line, output: () => output, exited });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`kv exited with ${code} before ready:\n${output}`));
+    });
+  });
+}
+
+async function command(url: string, args: unknown[], token = DEV_TOKEN): Promise<unknown> {
+  const response = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(args) });
+  return ((await response.json()) as { result?: unknown; error?: string }).result;
+}
+
+describe("npm run kv", () => {
+  it("prints one ready line, serves the dev tokens, and keeps data across a clean stop", async () => {
+    const dir = tempDir();
+    const first = await startCli(["--port", "0", "--data-dir", dir]);
+    expect(first.readyLine).toMatch(new RegExp(`^tollgate-kv ready url=http://127\\.0\\.0\\.1:\\d+ engine=embedded data=${dir}$`));
+    expect(first.output().split("\n").filter((line) => line.includes("ready"))).toHaveLength(1);
+    expect(first.output()).toContain(DEV_TOKEN);
+    expect(await command(first.url, ["set", "greeting", "hello"])).toBe("OK");
+    expect(await command(first.url, ["set", "nope", "x"], "tollgate-dev-readonly-token")).toBeUndefined();
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    expect(readdirSync(dir)).toEqual(["snapshot.jsonl"]);
+
+    const second = await startCli(["--port", "0", "--data-dir", dir]);
+    expect(await command(second.url, ["get", "greeting"])).toBe("hello");
+    second.child.kill("SIGINT");
+    expect(await second.exited).toBe(0);
+  });
+
+  it("loses no acknowledged write to kill -9", async () => {
+    const dir = tempDir();
+    const server = await startCli(["--port", "0", "--data-dir", dir]);
+    let acknowledged = 0;
+    let stop = false;
+    const writer = (async () => {
+      while (!stop) {
+        try {
+          if ((await command(server.url, ["incr", "counter"])) !== undefined) acknowledged++;
+        } catch {
+          return;
+        }
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    server.child.kill("SIGKILL");
+    stop = true;
+    await writer;
+    expect(await server.exited).toBeNull();
+    expect(acknowledged).toBeGreaterThan(50);
+
+    const restarted = await startCli(["--port", "0", "--data-dir", dir]);
+    const stored = Number(await command(restarted.url, ["get", "counter"]));
+    // Each write reaches the kernel before it is acknowledged; only the one in flight may or may not count.
+    expect(stored).toBeGreaterThanOrEqual(acknowledged);
+    expect(stored).toBeLessThanOrEqual(acknowledged + 1);
+    restarted.child.kill("SIGTERM");
+    await restarted.exited;
+  });
+
+  it("uses the Redis engine with --redis and never prints a configured token", async () => {
+    const key = `${randomPrefix("cli")}k`;
+    const env = cleanEnv({ KV_REST_API_TOKEN: "configured-secret-token" });
+    const server = await startCli(["--port", "0", "--redis", redisUrlFor(TEST_DB.http)], env);
+    expect(server.readyLine).toMatch(/engine=redis redis=redis:\/\/127\.0\.0\.1:6379\/12$/);
+    expect(await command(server.url, ["set", key, "v"], "configured-secret-token")).toBe("OK");
+    expect(await command(server.url, ["del", key], "configured-secret-token")).toBe(1);
+    expect(server.output()).not.toContain("configured-secret-token");
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  });
+
+  it("refuses the development tokens in production on a non-loopback host", async () => {
+    const env = cleanEnv({ NODE_ENV: "production" });
+    await expect(startCli(["--port", "0", "--host", "0.0.0.0", "--no-persist"], env)).rejects.toThrow(/exited with 2[\s\S]*KV_REST_API_TOKEN/);
+    const loopback = await startCli(["--port", "0", "--no-persist"], env);
+    expect(loopback.readyLine).toMatch(/engine=embedded data=memory$/);
+    loopback.child.kill("SIGTERM");
+    await loopback.exited;
+  });
+});

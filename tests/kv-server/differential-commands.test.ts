@@ -1,0 +1,259 @@
+/**
+ * Differential test, hand-written half: every command the embedded engine
+ * claims, success and error paths, run against the embedded engine and
+ * against real Redis 7 through the Redis engine. Replies must match exactly
+ * once the legitimately random parts are normalized (see helpers.ts).
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createEmbeddedEngine, createRedisEngine, type Engine } from "../../lib/kv-server";
+import { plain, redisUrlFor, sameReply, TEST_DB, normalize } from "./helpers";
+
+let embedded: Engine;
+let redis: Engine;
+
+beforeAll(async () => {
+  embedded = await createEmbeddedEngine();
+  redis = await createRedisEngine(redisUrlFor(TEST_DB.differentialCommands));
+});
+
+afterAll(async () => {
+  await redis?.exec(["flushdb"]);
+  await Promise.all([embedded?.close(), redis?.close()]);
+});
+
+beforeEach(async () => {
+  await Promise.all([embedded.exec(["flushdb"]), redis.exec(["flushdb"])]);
+});
+
+/** "set k v" → ["set","k","v"]; arrays pass through for arguments with spaces or empty strings. */
+type Step = string | string[];
+const toArgs = (step: Step) => (Array.isArray(step) ? step : step.split(" "));
+
+async function compare(steps: Step[]): Promise<void> {
+  const mismatches: string[] = [];
+  for (const step of steps) {
+    const args = toArgs(step);
+    if (args[0] === "__sleep") {
+      await new Promise((resolve) => setTimeout(resolve, Number(args[1])));
+      continue;
+    }
+    const [fromEmbedded, fromRedis] = [plain(await embedded.exec(args)), plain(await redis.exec(args))];
+    if (!sameReply(args, fromEmbedded, fromRedis)) {
+      mismatches.push(
+        `${JSON.stringify(args)}\n  embedded: ${JSON.stringify(normalize(args, fromEmbedded))}\n  redis:    ${JSON.stringify(normalize(args, fromRedis))}`,
+      );
+    }
+  }
+  expect(mismatches.join("\n")).toBe("");
+}
+
+const future = Math.floor(Date.now() / 1000) + 100_000;
+const INT64_MAX = "9223372036854775807";
+const INT64_MIN = "-9223372036854775808";
+
+const SCENARIOS: Record<string, Step[]> = {
+  "strings: SET options": [
+    "set k v", "get k", "set k v2 nx", "set k v3 xx", "get k", "set n v nx", "set m v xx", "get m",
+    "set k v4 get", "set fresh v get", "set k v5 NX GET", "set k v6 Ex 100", "ttl k", "set k v7 keepttl", "ttl k",
+    "set k v8 px 5000", "pttl k", `set k v9 exat ${future}`, "ttl k", `set k v10 pxat ${future * 1000}`, "ttl k",
+    "set k v ex 0", "set k v ex -1", "set k v px abc", "set k v ex", "set k v nx xx", "set k v ex 10 px 10",
+    "set k v keepttl ex 10", "set k v ex 10 ex 20", "ttl k", "set k v foo", "set k", `set k v ex ${INT64_MAX}`,
+    "set k v exat 1", "exists k", "set k v pxat 1", "get k", "set k v get ex 100", "lpush l a", "set l v get",
+    "get l", "set l v", "get l", ["set", "empty", ""], "get empty", "strlen empty",
+  ],
+  "strings: SETNX SETEX PSETEX GETSET GETDEL GETEX": [
+    "setnx a 1", "setnx a 2", "get a", "setex b 100 v", "ttl b", "setex b 0 v", "setex b -5 v", "setex b x v",
+    "psetex c 100000 v", "pttl c", "psetex c 0 v", "getset a 3", "getset nokey 1", "ttl b", "getset b x", "ttl b",
+    "getdel a", "getdel a", "getex nokey", "getex nokey ex -1", "getex nokey foo", "set g v ex 100", "getex g",
+    "ttl g", "getex g persist", "ttl g", "getex g ex 50", "ttl g", "getex g px 60000", "pttl g", `getex g exat ${future}`,
+    "ttl g", "getex g ex 0", "getex g ex 10 px 10", "getex g persist ex 10", "getex g nx", "getex g keepttl",
+    "getex g exat 1", "exists g", "lpush l a", "getex l", "getdel l", "getset l v",
+  ],
+  "strings: MGET MSET MSETNX APPEND STRLEN": [
+    "mset a 1 b 2 c 3", "mget a b c nokey", "mset a", "mset a 1 b", "msetnx a 9 d 4", "get d", "msetnx d 4 e 5",
+    "mget d e", "lpush l x", "mget a l", "append a xyz", "get a", "append newkey hello", "strlen newkey",
+    "append l x", "strlen l", "strlen nokey", ["append", "u", "é漢字"], "strlen u", ["set", "emoji", "😀"], "strlen emoji",
+  ],
+  "strings: counters": [
+    "incr c", "incr c", "decr c", "incrby c 10", "decrby c 3", "incrby c -100", "get c", "incrby c abc",
+    "incrby c 1.5", "incrby c", `set c ${INT64_MAX}`, "incr c", "get c", `set c ${INT64_MIN}`, "decr c", `decrby c 1`,
+    `incrby c ${INT64_MAX}`, "get c", `decrby c ${INT64_MIN}`, "set c 0", `decrby c ${INT64_MIN}`, `incrby c 9223372036854775808`,
+    "incrby c +1", "incrby c 01", "incrby c -0", ["incrby", "c", " 1"], "set s abc", "incr s", "set s 1.0", "incr s",
+    "set s 007", "incr s", ["set", "s", " 1"], "incr s", "set s 10", "expire s 100", "incr s", "ttl s", "lpush l a",
+    "incr l", "decrby l 1", "set big 9007199254740993", "incr big", "get big",
+  ],
+  "strings: INCRBYFLOAT": [
+    "incrbyfloat f 0.1", "incrbyfloat f 0.2", "incrbyfloat f 10.5", "incrbyfloat f -10.8", "get f", "incrbyfloat f 1e3",
+    "incrbyfloat f 5.0e-3", "incrbyfloat f 0x10", "incrbyfloat f inf", "incrbyfloat f -inf", "incrbyfloat f nan",
+    "incrbyfloat f abc", "incrbyfloat f 1e400", "incrbyfloat g 1e308", "incrbyfloat g 1e308", "get g",
+    "incrbyfloat h 3.0", "get h", "incr h", "incrbyfloat h -3", "get h", "incrbyfloat i 1.23456789012345678",
+    "incrbyfloat i 0.000000000000000001", "set j 1e5", "incrbyfloat j 1", "set k abc", "incrbyfloat k 1",
+    ["incrbyfloat", "k2", " 1"], ["incrbyfloat", "k2", "1 "], ["incrbyfloat", "k2", ""], "incrbyfloat k2 .5",
+    "incrbyfloat k2 5.", "incrbyfloat k2 -.5e1", "incrbyfloat k3 1e-20", "incrbyfloat k3 -1e-20", "get k3",
+    "lpush l a", "incrbyfloat l 1", "set e 10", "expire e 100", "incrbyfloat e 1.5", "ttl e",
+  ],
+  "keys: DEL EXISTS TYPE RENAME COPY": [
+    "mset a 1 b 2", "lpush l x", "hset h f v", "sadd s m", "zadd z 1 m", "type a", "type l", "type h", "type s",
+    "type z", "type nokey", "exists a b nokey a", "del a nokey b", "exists a", "unlink l h", "exists l h",
+    "rename nokey x", "set r 1", "expire r 100", "rename r r2", "ttl r2", "exists r", "rename r2 r2", "renamenx r2 r2",
+    "set t 1", "renamenx r2 t", "renamenx r2 t2", "get t2", "rename t2 s", "type s", "copy s s", "copy nokey x",
+    "copy s s2", "smembers s2", "copy s s2", "sadd s m2", "copy s s2 replace", "smembers s2", "copy s s3 foo",
+    "copy s s3 db", "copy s s3 db x", "zadd z 2 n", "expire z 100", "copy z z2",
+    "ttl z2", "zrange z2 0 -1 withscores", "hset h f v g w", "copy h h2", "hgetall h2", "rpush l a b c", "copy l l2",
+    "lrange l2 0 -1", "touch z z2 nokey",
+  ],
+  "keys: expiry": [
+    "set a 1", "expire a 100", "ttl a", "pttl a", "expire a 100 nx", "expire a 200 xx", "ttl a", "expire a 50 gt",
+    "expire a 500 gt", "ttl a", "expire a 600 lt", "expire a 10 lt", "ttl a", "persist a", "persist a", "ttl a",
+    "expire a 10 xx", "expire a 10 gt", "expire a 10 lt", "ttl a", "persist a", "expire a 10 nx xx", "expire a 10 gt lt",
+    "expire a 10 foo", "expire a abc", "expire a abc foo", "expire nokey 10", "ttl nokey", "pttl nokey",
+    `expire a ${INT64_MAX}`, `pexpire a ${INT64_MAX}`, "expire a -1", "exists a", "set b 1", "pexpire b 100000",
+    "pttl b", `expireat b ${future}`, "ttl b", `pexpireat b ${future * 1000}`, "ttl b", "expireat b 1", "exists b",
+    "set c 1", "pexpireat c 1", "get c", "set d 1", "expiretime d", "pexpiretime d", `expireat d ${future}`,
+    "expiretime d", "pexpiretime d", "expiretime nokey", "set e 1 px 30", "__sleep 60", "get e", "exists e",
+    "ttl e", "set f 1 px 30", "__sleep 60", "incr f", "ttl f", `expire a ${"9".repeat(20)}`,
+  ],
+  "keys: KEYS SCAN DBSIZE RANDOMKEY FLUSHDB": [
+    "randomkey", "dbsize", "mset user:1 a user:2 b user:10 c order:1 d hello x hallo y hxllo z hllo w",
+    ["set", "a*b", "1"], ["set", "a[b", "2"], ["set", "é", "3"], "keys *", "keys user:*", "keys user:?", "keys h?llo",
+    "keys h*llo", "keys h[ae]llo", "keys h[^e]llo", "keys h[a-b]llo", "keys h[b-a]llo", "keys a\\*b", "keys a[*]b",
+    "keys a[b", "keys a[", "keys ?", "keys ??", "keys *1*", "keys [u-v]*", "keys nomatch", "dbsize",
+    "scan 0 count 1000", "scan 0 match user:* count 1000", "scan 0 count 0", "scan 0 count -1", "scan 0 count abc",
+    "scan abc", "scan -1 count 1000", ["scan", "", "count", "1000"], ["scan", " 0"], "scan 0 match", "scan 0 foo bar", "lpush l x",
+    "scan 0 type list count 1000", "scan 0 type string count 1000", "scan 0 type nosuchtype count 1000",
+    "scan 0 TYPE LIST MATCH l COUNT 1000", "randomkey", "flushdb foo", "flushdb async extra", "flushdb sync",
+    "dbsize", "randomkey", "keys *", "set x 1", "flushdb async", "dbsize", "scan 0",
+  ],
+  "hashes": [
+    "hset h f1 v1 f2 v2", "hset h f1 x f3 v3", "hgetall h", "hset h f1", "hset h", "hmset h f4 v4 f5 v5", "hmset h f6",
+    "hsetnx h f1 y", "hsetnx h f9 v9", "hget h f1", "hget h nofield", "hget nokey f", "hmget h f1 nofield f2",
+    "hmget nokey a b", "hlen h", "hlen nokey", "hkeys h", "hvals h", "hexists h f1", "hexists h nofield",
+    "hdel h f1 f2 nofield", "hdel h nofield", "hgetall h", "hincrby h n 5", "hincrby h n -10", "hincrby h n abc",
+    "hincrby h f3 1", `hset h big ${INT64_MAX}`, "hincrby h big 1", "hincrbyfloat h fl 0.1", "hincrbyfloat h fl 0.2",
+    "hincrbyfloat h fl inf", "hincrbyfloat h fl abc", "hincrbyfloat h f3 1", "hincrbyfloat h n 1.5", "hget h n",
+    "hincrbyfloat h fl 1e400", "hincrbyfloat h fl2 3.0", "hget h fl2", "hstrlen h fl", "hstrlen h nofield",
+    "hscan h 0", "hscan h 0 match f*", "hscan h 0 count 0", "hscan nokey 0 count 0", "hscan h abc", "hscan h 0 type string",
+    "set s 1", "hset s f v", "hget s f", "hgetall s", "hdel s f", "hincrby s f 1", "hscan s 0", "hkeys s", "hlen s",
+    "del h", "hset h f v", "hdel h f", "exists h", "hincrby newh f 1", "hgetall newh", ["hset", "u", "ключ", "значение"],
+    "hgetall u",
+  ],
+  "lists": [
+    "lpush l a b c", "rpush l d e", "lrange l 0 -1", "llen l", "lrange l 1 2", "lrange l -2 -1", "lrange l 5 10",
+    "lrange l -100 100", "lrange l 3 1", "lrange l x 1", "lrange nokey 0 -1", "lindex l 0", "lindex l -1", "lindex l 99",
+    "lindex l x", "lindex nokey x", "lset l 0 A", "lset l -1 E", "lset l 99 x", "lset l x x", "lset nokey 0 x",
+    "lrange l 0 -1", "lpop l", "rpop l", "lpop l 2", "rpop l 0", "lpop l -1", "lpop l x", "lpop l 1 2", "rpush l a b a c a",
+    "lrem l 2 a", "lrange l 0 -1", "lrem l -1 a", "lrem l 0 b", "lrem l x a", "lrange l 0 -1", "lrem nokey 1 a",
+    "rpush t 1 2 3 4 5 6", "ltrim t 1 -2", "lrange t 0 -1", "ltrim t 10 20", "exists t", "ltrim nokey 0 1",
+    "ltrim t x 1", "rpush m 1 2 3", "lmove m n left right", "lmove m n RIGHT LEFT", "lrange n 0 -1", "lmove m m left right",
+    "lrange m 0 -1", "lmove m n up down", "lmove nokey n left left", "lmove m n left left", "exists m", "set s x",
+    "lmove n s left left", "lmove s n left left", "lpush s x", "rpop s", "llen s", "lrange s 0 1", "lpop nokey",
+    "lpop nokey 0", "lpop nokey 3", "rpop nokey 2", "rpush p 1 2", "rpop p 5", "exists p",
+  ],
+  "sets": [
+    "sadd s a b c", "sadd s a d", "smembers s", "scard s", "sismember s a", "sismember s z", "smismember s a z",
+    "srem s a z", "srem nokey a", "scard nokey", "smembers nokey", "sadd t c d e", "sinter s t", "sunion s t",
+    "sdiff s t", "sdiff t s", "sinter s nokey", "sunion s nokey", "sdiff nokey s", "sdiff s nokey", "set str x",
+    "sinter nokey str", "sunion s str", "sdiff s str", "sadd str a", "smembers str", "sadd n 1 2 3 10", "smembers n",
+    "sadd one only", "spop one", "spop one", "spop nokey", "spop nokey 0", "spop nokey 5", "spop n 0", "spop n -1",
+    "spop n x", "spop n 1 2", "spop n 100", "exists n", "srandmember s", "srandmember s 0", "srandmember s 2",
+    "srandmember s -5", "srandmember s 100", "srandmember nokey", "srandmember nokey 5", "srandmember s x",
+    "srandmember s 1 2", `srandmember s ${INT64_MIN}`, "srandmember str 1", "sscan s 0", "sscan s 0 match a*",
+    "sscan nokey 0", "sscan s x", "srem s b c d", "exists s",
+  ],
+  "sorted sets: ZADD ZINCRBY ZSCORE": [
+    "zadd z 1 a 2 b 3 c", "zadd z 1.5 a", "zscore z a", "zadd z nx 10 a 4 d", "zscore z a", "zadd z xx 10 a 5 e",
+    "zscore z a", "zscore z e", "zadd z ch 11 a 4 d 6 f", "zadd z gt 5 a", "zadd z gt ch 20 a", "zadd z lt ch 30 a",
+    "zadd z lt ch 1 a", "zadd z xx gt ch 2 a", "zadd z incr 5 a", "zadd z incr nx 5 a", "zadd z incr xx 5 nomember",
+    "zadd z incr 1 a 2 b", "zadd z nx xx 1 a", "zadd z gt lt 1 a", "zadd z nx gt 1 a", "zadd z 1", "zadd z 1 a 2",
+    "zadd z abc a", "zadd z nan a", "zadd z inf top -inf bottom", "zscore z top", "zscore z bottom", "zincrby z -inf top",
+    "zincrby z 1 top", "zincrby z 2.5 new", "zincrby z abc a", "zincrby z nx a", "zadd z 1.1 p 0.1 q 1e20 r 1e-5 s -0 t",
+    "zscore z p", "zscore z q", "zscore z r", "zscore z s", "zscore z t", "zincrby z -0 negzero", "zscore z negzero",
+    "zadd z 0x10 hex", "zscore z hex", ["zadd", "z", " 1", "sp"], ["zadd", "z", "", "empty"], "zadd z 1e400 big",
+    "zadd z 1e-400 tiny", "zadd z 4.9e-324 denorm", "zscore z denorm", "zadd z 1000000000000000.25 tie", "zscore z tie",
+    "zscore nokey a", "zscore z nomember", "zmscore z a nomember b", "zmscore nokey a", "zcard z", "zcard nokey",
+    "zrem z a b nomember", "zrem nokey a", "set str x", "zadd str 1 a", "zscore str a", "zcard str", "zrem str a",
+    "zincrby str 1 a",
+  ],
+  "sorted sets: ranges": [
+    "zadd z 1 a 2 b 3 c 4 d 5 e 5 ee 5 eé 6 f", "zrange z 0 -1", "zrange z 0 -1 withscores", "zrange z 2 4",
+    "zrange z -3 -1", "zrange z 5 1", "zrange z 0 100", "zrange z x 1", "zrange z 0 -1 rev", "zrange z 0 1 rev withscores",
+    "zrange z 2 4 byscore", "zrange z (2 4 byscore", "zrange z 2 (4 byscore", "zrange z (2 (2 byscore",
+    "zrange z 2 2 byscore", "zrange z -inf +inf byscore", "zrange z +inf -inf byscore rev", "zrange z 4 2 byscore rev",
+    "zrange z (4 2 byscore rev", "zrange z -inf +inf byscore limit 1 2", "zrange z -inf +inf byscore limit 1 -1",
+    "zrange z -inf +inf byscore limit -1 2", "zrange z -inf +inf byscore limit 0 0", "zrange z -inf +inf byscore limit 100 1",
+    "zrange z -inf +inf byscore rev limit 1 3 withscores", "zrange z 0 -1 limit 0 1", "zrange z 0 -1 limit 0 -1",
+    "zrange z a b byscore", "zrange z 1 2 byscore byscore", "zrange z 1 2 bylex", "zrange z [a [c bylex",
+    "zrange z - + bylex", "zrange z + - bylex", "zrange z - - bylex", "zrange z (a (c bylex", "zrange z [c [a bylex rev",
+    "zrange z + - bylex rev limit 1 2", "zrange z - + bylex withscores", "zrange z 0 -1 foo", "zrange z 0 -1 rev rev",
+    "zrange nokey 0 -1", "zrevrange z 0 2", "zrevrange z 0 2 withscores", "zrevrange z 0 2 rev", "zrevrange z 0 2 byscore",
+    "zrangebyscore z 2 4", "zrangebyscore z -inf +inf withscores limit 2 3", "zrangebyscore z (1 (5",
+    "zrangebyscore z 1 5 rev", "zrangebyscore z x 5", ["zrangebyscore", "z", " 2", "4"], ["zrangebyscore", "z", "", "4"],
+    ["zrangebyscore", "z", "(", "3"], "zrangebyscore z 1e400 inf", "zrangebyscore z 2 nan", "zrevrangebyscore z 4 2",
+    "zrevrangebyscore z +inf -inf withscores limit 0 3", "zrevrangebyscore z 2 4", "zrangebylex z [a [c",
+    "zrevrangebylex z [c [a", "zcount z 2 4", "zcount z (2 4", "zcount z -inf +inf", "zcount z 5 1", "zcount z x 1",
+    "zcount nokey 0 1", "zrank z a", "zrank z f", "zrank z nomember", "zrank nokey a", "zrevrank z a", "zrevrank z f",
+    "zrank z a withscore", "zscan z 0", "zscan z 0 match e*", "zscan nokey 0", "zremrangebyrank z 0 1", "zrange z 0 -1",
+    "zremrangebyrank z -1 -1", "zremrangebyrank z 10 20", "zremrangebyrank z x 1", "zremrangebyscore z (3 5",
+    "zrange z 0 -1 withscores", "zremrangebyscore z -inf +inf", "exists z", "zremrangebyscore nokey 0 1",
+    "zremrangebyscore z x 1", "set str x", "zrange str 0 -1", "zrangebyscore str 0 1", "zcount str 0 1", "zrank str a",
+    "zremrangebyrank str 0 1", "zrange str x y",
+  ],
+  "server and errors": [
+    "ping", "ping hello", "ping a b", "echo hi", "echo", "time x", "PING", "GeT nokey", "SET Mixed Case", "get Mixed",
+    "nosuchcommand a b", ["nosuchcommand", "x".repeat(200), "y"], ["unknown\r\ncmd", "a\nb"], "get", "get a b",
+    "set a", "hset h f", "zadd z", "lpush l", "evalsha 0123456789012345678901234567890123456789 0", "mget",
+  ],
+};
+
+describe("embedded engine replies exactly like Redis 7", () => {
+  for (const [name, steps] of Object.entries(SCENARIOS)) {
+    it(name, () => compare(steps));
+  }
+
+  it("TIME answers [seconds, microseconds] as strings close to the real clock", async () => {
+    const reply = (await embedded.exec(["time"])) as string[];
+    expect(Math.abs(Number(reply[0]) - Date.now() / 1000)).toBeLessThan(2);
+    expect(Number(reply[1])).toBeLessThan(1_000_000);
+  });
+
+  it("full SCAN iterations with small COUNT visit the same keys", async () => {
+    const keys = Array.from({ length: 57 }, (_, i) => [`key:${i}`, String(i)]).flat();
+    await Promise.all([embedded.exec(["mset", ...keys]), redis.exec(["mset", ...keys])]);
+    async function scanAll(engine: Engine): Promise<string[]> {
+      const seen = new Set<string>();
+      let cursor = "0";
+      do {
+        const [next, page] = (await engine.exec(["scan", cursor, "count", "5", "match", "key:*"])) as [string, string[]];
+        expect(typeof next).toBe("string");
+        page.forEach((key) => seen.add(key));
+        cursor = next;
+      } while (cursor !== "0");
+      return [...seen].sort();
+    }
+    expect(await scanAll(embedded)).toEqual(await scanAll(redis));
+  });
+});
+
+describe("MULTI/EXEC semantics match Redis", () => {
+  const TRANSACTIONS: Record<string, string[][]> = {
+    "runtime errors are per item, the rest applies": [["set", "a", "1"], ["lpush", "a", "x"], ["incr", "a"], ["get", "a"]],
+    "unknown command aborts everything": [["set", "a", "1"], ["nosuch"], ["incr", "a"]],
+    "wrong arity aborts everything": [["set", "a", "1"], ["get"], ["incr", "a"]],
+    "DECRBY then COPY captures the balance": [["set", "bal", "100"], ["decrby", "bal", "30"], ["copy", "bal", "snap", "replace"], ["get", "snap"]],
+    "syntax errors are runtime errors": [["set", "a", "1", "foo"], ["set", "b", "2"], ["get", "b"]],
+  };
+  for (const [name, commands] of Object.entries(TRANSACTIONS)) {
+    it(name, async () => {
+      const [fromEmbedded, fromRedis] = [plain(await embedded.multi(commands)), plain(await redis.multi(commands))];
+      expect(fromEmbedded).toEqual(fromRedis);
+      const after = ["a", "b", "bal", "snap"].map((key) => ["get", key]);
+      expect(plain(await embedded.pipeline(after))).toEqual(plain(await redis.pipeline(after)));
+    });
+  }
+
+  it("an EXECABORT leaves nothing applied", async () => {
+    const reply = await embedded.multi([["set", "x", "1"], ["nosuch"]]);
+    expect(plain(reply)).toEqual({ error: "EXECABORT Transaction discarded because of previous errors." });
+    expect(await embedded.exec(["exists", "x"])).toBe(0);
+  });
+});

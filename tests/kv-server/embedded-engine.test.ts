@@ -1,0 +1,120 @@
+/**
+ * Embedded engine behaviour that needs an injected clock or looks inside:
+ * expiry boundaries, one time per transaction, the background sweep,
+ * lifecycle, and the commands it claims.
+ */
+import { describe, expect, it } from "vitest";
+import { createEmbeddedEngine, EMBEDDED_COMMANDS } from "../../lib/kv-server";
+import { Keyspace } from "../../lib/kv-server/embedded/keyspace";
+
+describe("embedded engine", () => {
+  it("expires a key once the clock passes its expiry time, as Redis does (now > expireAt)", async () => {
+    let now = 1_000_000;
+    const engine = await createEmbeddedEngine({ now: () => now });
+    await engine.exec(["set", "k", "v", "px", "100"]);
+    now += 100;
+    expect(await engine.exec(["pttl", "k"])).toBe(0);
+    expect(await engine.exec(["get", "k"])).toBe("v");
+    now += 1;
+    expect(await engine.exec(["get", "k"])).toBeNull();
+    expect(await engine.exec(["ttl", "k"])).toBe(-2);
+    await engine.exec(["set", "t", "v", "ex", "10"]);
+    // TTL rounds half up: 5500 ms left reads as 6 s, 5499 ms as 5 s.
+    now += 4_500;
+    expect(await engine.exec(["ttl", "t"])).toBe(6);
+    now += 1;
+    expect(await engine.exec(["ttl", "t"])).toBe(5);
+    await engine.close();
+  });
+
+  it("reads the clock once per MULTI, so a key cannot expire halfway through one", async () => {
+    let now = 5_000;
+    const engine = await createEmbeddedEngine({ now: () => (now += 10) });
+    const replies = await engine.multi([["set", "k", "v", "px", "5"], ["get", "k"], ["pttl", "k"]]);
+    expect(replies).toEqual(["OK", "v", 5]);
+    expect(await engine.exec(["get", "k"])).toBeNull();
+    await engine.close();
+  });
+
+  it("reclaims expired keys in the background sweep", () => {
+    const keyspace = new Keyspace();
+    keyspace.now = 0;
+    for (let i = 0; i < 500; i++) keyspace.set(`k${i}`, { type: "string", value: "v" }, { expireAt: 10 });
+    keyspace.set("forever", { type: "string", value: "v" });
+    keyspace.now = 11;
+    expect(keyspace.storedKeys).toBe(501);
+    expect(keyspace.sweepExpired(200)).toBe(200);
+    expect(keyspace.storedKeys).toBe(301);
+    while (keyspace.sweepExpired(200) > 0);
+    expect(keyspace.storedKeys).toBe(1);
+  });
+
+  it("runs the sweep on a timer with the injected clock", async () => {
+    let now = 0;
+    const engine = await createEmbeddedEngine({ now: () => now, sweepIntervalMs: 5 });
+    await engine.exec(["set", "k", "v", "px", "10"]);
+    now = 100;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    // DBSIZE would reclaim on its own; SCAN does not, so an empty page proves the sweep ran.
+    expect(await engine.exec(["scan", "0", "count", "100"])).toEqual(["0", []]);
+    await engine.close();
+  });
+
+  // Not in the differential test: FLUSHALL on the shared Redis would wipe every database.
+  it("FLUSHALL empties the single database and takes FLUSHDB's options", async () => {
+    const engine = await createEmbeddedEngine();
+    await engine.exec(["mset", "a", "1", "b", "2"]);
+    expect(await engine.exec(["flushall", "nope"])).toMatchObject({ message: "ERR syntax error" });
+    expect(await engine.exec(["flushall", "sync", "extra"])).toMatchObject({ message: "ERR syntax error" });
+    expect(await engine.exec(["flushall", "ASYNC"])).toBe("OK");
+    expect(await engine.exec(["dbsize"])).toBe(0);
+    await engine.close();
+  });
+
+  it("rejects calls once closed", async () => {
+    const engine = await createEmbeddedEngine();
+    await engine.close();
+    await expect(engine.exec(["ping"])).rejects.toThrow(/closed/);
+    await expect(engine.pipeline([["ping"]])).rejects.toThrow(/closed/);
+    await expect(engine.multi([["ping"]])).rejects.toThrow(/closed/);
+  });
+
+  it("points at --redis for Redis commands it does not implement, and aborts a MULTI holding one", async () => {
+    const engine = await createEmbeddedEngine();
+    expect(await engine.exec(["xadd", "s", "*", "f", "v"])).toMatchObject({ message: expect.stringContaining("--redis") });
+    expect(await engine.multi([["set", "a", "1"], ["getrange", "a", "0", "1"]])).toMatchObject({
+      message: "EXECABORT Transaction discarded because of previous errors.",
+    });
+    expect(await engine.exec(["exists", "a"])).toBe(0);
+    expect(await engine.pipeline([["set", "a", "1"], ["getrange", "a", "0", "1"], ["get", "a"]])).toMatchObject([
+      "OK",
+      { message: expect.stringContaining("not supported") },
+      "1",
+    ]);
+    await engine.close();
+  });
+
+  it("implements every command it claims", () => {
+    const claimed = `get set setnx setex psetex getset getdel getex mget mset msetnx incr incrby decr decrby incrbyfloat
+      append strlen del unlink exists expire pexpire expireat pexpireat ttl pttl persist type rename renamenx copy keys
+      scan dbsize flushdb flushall randomkey hset hsetnx hget hmget hgetall hdel hexists hincrby hincrbyfloat hkeys hvals
+      hlen hscan lpush rpush lpop rpop lrange llen lindex lset lrem ltrim lmove sadd srem smembers sismember scard spop
+      srandmember sinter sunion sdiff sscan zadd zrem zscore zincrby zcard zcount zrange zrevrange zrangebyscore
+      zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time`.split(/\s+/);
+    expect(claimed.filter((name) => !EMBEDDED_COMMANDS.includes(name))).toEqual([]);
+  });
+
+  it("stays responsive with large values and collections", async () => {
+    const engine = await createEmbeddedEngine();
+    const members = Array.from({ length: 200_000 }, (_, i) => [String(i), `m${i}`]).flat();
+    expect(await engine.exec(["zadd", "z", ...members])).toBe(200_000);
+    const items = Array.from({ length: 200_000 }, (_, i) => String(i));
+    expect(await engine.exec(["rpush", "l", ...items])).toBe(200_000);
+    expect(await engine.exec(["ltrim", "l", "1", "-2"])).toBe("OK");
+    expect(await engine.exec(["llen", "l"])).toBe(199_998);
+    expect(await engine.exec(["srandmember", "nokey", "-100000000"])).toEqual([]);
+    await engine.exec(["sadd", "s", "a"]);
+    expect(await engine.exec(["srandmember", "s", "-100000000"])).toMatchObject({ message: expect.stringContaining("too large") });
+    await engine.close();
+  });
+});
