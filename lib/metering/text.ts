@@ -5,7 +5,7 @@ import { InvalidInputError } from "./errors";
  * control characters, so a history line can be shown anywhere without surprises.
  */
 export function assertText(value: unknown, what: string, maxLength = 200): string {
-  // eslint-disable-next-line no-control-regex
+   
   if (typeof value !== "string" || value.length === 0 || value.length > maxLength || /[\u0000-\u001f\u007f]/.test(value)) {
     throw new InvalidInputError("invalid_argument", `${what} must be 1-${maxLength} printable characters`);
   }

@@ -21,7 +21,7 @@ export async function parseGenerationInput(request: Request, fields: readonly Fi
       continue;
     }
     if (f.kind === "text") {
-      // eslint-disable-next-line no-control-regex
+       
       if (typeof v !== "string" || v.trim() === "" || v.length > f.max || /[\u0000-\u0008\u000b-\u001f]/.test(v)) {
         return { ok: false, response: invalidRequest("invalid_field", `${f.name} must be text of 1-${f.max} characters`, { field: f.name }) };
       }
