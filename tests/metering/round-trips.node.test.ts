@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKvClient } from "../../lib/kv-client";
+import { createEmbeddedEngine, type RunningKvServer, startKvServer } from "../../lib/kv-server";
+import { createMetering, type Metering } from "../../lib/metering";
+import { createDebitCoalescer } from "../../lib/metering/coalescer";
+import { uniqueNamespace } from "../support/kv";
+
+// Counted at the KV server itself: every HTTP request the metering core sends.
+describe("KV round trips per debit", () => {
+  let server: RunningKvServer;
+  let metering: Metering;
+
+  beforeAll(async () => {
+    server = await startKvServer({ port: 0, engine: await createEmbeddedEngine(), token: "rt-token" });
+    metering = createMetering(createKvClient({ url: server.url, token: "rt-token" }), { namespace: uniqueNamespace("rt"), monthlyAllowance: 0 });
+    await metering.credit({ userId: "rt", amount: 1000, reason: "Top-up" });
+  });
+  afterAll(() => server.close());
+
+  it("a paid debit is one transaction before its answer; settling it is one more, after", async () => {
+    server.resetCounters();
+    const outcome = await metering.debit({ userId: "rt", cost: 2 });
+    expect(outcome.status).toBe("ok");
+    expect(server.counters.requests).toBe(1);
+    expect(server.counters.byPath).toEqual({ "/multi-exec": 1 });
+    if (outcome.status === "ok") await outcome.settle();
+    expect(server.counters.requests).toBe(2);
+  });
+
+  it("a refused debit costs one more (the compensation), and nothing else", async () => {
+    const poor = createMetering(createKvClient({ url: server.url, token: "rt-token" }), { namespace: uniqueNamespace("rt"), monthlyAllowance: 0 });
+    server.resetCounters();
+    expect((await poor.debit({ userId: "rt", cost: 2 })).status).toBe("insufficient_tokens");
+    expect(server.counters.requests).toBe(2);
+  });
+
+  it("coalesced, concurrent debits share transactions, and settlements ride along", async () => {
+    const coalescer = createDebitCoalescer(metering);
+    server.resetCounters();
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => coalescer.debit({ userId: "rt", cost: 1 })));
+    expect(outcomes.every((o) => o.status === "ok")).toBe(true);
+    const debitRequests = server.counters.requests;
+    expect(debitRequests).toBeLessThanOrEqual(2);
+    await Promise.all(outcomes.map((o) => (o.status === "ok" ? o.settle() : undefined)));
+    expect(server.counters.requests).toBeLessThanOrEqual(debitRequests + 1);
+    expect(coalescer.stats.debits).toBe(50);
+  });
+});
