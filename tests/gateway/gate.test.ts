@@ -180,3 +180,39 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 });
+
+describe("the gate when the KV store is unreachable", () => {
+  async function unreachable(failOpen: boolean) {
+    // Port 1 on loopback: connection refused at once, as when the store is down.
+    const metering = createMetering(createKvClient({ url: "http://127.0.0.1:1", token: "x", timeoutMs: 500 }), {
+      namespace: uniqueNamespace("down"), monthlyAllowance: 0, kvTimeoutMs: 500, healAfterMs: 5000,
+    });
+    const logged: string[] = [];
+    const gate = createGate({
+      verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
+      debit: metering.debit,
+      pricing: PRICING.map((r) => (r.id === "chat" ? { ...r, failOpen } : r)),
+      signer: createGateSigner(SECRET), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
+      log: (event) => logged.push(event),
+    });
+    return { gate, logged };
+  }
+
+  it("fails closed: 503 with Retry-After, nothing forwarded", async () => {
+    const { gate } = await unreachable(false);
+    const refusal = await problemOf(await gate(post("/api/chat", { authorization: await bearer("jay") })));
+    expect(refusal.status).toBe(503);
+    expect(refusal.headers.get("retry-after")).toBe("1");
+    expect(refusal.body).toMatchObject({ code: "metering_unavailable" });
+  });
+
+  it("serves a route configured fail-open, unpaid, and logs it", async () => {
+    const { gate, logged } = await unreachable(true);
+    const decision = await gate(post("/api/chat", { authorization: await bearer("jay") }));
+    expect(decision.action).toBe("forward");
+    if (decision.action === "forward") expect(decision.pass).toMatchObject({ debitId: "unpaid", cost: 0 });
+    expect(logged).toEqual(["gate.fail_open"]);
+    // Only that route: the others still fail closed.
+    expect((await problemOf(await gate(post("/api/generate/article", { authorization: await bearer("jay") })))).status).toBe(503);
+  });
+});
