@@ -10,7 +10,7 @@ import { DEV_KV_TOKEN, DEV_KV_URL } from "../lib/settings";
 
 async function main(): Promise<void> {
   // Nothing may call out at run time: Next's anonymous telemetry stays off.
-  const env = { ...process.env, NEXT_TELEMETRY_DISABLED: process.env.NEXT_TELEMETRY_DISABLED ?? "1" };
+  const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: process.env.NEXT_TELEMETRY_DISABLED ?? "1" };
   let closeKv: (() => Promise<void>) | null = null;
   if (!env.KV_REST_API_URL) {
     const port = Number(new URL(DEV_KV_URL).port);

@@ -1,0 +1,34 @@
+import type { Problem } from "./types";
+
+/** Reads a problem+json body, or makes one up from the status when the body is not one. */
+export async function readProblem(response: Response): Promise<Problem> {
+  try {
+    const body = (await response.json()) as unknown;
+    if (typeof body === "object" && body !== null && typeof (body as Problem).code === "string") {
+      return { ...(body as Problem), status: response.status };
+    }
+  } catch {
+    // not JSON: a proxy's error page, a cut connection
+  }
+  return { status: response.status, code: `http_${response.status}`, detail: response.statusText || `HTTP ${response.status}` };
+}
+
+/** One sentence a person can act on, for the errors any signed-in page can meet. */
+export function explainProblem(problem: Problem, retryAfter?: string | null): string {
+  switch (problem.status) {
+    case 401:
+      return "Your session has ended or is no longer valid. Sign in again to continue.";
+    case 403:
+      return problem.detail ? `Not allowed: ${problem.detail}.` : "Not allowed.";
+    case 503: {
+      const wait = retryAfter && /^\d+$/.test(retryAfter) ? ` Try again in ${retryAfter} s.` : " Try again in a moment.";
+      return `Tollgate is temporarily unavailable, so nothing was done and nothing was charged.${wait}`;
+    }
+    default:
+      return problem.detail ? capitalise(problem.detail) + "." : `The request failed (HTTP ${problem.status}).`;
+  }
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

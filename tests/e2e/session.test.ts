@@ -1,0 +1,201 @@
+import { describe, expect, it } from "vitest";
+import { api, E2E_SECRETS, topUp, uniqueUser, userToken } from "./support/context";
+
+/** `Set-Cookie` → name, value and attributes (lower-cased names). */
+function parseSetCookie(header: string | null) {
+  if (header === null) return null;
+  const [pair, ...attrs] = header.split(";").map((s) => s.trim());
+  const eq = pair!.indexOf("=");
+  const attributes = new Map<string, string | true>();
+  for (const a of attrs) {
+    const i = a.indexOf("=");
+    attributes.set((i === -1 ? a : a.slice(0, i)).toLowerCase(), i === -1 ? true : a.slice(i + 1));
+  }
+  return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), attributes };
+}
+
+const signIn = (json: unknown, headers: Record<string, string> = {}) => api("/api/session", { method: "POST", json, headers });
+const devSignIn = (json: unknown, headers: Record<string, string> = {}) => api("/api/session/dev", { method: "POST", json, headers });
+const withCookie = (token: string) => ({ cookie: `tollgate_session=${token}` });
+
+describe("POST /api/session, through next start", () => {
+  it("sets an HttpOnly, SameSite=Strict cookie that lives as long as the token, and the cookie works", async () => {
+    const user = uniqueUser("sess");
+    const token = await userToken(user, { ttlSeconds: 600 });
+    const res = await signIn({ token });
+    expect(res.status).toBe(200);
+    const body = await res.text();
+    expect(body).not.toContain(token);
+    expect(JSON.parse(body)).toMatchObject({ userId: user, isAdmin: false, expiresAt: expect.any(Number) });
+    expect(res.headers.get("cache-control")).toBe("no-store");
+
+    const cookie = parseSetCookie(res.headers.get("set-cookie"))!;
+    expect(cookie).toMatchObject({ name: "tollgate_session", value: token });
+    expect(cookie.attributes.get("httponly")).toBe(true);
+    expect(cookie.attributes.get("samesite")).toBe("Strict");
+    expect(cookie.attributes.get("path")).toBe("/");
+    expect(cookie.attributes.has("secure")).toBe(false); // the app is served over plain http here
+    expect(Number(cookie.attributes.get("max-age"))).toBeGreaterThan(590);
+    expect(Number(cookie.attributes.get("max-age"))).toBeLessThanOrEqual(600);
+
+    const me = await api("/api/me", { headers: withCookie(cookie.value) });
+    expect(me.status).toBe(200);
+    expect(await me.json()).toMatchObject({ userId: user, isAdmin: false });
+  });
+
+  it("marks the cookie Secure when a TLS-terminating proxy says the request was https", async () => {
+    const res = await signIn({ token: await userToken(uniqueUser("sess")) }, { "x-forwarded-proto": "https" });
+    expect(res.status).toBe(200);
+    expect(parseSetCookie(res.headers.get("set-cookie"))!.attributes.get("secure")).toBe(true);
+  });
+
+  it("the session cookie pays for a metered route, like a Bearer token", async () => {
+    const user = uniqueUser("sess");
+    await topUp(user, 5);
+    const token = await userToken(user);
+    const res = await api("/api/generate/article", { method: "POST", headers: withCookie(token), json: { topic: "tea" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-tokens-cost")).toBe("3");
+    expect(res.headers.get("x-tokens-remaining")).toBe("2");
+  });
+
+  it.each([
+    ["malformed", async () => "not-a-jwt", "token_malformed"],
+    ["signed with another key", () => userToken(uniqueUser("sess"), { secret: "another-secret-0123456789abcdef0123456" }), "token_bad_signature"],
+    ["expired", () => userToken(uniqueUser("sess"), { ttlSeconds: 60, now: () => Date.now() - 3_600_000 }), "token_expired"],
+    ["for another audience", () => userToken(uniqueUser("sess"), { audience: "someone-else" }), "token_wrong_audience"],
+  ])("answers 401 to a %s token and sets no cookie", async (_label, make, reason) => {
+    const res = await signIn({ token: await make() });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toBe("application/problem+json");
+    expect(res.headers.get("www-authenticate")).toMatch(/^Bearer .*error="invalid_token"/);
+    expect(await res.json()).toMatchObject({ code: "unauthenticated", reason });
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
+  it.each([
+    ["no token", {}, 400, "missing_field"],
+    ["a token that is not a string", { token: 42 }, 400, "invalid_field"],
+    ["an empty token", { token: "  " }, 400, "invalid_field"],
+    ["an unknown field", { token: "a.b.c", userId: "admin" }, 400, "unknown_field"],
+    ["a JSON array", [1], 400, "invalid_json"],
+  ])("validates the body: %s → %i %s", async (_label, json, status, code) => {
+    const res = await signIn(json);
+    expect(res.status).toBe(status);
+    expect(await res.json()).toMatchObject({ code });
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("refuses a form post (415) and a cross-site request (403)", async () => {
+    const token = await userToken(uniqueUser("sess"));
+    const form = await api("/api/session", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `token=${token}` });
+    expect(form.status).toBe(415);
+    expect(form.headers.get("set-cookie")).toBeNull();
+    const crossSite = await signIn({ token }, { "sec-fetch-site": "cross-site" });
+    expect(crossSite.status).toBe(403);
+    expect(crossSite.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("DELETE signs out: the cookie is expired with the same name, path and attributes", async () => {
+    const res = await api("/api/session", { method: "DELETE" });
+    expect(res.status).toBe(204);
+    const cookie = parseSetCookie(res.headers.get("set-cookie"))!;
+    expect(cookie).toMatchObject({ name: "tollgate_session", value: "" });
+    expect(cookie.attributes.get("max-age")).toBe("0");
+    expect(cookie.attributes.get("path")).toBe("/");
+    expect(cookie.attributes.get("httponly")).toBe(true);
+    expect(cookie.attributes.get("samesite")).toBe("Strict");
+  });
+});
+
+describe("POST /api/session/dev (enabled: TOLLGATE_ENV=test)", () => {
+  it("signs in as the test user for 12 hours, with a token the app's pinned issuer and audience accept", async () => {
+    const res = await devSignIn({ as: "user" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ userId: "test-user-id", isAdmin: false });
+    const cookie = parseSetCookie(res.headers.get("set-cookie"))!;
+    expect(cookie.attributes.get("samesite")).toBe("Strict");
+    expect(cookie.attributes.get("httponly")).toBe(true);
+    expect(Number(cookie.attributes.get("max-age"))).toBeGreaterThan(43_190);
+    expect(Number(cookie.attributes.get("max-age"))).toBeLessThanOrEqual(43_200);
+    const me = await api("/api/me", { headers: withCookie(cookie.value) });
+    expect(await me.json()).toMatchObject({ userId: "test-user-id", isAdmin: false });
+    // Not an admin: the admin API refuses the cookie.
+    expect((await api("/api/admin/users/test-user-id", { headers: withCookie(cookie.value) })).status).toBe(403);
+  });
+
+  it("signs in as an administrator whose cookie the admin API accepts", async () => {
+    const res = await devSignIn({ as: "admin" });
+    expect(await res.json()).toMatchObject({ userId: "dev-admin", isAdmin: true });
+    const { value } = parseSetCookie(res.headers.get("set-cookie"))!;
+    const user = uniqueUser("sess");
+    const up = await api(`/api/admin/users/${user}/tokens`, { method: "POST", headers: withCookie(value), json: { amount: 7, reason: "dev admin" } });
+    expect(up.status).toBe(201);
+    expect(await up.json()).toMatchObject({ userId: user, balance: 7 });
+  });
+
+  it.each([
+    ["no body field", {}, "missing_field"],
+    ["an unknown identity", { as: "root" }, "invalid_field"],
+    ["a chosen user id", { as: "user", sub: "someone-else" }, "unknown_field"],
+  ])("refuses %s with 400 and sets no cookie", async (_label, json, code) => {
+    const res = await devSignIn(json);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code });
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("refuses a cross-site request", async () => {
+    const res = await devSignIn({ as: "admin" }, { "sec-fetch-site": "cross-site" });
+    expect(res.status).toBe(403);
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+});
+
+describe("the pages read the session cookie", () => {
+  const page = async (path: string, token?: string) => {
+    const res = await api(path, { headers: token === undefined ? {} : withCookie(token) });
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+
+  it("shows a signed-out visitor what Tollgate is and the development sign-in", async () => {
+    const html = await page("/");
+    expect(html).toContain("Pay for AI generations with tokens");
+    expect(html).toContain("Sign in as the test user");
+    expect(html).toContain("Token from your identity provider");
+  });
+
+  it("treats an expired cookie as signed out and says so", async () => {
+    const expired = await userToken(uniqueUser("sess"), { ttlSeconds: 60, now: () => Date.now() - 3_600_000 });
+    const html = await page("/", expired);
+    expect(html).toContain("Your session has expired");
+    expect(html).not.toContain('data-testid="balance"');
+  });
+
+  it("renders the dashboard for a signed-in user, with the balance from the store", async () => {
+    const user = uniqueUser("sess");
+    await topUp(user, 1234);
+    const html = await page("/", await userToken(user));
+    expect(html).toMatch(/data-testid="balance">1,234</);
+  });
+
+  it("gives the admin console to administrators only", async () => {
+    const anonymous = await page("/admin");
+    expect(anonymous).toContain("Sign in with an administrator account");
+    expect(anonymous).not.toContain("Find a user");
+
+    const user = await page("/admin", await userToken(uniqueUser("sess")));
+    expect(user).toContain("Administrators only");
+    expect(user).not.toContain("Find a user");
+
+    const admin = await page("/admin", await userToken(uniqueUser("ops"), { admin: true }));
+    expect(admin).toContain("Find a user");
+    expect(admin).not.toContain("Administrators only");
+  });
+
+  it("does not take the admin API token as a page session", async () => {
+    const html = await page("/admin", E2E_SECRETS.admin);
+    expect(html).not.toContain("Find a user");
+  });
+});

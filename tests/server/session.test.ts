@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { createAuthConfig, createTokenVerifier, mintToken } from "../../lib/auth";
+import { clearedSessionCookie, createSessionHandlers, type DevIdentity, sessionCookie } from "../../lib/server/session";
+
+/**
+ * The session handlers in process, with an injected clock: what the browser tests cannot
+ * reach (a disabled dev sign-in, the exact Max-Age, the clock-tolerance edge).
+ */
+const SECRET = "session-test-secret-0123456789abcdef";
+const NOW = Date.UTC(2025, 10, 3, 12, 0, 0);
+const clock = () => NOW;
+const verify = createTokenVerifier(createAuthConfig({ secret: SECRET, production: false }), { now: clock, cacheSize: 0 });
+const devMint = (as: DevIdentity) => mintToken({ sub: as === "admin" ? "dev-admin" : "test-user-id", admin: as === "admin", ttlSeconds: 43_200, secret: SECRET, now: clock });
+
+function post(path: string, body: unknown, headers: Record<string, string> = {}, origin = "http://app.test"): Request {
+  return new Request(`${origin}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+}
+
+describe("createSessionHandlers", () => {
+  const handlers = createSessionHandlers({ verify, devMint, now: clock });
+
+  it("sets the cookie to the token's remaining lifetime, to the second", async () => {
+    const token = await mintToken({ sub: "alice", ttlSeconds: 900, secret: SECRET, now: () => NOW - 100_000 });
+    const res = await handlers.signIn(post("/api/session", { token }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("set-cookie")).toBe(`tollgate_session=${token}; Path=/; Max-Age=800; HttpOnly; SameSite=Strict`);
+    expect(await res.json()).toEqual({ userId: "alice", isAdmin: false, expiresAt: NOW / 1000 + 800 });
+  });
+
+  it("refuses a token that only the clock tolerance still accepts: its cookie could not live a second", async () => {
+    const token = await mintToken({ sub: "alice", ttlSeconds: 60, secret: SECRET, now: () => NOW - 62_000 });
+    expect((await verify(token)).ok).toBe(true);
+    const res = await handlers.signIn(post("/api/session", { token }));
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: "unauthenticated", reason: "token_expired" });
+    expect(res.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("adds Secure over https and behind a TLS-terminating proxy, not over plain http", async () => {
+    const token = await mintToken({ sub: "alice", ttlSeconds: 900, secret: SECRET, now: clock });
+    const direct = await handlers.signIn(post("/api/session", { token }, {}, "https://app.test"));
+    const proxied = await handlers.signIn(post("/api/session", { token }, { "x-forwarded-proto": "https" }));
+    const plain = await handlers.signIn(post("/api/session", { token }));
+    expect(direct.headers.get("set-cookie")).toMatch(/; Secure$/);
+    expect(proxied.headers.get("set-cookie")).toMatch(/; Secure$/);
+    expect(plain.headers.get("set-cookie")).not.toContain("Secure");
+  });
+
+  it("mints 12-hour development sessions for the two fixed identities only", async () => {
+    const user = await handlers.devSignIn(post("/api/session/dev", { as: "user" }));
+    expect(user.status).toBe(200);
+    expect(await user.json()).toEqual({ userId: "test-user-id", isAdmin: false, expiresAt: NOW / 1000 + 43_200 });
+    expect(user.headers.get("set-cookie")).toContain("Max-Age=43200");
+    const admin = await handlers.devSignIn(post("/api/session/dev", { as: "admin" }));
+    expect(await admin.json()).toMatchObject({ userId: "dev-admin", isAdmin: true });
+    const other = await handlers.devSignIn(post("/api/session/dev", { as: "alice" }));
+    expect(other.status).toBe(400);
+    expect(other.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("has no development sign-in when it is off: 404, and nothing is minted", async () => {
+    let minted = 0;
+    const off = createSessionHandlers({ verify, devMint: null, now: clock });
+    const counting = createSessionHandlers({ verify, devMint: async (as) => (minted++, devMint(as)), now: clock });
+    const res = await off.devSignIn(post("/api/session/dev", { as: "admin" }));
+    expect(res.status).toBe(404);
+    expect(res.headers.get("set-cookie")).toBeNull();
+    await counting.devSignIn(post("/api/session/dev", { as: "user" }));
+    expect(minted).toBe(1);
+  });
+
+  it("refuses cross-site requests before reading anything", async () => {
+    let minted = 0;
+    const guarded = createSessionHandlers({ verify, devMint: async (as) => (minted++, devMint(as)), now: clock });
+    const crossSite = { "sec-fetch-site": "cross-site" };
+    expect((await guarded.devSignIn(post("/api/session/dev", { as: "admin" }, crossSite))).status).toBe(403);
+    expect((await guarded.signIn(post("/api/session", { token: "x" }, crossSite))).status).toBe(403);
+    expect(minted).toBe(0);
+    // A same-site page (a sibling subdomain) is not another site's form.
+    expect((await guarded.devSignIn(post("/api/session/dev", { as: "user" }, { "sec-fetch-site": "same-origin" }))).status).toBe(200);
+  });
+
+  it("signs out by expiring the cookie with the attributes it was set with", async () => {
+    const res = await handlers.signOut(new Request("https://app.test/api/session", { method: "DELETE" }));
+    expect(res.status).toBe(204);
+    expect(res.headers.get("set-cookie")).toBe("tollgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+  });
+});
+
+describe("sessionCookie", () => {
+  it("never builds a cookie that would delete itself or live forever", () => {
+    expect(() => sessionCookie("t", { maxAgeSeconds: 0, secure: false })).toThrow(TypeError);
+    expect(() => sessionCookie("t", { maxAgeSeconds: 1.5, secure: false })).toThrow(TypeError);
+    expect(sessionCookie("a.b.c", { maxAgeSeconds: 1, secure: false })).toBe("tollgate_session=a.b.c; Path=/; Max-Age=1; HttpOnly; SameSite=Strict");
+    expect(clearedSessionCookie({ secure: false })).toBe("tollgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+  });
+});
