@@ -9,6 +9,7 @@
 import { createInterface } from "node:readline/promises";
 import { MAX_AMOUNT } from "../lib/metering/amount";
 import { isValidIdempotencyKey, isValidUserId } from "../lib/metering";
+import type { UserStats } from "../lib/metering";
 
 const USAGE = `usage: npm run admin -- <command> [options]
 
@@ -132,18 +133,7 @@ function parseArgs(argv: readonly string[], env: Record<string, string | undefin
   return { command, baseUrl, json: flags.json === true };
 }
 
-interface Stats {
-  userId: string;
-  balance: number;
-  generations: number;
-  tokensUsed: number;
-  tokensAdded: number;
-  tokensRefunded: number;
-  lastGenerationAt: number | null;
-  period: { id: string; used: number; allowance: number; resetsAt: number };
-  pending: number;
-  history: { type: string; amount: number; balanceAfter: number; reason: string | null; route: string | null; at: number }[];
-}
+type Stats = UserStats;
 
 type ApiResult = { ok: true; status: number; body: unknown } | { ok: false; status: number; body: unknown; message: string };
 

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, topUp, uniqueUser, userToken } from "../e2e/support/context";
+import { api, balanceOf, topUp, uniqueUser, userToken } from "../e2e/support/context";
 import { ARTIFACTS, balanceText, expectAccessible, launchBrowser, newContext, signInWithCookie } from "./support/browser";
 
 let browser: Browser;
@@ -12,9 +12,6 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function balanceOf(userId: string): Promise<number> {
-  return ((await (await api(`/api/admin/users/${encodeURIComponent(userId)}`, { admin: true })).json()) as { balance: number }).balance;
-}
 
 describe("the admin console, in Chromium", () => {
   it("an admin's top-up shows on the user's open dashboard within 2 s, without a reload", async () => {

@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api, topUp, uniqueUser, userToken } from "../e2e/support/context";
+import { balanceOf, topUp, uniqueUser, userToken } from "../e2e/support/context";
 import { ARTIFACTS, balanceText, expectAccessible, launchBrowser, newContext, signInWithCookie } from "./support/browser";
 
 let browser: Browser;
@@ -12,9 +12,6 @@ afterAll(async () => {
   await browser?.close();
 });
 
-async function balanceOf(userId: string): Promise<number> {
-  return ((await (await api(`/api/admin/users/${encodeURIComponent(userId)}`, { admin: true })).json()) as { balance: number }).balance;
-}
 
 describe("signing in and spending, in Chromium", () => {
   it("a visitor sees what Tollgate is, signs in with the development button and sees the balance", async () => {

@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { api, control, topUp, uniqueUser, userToken } from "./support/context";
+import { api, balanceOf, control, topUp, uniqueUser, userToken } from "./support/context";
 
-async function balanceOf(userId: string): Promise<number> {
-  const res = await api(`/api/admin/users/${userId}`, { admin: true });
-  return ((await res.json()) as { balance: number }).balance;
-}
 
 describe("the metered routes, through next start", () => {
   it("serves a paid request with the balance headers, and 402 exactly when the balance runs out", async () => {

@@ -65,3 +65,9 @@ export async function topUp(userId: string, amount: number): Promise<number> {
   if (res.status !== 201) throw new Error(`top-up failed: ${res.status} ${await res.text()}`);
   return ((await res.json()) as { balance: number }).balance;
 }
+
+/** A user's balance as the admin API reports it. */
+export async function balanceOf(userId: string): Promise<number> {
+  const res = await api(`/api/admin/users/${encodeURIComponent(userId)}`, { admin: true });
+  return ((await res.json()) as { balance: number }).balance;
+}

@@ -3,6 +3,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { TestProject } from "vitest/node";
 import { createRedisEngine, type RunningKvServer, startKvServer } from "../../../lib/kv-server";
+import { createKvClient } from "../../../lib/kv-client";
+import { checkInvariants, createMetering, readLedger } from "../../../lib/metering";
 import { E2E_SECRETS, type E2eContext } from "./context";
 
 /**
@@ -14,7 +16,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
   const kvToken = `e2e-${crypto.randomUUID()}`;
   let kv: RunningKvServer = await startKvServer({ port: 0, engine: await createRedisEngine(redisUrl), token: kvToken });
+  // Stop and start are idempotent, so a test's cleanup can always ask for a running KV.
+  let kvRunning = true;
   const kvPort = kv.port;
+  const keyPrefix = `e2e${crypto.randomUUID().slice(0, 8)}`;
+  const historyLimit = 1000;
+  // Reads a user's ledger straight from the store, in the app's namespace, with no healing
+  // or granting on the way (the reliability suites compare ledgers and assert invariants).
+  const ledgerReader = createMetering(createKvClient({ url: kv.url, token: kvToken, timeoutMs: 5000 }), {
+    namespace: `${keyPrefix}:test`, monthlyAllowance: 0, historyLimit, kvTimeoutMs: 1000, healAfterMs: 5000,
+  });
 
   const control: Server = createServer(async (req, res) => {
     const send = (status: number, body: unknown) => {
@@ -28,9 +39,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
       if (req.url === "/counters" && req.method === "GET") return send(200, kv.counters);
       if (req.url === "/counters/reset") { kv.resetCounters(); return send(200, {}); }
       if (req.url === "/fault") { kv.setFault(body.fault, body.options); return send(200, {}); }
-      if (req.url === "/kv/stop") { await kv.close(); return send(200, {}); }
+      if (req.url === "/kv/stop") {
+        if (kvRunning) await kv.close();
+        kvRunning = false;
+        return send(200, {});
+      }
+      if (req.url === "/ledger") {
+        const ledger = await readLedger(ledgerReader.context, String(body.userId), historyLimit);
+        const historyComplete = ledger.history.length < historyLimit;
+        const { keys: _keys, ...rest } = ledger;
+        return send(200, { ledger: rest, historyComplete, problems: checkInvariants(ledger, { historyComplete }) });
+      }
       if (req.url === "/kv/start") {
+        if (kvRunning) return send(200, {});
         kv = await startKvServer({ port: kvPort, engine: await createRedisEngine(redisUrl), token: kvToken });
+        kvRunning = true;
         return send(200, {});
       }
       return send(404, {});
@@ -44,7 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     ...process.env,
     NODE_ENV: "production",
     TOLLGATE_ENV: "test",
-    TOLLGATE_KEY_PREFIX: `e2e${crypto.randomUUID().slice(0, 8)}`,
+    TOLLGATE_KEY_PREFIX: keyPrefix,
     KV_REST_API_URL: kv.url,
     KV_REST_API_TOKEN: kvToken,
     AUTH_JWT_SECRET: E2E_SECRETS.jwt,
@@ -55,7 +78,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     TOLLGATE_MONTHLY_ALLOWANCE: "0",
     TOLLGATE_KV_TIMEOUT_MS: "1000",
     TOLLGATE_HEAL_AFTER_MS: "5000",
-    TOLLGATE_HISTORY_LIMIT: "1000",
+    TOLLGATE_HISTORY_LIMIT: String(historyLimit),
     NEXT_TELEMETRY_DISABLED: "1",
   };
   if (process.env.TOLLGATE_E2E_SKIP_BUILD !== "1") {
@@ -79,7 +102,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     app.kill("SIGTERM");
     control.close();
-    await kv.close().catch(() => undefined);
+    if (kvRunning) await kv.close().catch(() => undefined);
   };
 }
 
