@@ -1,6 +1,6 @@
 import { type NextFetchEvent, type NextRequest, NextResponse } from "next/server";
 import { problem } from "./lib/http";
-import { getRuntime } from "./lib/runtime";
+import { getRuntime, pendingWork } from "./lib/runtime";
 
 /**
  * Edge middleware: a thin adapter over the framework-free gate (lib/gateway/gate.ts).
@@ -24,6 +24,8 @@ export default async function middleware(request: NextRequest, event: NextFetchE
     return problem(500, "configuration_error", "Gateway misconfigured", { detail: "the metering gateway is not configured; see the server log" });
   }
   const decision = await gate(request);
+  const background = pendingWork();
+  if (background !== null) event.waitUntil(background);
   if (decision.action === "respond") return decision.response;
   const settle = decision.afterResponse;
   if (settle !== null) event.waitUntil(settle().catch(() => undefined));

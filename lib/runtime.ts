@@ -24,6 +24,22 @@ export interface Runtime {
 
 let cached: Runtime | null = null;
 
+/**
+ * Work that must outlive the request that started it: a void after a lost answer (retried
+ * for seconds), a compensation, a heal. The middleware hands these to `waitUntil`, so a
+ * platform that freezes an instance after the response still lets them finish.
+ */
+const pending = new Set<Promise<unknown>>();
+
+function track(task: Promise<unknown>): void {
+  const guarded = task.catch(() => undefined).finally(() => pending.delete(guarded));
+  pending.add(guarded);
+}
+
+export function pendingWork(): Promise<unknown> | null {
+  return pending.size === 0 ? null : Promise.allSettled([...pending]);
+}
+
 export function getRuntime(): Runtime {
   cached ??= buildRuntime(process.env);
   return cached;
@@ -32,10 +48,10 @@ export function getRuntime(): Runtime {
 export function buildRuntime(env: Record<string, string | undefined>): Runtime {
   const settings = settingsFromEnv(env);
   const kv = createKvClient(settings.kv);
-  const metering = createMetering(kv, settings.metering);
+  const metering = createMetering(kv, settings.metering, { background: track });
   const verify = createTokenVerifier(authConfigFromEnv(env));
   const signer = createGateSigner(settings.gateSecret);
-  const debit = settings.coalesce ? createDebitCoalescer(metering).debit : metering.debit;
+  const debit = settings.coalesce ? createDebitCoalescer(metering, { background: track }).debit : metering.debit;
   const gate = createGate({
     verify,
     debit,

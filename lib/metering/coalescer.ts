@@ -14,6 +14,8 @@ export interface CoalescerOptions {
   maxBatch?: number;
   /** A settle with no debit to ride along is sent on its own after this long. @default 100 */
   settleDelayMs?: number;
+  /** Keeps work that outlives a request alive (voids, compensations, healing). */
+  background?: (task: Promise<unknown>) => void;
 }
 
 interface Waiting {
@@ -58,7 +60,10 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
   const hooks: DebitHooks = {
     ensureGrants: (userId, missing) => ensureGrants(ctx, userId, missing),
     heal: (userId) => heal(ctx, userId),
-    background: (task) => void task.catch(() => undefined),
+    background: (task) => {
+      const guarded = task.catch(() => undefined);
+      options.background?.(guarded);
+    },
   };
 
   function debit(request: DebitRequest): Promise<DebitOutcome> {

@@ -194,16 +194,25 @@ export async function settleDebit(ctx: MeteringContext, d: PreparedDebit, after:
  * After a failed round trip nobody knows whether the DECRBY ran. Marking the debit void
  * (an idempotent SET, safe to retry) tells the healer to give it back rather than settle
  * it: the caller answered 503 and did no work, so the user must not pay.
+ *
+ * The void must land before a healer may act on the debit (healAfterMs after it), so it
+ * is retried with backoff for half that time: a KV that is slow or away for seconds still
+ * gets it. Only a KV unreachable from this instance for longer than that (or the instance
+ * dying first) leaves the debit to be settled as paid — README "Limits".
  */
-export async function voidDebit(ctx: MeteringContext, d: PreparedDebit): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
+export async function voidDebit(ctx: MeteringContext, d: PreparedDebit): Promise<boolean> {
+  const started = Date.now();
+  const budgetMs = ctx.config.healAfterMs / 2;
+  for (let attempt = 0; ; attempt++) {
     try {
       const tx = ctx.kv.multi();
       tx.set(d.keys.void(d.op.id), 1, { ex: ctx.config.refundWindowSeconds });
       await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
-      return;
+      return true;
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 200 * (attempt + 1)));
+      const pause = Math.min(100 * 2 ** attempt, 2_000);
+      if (Date.now() - started + pause + ctx.config.kvTimeoutMs > budgetMs) return false;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 }
