@@ -8,6 +8,7 @@ import { HistoryTable } from "./HistoryTable";
 import { formatDateTime, formatTokens, formatUtcDate } from "./format";
 import { explainProblem, readProblem } from "./problem";
 import type { Problem, UserStats } from "./types";
+import { Facts } from "./Facts";
 
 type Pending = { kind: "topup"; amount: number; reason: string; idempotencyKey: string } | { kind: "reset" };
 type Result = { tone: "success" | "error"; text: string };
@@ -185,43 +186,21 @@ export function AdminConsole({ initialUserId }: { initialUserId: string | null }
               <span className="balance-value" data-testid="admin-balance">{formatTokens(stats.balance)}</span>
               <span className="balance-unit"> tokens</span>
             </p>
-            <dl className="facts">
-              <div>
-                <dt>Generations</dt>
-                <dd>{formatTokens(stats.generations)}</dd>
-              </div>
-              <div>
-                <dt>Tokens spent</dt>
-                <dd>{formatTokens(stats.tokensUsed)}</dd>
-              </div>
-              <div>
-                <dt>Tokens added</dt>
-                <dd>{formatTokens(stats.tokensAdded)}</dd>
-              </div>
-              <div>
-                <dt>Refunded</dt>
-                <dd>{formatTokens(stats.tokensRefunded)}</dd>
-              </div>
-              <div>
-                <dt>This month ({stats.period.id})</dt>
-                <dd>
-                  {formatTokens(stats.period.used)}
-                  {stats.period.allowance > 0 ? ` of ${formatTokens(stats.period.allowance)}` : ""} used
-                </dd>
-              </div>
-              <div>
-                <dt>Period ends</dt>
-                <dd>{formatUtcDate(stats.period.resetsAt)} (UTC)</dd>
-              </div>
-              <div>
-                <dt>Last generation</dt>
-                <dd>{stats.lastGenerationAt === null ? "—" : formatDateTime(stats.lastGenerationAt)}</dd>
-              </div>
-              <div>
-                <dt>In flight</dt>
-                <dd>{stats.pending}</dd>
-              </div>
-            </dl>
+            <Facts
+              items={[
+                { label: "Generations", value: formatTokens(stats.generations) },
+                { label: "Tokens spent", value: formatTokens(stats.tokensUsed) },
+                { label: "Tokens added", value: formatTokens(stats.tokensAdded) },
+                { label: "Refunded", value: formatTokens(stats.tokensRefunded) },
+                {
+                  label: `This month (${stats.period.id})`,
+                  value: `${formatTokens(stats.period.used)}${stats.period.allowance > 0 ? ` of ${formatTokens(stats.period.allowance)}` : ""} used`,
+                },
+                { label: "Period ends", value: `${formatUtcDate(stats.period.resetsAt)} (UTC)` },
+                { label: "Last generation", value: stats.lastGenerationAt === null ? "—" : formatDateTime(stats.lastGenerationAt) },
+                { label: "In flight", value: stats.pending },
+              ]}
+            />
           </section>
 
           <div className="grid-actions">

@@ -6,6 +6,7 @@ import { UsageChart } from "./UsageChart";
 import { formatDateTime, formatTokens, formatUtcDate } from "./format";
 import type { MeResponse } from "./types";
 import { type LiveStatus, useLiveStats } from "./useLiveStats";
+import { Facts } from "./Facts";
 
 interface Props {
   userId: string;
@@ -54,24 +55,14 @@ function BalanceCard({ stats, userId }: { stats: MeResponse; userId: string }) {
         <span className="balance-value" data-testid="balance">{formatTokens(stats.balance)}</span>
         <span className="balance-unit"> tokens</span>
       </p>
-      <dl className="facts">
-        <div>
-          <dt>Account</dt>
-          <dd className="mono">{userId}</dd>
-        </div>
-        <div>
-          <dt>Generations</dt>
-          <dd>{formatTokens(stats.generations)}</dd>
-        </div>
-        <div>
-          <dt>Tokens spent</dt>
-          <dd>{formatTokens(stats.tokensUsed)}</dd>
-        </div>
-        <div>
-          <dt>Last generation</dt>
-          <dd suppressHydrationWarning>{stats.lastGenerationAt === null ? "—" : formatDateTime(stats.lastGenerationAt)}</dd>
-        </div>
-      </dl>
+      <Facts
+        items={[
+          { label: "Account", value: userId, mono: true },
+          { label: "Generations", value: formatTokens(stats.generations) },
+          { label: "Tokens spent", value: formatTokens(stats.tokensUsed) },
+          { label: "Last generation", value: stats.lastGenerationAt === null ? "—" : formatDateTime(stats.lastGenerationAt) },
+        ]}
+      />
       {stats.pending > 0 && (
         <p className="muted small">
           {stats.pending} generation{stats.pending === 1 ? "" : "s"} in progress.
