@@ -1,0 +1,10 @@
+import { benchChat } from "../bench-chat";
+
+export const dynamic = "force-dynamic";
+
+/**
+ * The unmetered baseline for `npm run bench`: outside the middleware matcher, the same
+ * work as POST /api/chat (parse and validate the JSON body, run the demo generator's chat,
+ * answer JSON) without the gate. 404 unless TOLLGATE_BENCH=1.
+ */
+export const POST = benchChat;
