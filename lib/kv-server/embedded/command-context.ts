@@ -99,6 +99,17 @@ export function deleteIfEmpty(ctx: CommandContext, key: string, size: number): v
   if (size === 0) ctx.keyspace.delete(key);
 }
 
+/** HDEL, SREM, ZREM: remove args[2..] from the collection at args[1]; an emptied key goes away. */
+export function removeMembers(ctx: CommandContext, args: readonly string[], type: "hash" | "set" | "zset"): number {
+  const key = arg(args, 1);
+  const collection = read(ctx, key, type) as { delete(member: string): boolean; size: number } | undefined;
+  if (collection === undefined) return 0;
+  let removed = 0;
+  for (const member of args.slice(2)) if (collection.delete(member)) removed++;
+  deleteIfEmpty(ctx, key, collection.size);
+  return removed;
+}
+
 /** Redis clamps start/stop of LRANGE, LTRIM, ZRANGE the same way; undefined = empty range. */
 export function clampRange(start: number, stop: number, length: number): [number, number] | undefined {
   let from = start < 0 ? length + start : start;

@@ -4,13 +4,13 @@ import { incrementFloat, isFiniteLongDouble } from "../numbers/long-double";
 import { parseLongDouble } from "../numbers/parse-float";
 import {
   arg,
-  deleteIfEmpty,
   fail,
   intArg,
   read,
   readOrCreate,
   type CommandContext,
   type CommandSpec,
+  removeMembers,
 } from "../command-context";
 
 const newHash = () => new Map<string, string>();
@@ -59,13 +59,7 @@ function hgetall(ctx: CommandContext, args: readonly string[]): Reply {
 }
 
 function hdel(ctx: CommandContext, args: readonly string[]): Reply {
-  const key = arg(args, 1);
-  const hash = read(ctx, key, "hash");
-  if (hash === undefined) return 0;
-  let removed = 0;
-  for (const field of args.slice(2)) if (hash.delete(field)) removed++;
-  deleteIfEmpty(ctx, key, hash.size);
-  return removed;
+  return removeMembers(ctx, args, "hash");
 }
 
 function hexists(ctx: CommandContext, args: readonly string[]): Reply {

@@ -10,6 +10,7 @@ import {
   readOrCreate,
   type CommandContext,
   type CommandSpec,
+  removeMembers,
 } from "../command-context";
 
 function sadd(ctx: CommandContext, args: readonly string[]): Reply {
@@ -25,13 +26,7 @@ function sadd(ctx: CommandContext, args: readonly string[]): Reply {
 }
 
 function srem(ctx: CommandContext, args: readonly string[]): Reply {
-  const key = arg(args, 1);
-  const set = read(ctx, key, "set");
-  if (set === undefined) return 0;
-  let removed = 0;
-  for (const member of args.slice(2)) if (set.delete(member)) removed++;
-  deleteIfEmpty(ctx, key, set.size);
-  return removed;
+  return removeMembers(ctx, args, "set");
 }
 
 function smembers(ctx: CommandContext, args: readonly string[]): Reply {

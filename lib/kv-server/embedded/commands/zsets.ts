@@ -1,7 +1,7 @@
 import { ErrorText, type Reply } from "../../reply";
 import { parseDouble } from "../numbers/parse-float";
 import { formatScore, SortedSet } from "../sorted-set";
-import { arg, deleteIfEmpty, fail, read, type CommandContext, type CommandSpec } from "../command-context";
+import { arg, fail, read, type CommandContext, type CommandSpec, removeMembers } from "../command-context";
 import { isEmptyScoreRange, parseScoreRange, scoreInRange } from "./zset-bounds";
 
 interface ZaddFlags {
@@ -88,13 +88,7 @@ function addOne(zset: SortedSet, member: string, score: number, flags: ZaddFlags
 }
 
 function zrem(ctx: CommandContext, args: readonly string[]): Reply {
-  const key = arg(args, 1);
-  const zset = read(ctx, key, "zset");
-  if (zset === undefined) return 0;
-  let removed = 0;
-  for (const member of args.slice(2)) if (zset.delete(member)) removed++;
-  deleteIfEmpty(ctx, key, zset.size);
-  return removed;
+  return removeMembers(ctx, args, "zset");
 }
 
 function zscore(ctx: CommandContext, args: readonly string[]): Reply {
