@@ -19,24 +19,32 @@ export function drawChart(reports: readonly EngineReport[]): string {
       groups.push({ label: `${report.engine} · ${c} conn`, bars });
     }
   }
-  const ratioBars: { label: string; value: number; target: number }[] = [];
+  const ratioBars: { label: string; value: number; target: number; note?: string }[] = [];
   for (const report of reports) {
-    for (const r of report.ratios) ratioBars.push({ label: `${report.engine} ${r.connections} conn`, value: r.median, target: r.connections >= 50 ? 0.8 : NaN });
+    for (const r of report.ratios) {
+      // At one connection the target is the latency added per request, not the ratio.
+      const note = r.connections === 1 ? `+${r.addedMs.toFixed(2)} ms per request (target ≤ 2 ms)` : undefined;
+      ratioBars.push({ label: `${report.engine} ${r.connections} conn`, value: r.median, target: r.connections >= 50 ? 0.8 : NaN, note });
+    }
     if (report.openLoop !== null) ratioBars.push({ label: `${report.engine} open loop`, value: report.openLoop.ratio, target: 0.6 });
   }
 
   const width = 960;
   const left = 70;
+  const right = 20;
   const top = 70;
   const plotH = 300;
-  const barW = 26;
-  const gap = 8;
-  const groupGap = 40;
+  const gap = 6;
+  const groupGap = 36;
+  // Groups share the plot's width; bars are as wide as the fullest group allows.
+  const slotW = (width - left - right - 20 - groupGap * Math.max(0, groups.length - 1)) / Math.max(1, groups.length);
+  const perGroup = Math.max(1, ...groups.map((g) => g.bars.length));
+  const barW = Math.min(56, (slotW - gap * (perGroup - 1)) / perGroup);
   const maxRps = Math.max(1, ...groups.flatMap((g) => g.bars.map((b) => b.rps)));
   const scaleMax = niceCeil(maxRps);
   const y = (v: number) => top + plotH - (v / scaleMax) * plotH;
   const parts: string[] = [];
-  const date = reports[0]?.date ?? "";
+  const date = (reports[0]?.date ?? "").replace("T", " ").slice(0, 16) + " UTC";
   const machine = reports[0]?.machine;
   parts.push(text(width / 2, 28, `Tollgate benchmark — requests/s by route variant (${date})`, { size: 18, anchor: "middle", weight: "bold" }));
   if (machine) parts.push(text(width / 2, 48, `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}; closed loop (autocannon), mean of rounds`, { size: 12, anchor: "middle", fill: "#555" }));
@@ -44,22 +52,21 @@ export function drawChart(reports: readonly EngineReport[]): string {
   // Axis and grid.
   for (let i = 0; i <= 5; i++) {
     const v = (scaleMax / 5) * i;
-    parts.push(`<line x1="${left}" x2="${width - 20}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/>`);
+    parts.push(`<line x1="${left}" x2="${width - right}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e5e5"/>`);
     parts.push(text(left - 8, y(v) + 4, fmt(v), { size: 11, anchor: "end", fill: "#555" }));
   }
   parts.push(text(18, top + plotH / 2, "requests/s", { size: 12, anchor: "middle", rotate: true }));
-  let x = left + 20;
-  for (const g of groups) {
+  groups.forEach((g, gi) => {
     const groupW = g.bars.length * (barW + gap) - gap;
+    let x = left + 20 + gi * (slotW + groupGap) + (slotW - groupW) / 2;
     for (const b of g.bars) {
       parts.push(`<rect x="${x}" y="${y(b.rps)}" width="${barW}" height="${top + plotH - y(b.rps)}" fill="${COLORS[b.variant]}"><title>${LABELS[b.variant]}: ${fmt(b.rps)} req/s</title></rect>`);
       parts.push(text(x + barW / 2, y(b.rps) - 4, fmt(b.rps), { size: 10, anchor: "middle" }));
       x += barW + gap;
     }
     parts.push(text(x - gap - groupW / 2, top + plotH + 18, g.label, { size: 12, anchor: "middle" }));
-    x += groupGap - gap;
-  }
-  parts.push(`<line x1="${left}" x2="${width - 20}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
+  });
+  parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
   // Legend.
   let lx = left;
   for (const v of ["plain", "hook", "metered", "refused"] as const) {
@@ -77,9 +84,10 @@ export function drawChart(reports: readonly EngineReport[]): string {
   ratioBars.forEach((r, i) => {
     const by = rTop + 16 + i * 26;
     parts.push(text(rLeft - 10, by + 14, r.label, { size: 12, anchor: "end" }));
-    const ok = Number.isNaN(r.target) || r.value >= r.target;
-    parts.push(`<rect x="${rLeft}" y="${by}" width="${Math.max(0, rx(r.value) - rLeft)}" height="18" fill="${ok ? "#54a24b" : "#e45756"}"/>`);
-    parts.push(text(rx(r.value) + 6, by + 14, `${r.value.toFixed(2)}×${Number.isNaN(r.target) ? "" : ` (target ≥ ${r.target})`}`, { size: 12 }));
+    const fill = Number.isNaN(r.target) ? "#9e9e9e" : r.value >= r.target ? "#54a24b" : "#e45756";
+    parts.push(`<rect x="${rLeft}" y="${by}" width="${Math.max(0, rx(r.value) - rLeft)}" height="18" fill="${fill}"/>`);
+    const label = `${r.value.toFixed(2)}×${Number.isNaN(r.target) ? "" : ` (target ≥ ${r.target})`}${r.note ? ` · ${r.note}` : ""}`;
+    parts.push(text(rx(r.value) + 6, by + 14, label, { size: 12 }));
     if (!Number.isNaN(r.target)) parts.push(`<line x1="${rx(r.target)}" x2="${rx(r.target)}" y1="${by - 2}" y2="${by + 20}" stroke="#333" stroke-dasharray="3,2"/>`);
   });
   const height = rTop + 16 + ratioBars.length * 26 + 40;
@@ -102,7 +110,7 @@ function niceCeil(v: number): number {
 }
 
 function fmt(v: number): string {
-  return v >= 100 ? String(Math.round(v)) : v.toFixed(1);
+  return v >= 100 || v === 0 ? String(Math.round(v)) : v.toFixed(1);
 }
 
 function text(x: number, y: number, content: string, o: { size: number; anchor?: string; weight?: string; fill?: string; rotate?: boolean }): string {

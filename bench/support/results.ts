@@ -74,7 +74,11 @@ export interface EngineReport {
   version: 1;
   date: string;
   engine: "redis" | "embedded";
-  machine: { cpus: number; cpuModel: string; node: string; platform: string; memoryGiB: number };
+  machine: {
+    cpus: number; cpuModel: string; node: string; platform: string; memoryGiB: number;
+    /** 1-minute load average before and after the run (the load generator included). */
+    loadAverage?: { before: number; after: number };
+  };
   settings: { seconds: number; rounds: number; connections: number[] };
   closedLoop: { runs: ClosedLoopRun[]; summary: VariantSummary[] };
   ratios: RatioSummary[];
