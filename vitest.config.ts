@@ -18,6 +18,7 @@ const EDGE_TESTED = [
 
 export default defineConfig({
   test: {
+    reporters: ["default", "./tests/support/summary-reporter.ts"],
     projects: [
       {
         test: {
