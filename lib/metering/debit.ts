@@ -196,13 +196,16 @@ export async function settleDebit(ctx: MeteringContext, d: PreparedDebit, after:
  * it: the caller answered 503 and did no work, so the user must not pay.
  *
  * The void must land before a healer may act on the debit (healAfterMs after it), so it
- * is retried with backoff for half that time: a KV that is slow or away for seconds still
- * gets it. Only a KV unreachable from this instance for longer than that (or the instance
- * dying first) leaves the debit to be settled as paid — README "Limits".
+ * is retried for most of that time (80 %, leaving room for clocks and the last attempt's
+ * own timeout): a KV that is slow or away for seconds still gets it. Only a KV unreachable
+ * from this instance for longer than that (or the instance dying first) leaves the debit
+ * to be settled as paid — README "Limits".
  */
 export async function voidDebit(ctx: MeteringContext, d: PreparedDebit): Promise<boolean> {
-  const started = Date.now();
-  const budgetMs = ctx.config.healAfterMs / 2;
+  // Measured on this machine's own clock from the failure, which came at most one timeout
+  // after the debit (the metering clock may be injected).
+  const deadline = Date.now() + ctx.config.healAfterMs * 0.8 - ctx.config.kvTimeoutMs;
+  const maxPause = Math.min(2_000, ctx.config.healAfterMs / 10);
   for (let attempt = 0; ; attempt++) {
     try {
       const tx = ctx.kv.multi();
@@ -210,8 +213,8 @@ export async function voidDebit(ctx: MeteringContext, d: PreparedDebit): Promise
       await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
       return true;
     } catch {
-      const pause = Math.min(100 * 2 ** attempt, 2_000);
-      if (Date.now() - started + pause + ctx.config.kvTimeoutMs > budgetMs) return false;
+      const pause = Math.min(100 * 2 ** attempt, maxPause);
+      if (Date.now() + pause + ctx.config.kvTimeoutMs > deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
