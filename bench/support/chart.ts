@@ -87,8 +87,9 @@ export function drawChart(reports: readonly EngineReport[]): string {
     const fill = Number.isNaN(r.target) ? "#9e9e9e" : r.value >= r.target ? "#54a24b" : "#e45756";
     parts.push(`<rect x="${rLeft}" y="${by}" width="${Math.max(0, rx(r.value) - rLeft)}" height="18" fill="${fill}"/>`);
     const label = `${r.value.toFixed(2)}×${Number.isNaN(r.target) ? "" : ` (target ≥ ${r.target})`}${r.note ? ` · ${r.note}` : ""}`;
-    parts.push(text(rx(r.value) + 6, by + 14, label, { size: 12 }));
+    // The target mark first, so the value's label is drawn over it.
     if (!Number.isNaN(r.target)) parts.push(`<line x1="${rx(r.target)}" x2="${rx(r.target)}" y1="${by - 2}" y2="${by + 20}" stroke="#333" stroke-dasharray="3,2"/>`);
+    parts.push(text(rx(r.value) + 6, by + 14, label, { size: 12, halo: true }));
   });
   const height = rTop + 16 + ratioBars.length * 26 + 40;
   for (const [v, label] of [[0, "0"], [0.5, "0.5"], [1, "1.0"]] as const) {
@@ -113,9 +114,11 @@ function fmt(v: number): string {
   return v >= 100 || v === 0 ? String(Math.round(v)) : v.toFixed(1);
 }
 
-function text(x: number, y: number, content: string, o: { size: number; anchor?: string; weight?: string; fill?: string; rotate?: boolean }): string {
+function text(x: number, y: number, content: string, o: { size: number; anchor?: string; weight?: string; fill?: string; rotate?: boolean; halo?: boolean }): string {
   const transform = o.rotate ? ` transform="rotate(-90 ${x} ${y})"` : "";
-  return `<text x="${x}" y="${y}" font-size="${o.size}" text-anchor="${o.anchor ?? "start"}"${o.weight ? ` font-weight="${o.weight}"` : ""} fill="${o.fill ?? "#222"}"${transform}>${escape(content)}</text>`;
+  // A white halo keeps a label readable where it crosses a line.
+  const halo = o.halo ? ` stroke="#fff" stroke-width="3" paint-order="stroke"` : "";
+  return `<text x="${x}" y="${y}" font-size="${o.size}" text-anchor="${o.anchor ?? "start"}"${o.weight ? ` font-weight="${o.weight}"` : ""} fill="${o.fill ?? "#222"}"${halo}${transform}>${escape(content)}</text>`;
 }
 
 function escape(s: string): string {

@@ -46,6 +46,21 @@ export async function heal(ctx: MeteringContext, userId: string, options: { olde
   lock.zrange(keys.open, "-inf", now - olderThan, { byScore: true, offset: 0, count: options.limit ?? 100 });
   const [acquired, rawIds] = await execTx(lock, { timeoutMs: ctx.config.kvTimeoutMs });
   if (acquired === null) return { ...report, locked: false };
+  const started = Date.now();
+  try {
+    return await healLocked(ctx, keys, rawIds, report);
+  } finally {
+    // Release the lock for the next reader, unless this pass ran so long that the lock
+    // may already have expired and been taken by another healer.
+    if (Date.now() - started < LOCK_MS / 2) {
+      const release = ctx.kv.multi();
+      release.del(keys.healLock);
+      await execTx(release, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
+    }
+  }
+}
+
+async function healLocked(ctx: MeteringContext, keys: ReturnType<typeof userKeys>, rawIds: unknown, report: HealReport): Promise<HealReport> {
   const members = asArray(rawIds).map(parseOpenMember);
   const ids = members.map((m) => m.id);
   if (ids.length === 0) return report;

@@ -81,4 +81,16 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     expect(await healthy.heal("yul")).toMatchObject({ examined: 0 });
     expect((await readLedger(healthy.context, "yul")).balance).toBe(-1);
   });
+
+  it("releases the per-user lock after a pass, so the next reader can heal at once", async () => {
+    const { clock, faulty, healthy } = setup({ 5: "before-send", 7: "before-send" });
+    await faulty.credit({ userId: "zed", amount: 2, reason: "Top-up" });
+    await faulty.debit({ userId: "zed", cost: 3 });
+    clock.advance(6000);
+    expect(await healthy.heal("zed")).toMatchObject({ locked: true, compensated: 1 });
+    await faulty.debit({ userId: "zed", cost: 3 });
+    clock.advance(6000);
+    expect(await healthy.heal("zed")).toMatchObject({ locked: true, compensated: 1 });
+    expect((await readLedger(healthy.context, "zed")).balance).toBe(2);
+  });
 });
