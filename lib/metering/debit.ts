@@ -3,7 +3,7 @@ import type { MeteringContext } from "./context";
 import { KvUnavailableError } from "./errors";
 import { appendSettle, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
-import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, type Transaction } from "./kv";
+import { asArray, asInt, asStringOrNull, execTx, type Transaction } from "./kv";
 import { newOperationId, openMember, type Operation, operationFields, parseOpenMember } from "./operation";
 import { periodOf } from "./period";
 import { assertIdempotencyKey, optionalText } from "./text";
@@ -280,9 +280,4 @@ export async function decideDebit(
     balance: reading.after,
     settle: () => settleDebit(ctx, d, reading.after),
   };
-}
-
-/** Parses `r:<id>` for the healer. */
-export function parseResult(value: unknown): number | null {
-  return asIntOrNull(value, "operation result");
 }

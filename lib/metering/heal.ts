@@ -82,19 +82,23 @@ async function healLocked(ctx: MeteringContext, keys: ReturnType<typeof userKeys
     refunded: rows[i * 4 + 3] !== null,
   }));
 
-  // The claims and idempotency keys an operation points at, read in one more round trip.
-  const pointers = ctx.kv.multi();
-  let pointerCount = 0;
-  for (const { op } of ops) {
-    pointers.get(pointerKey(keys, op) ?? keys.healLock);
-    pointerCount++;
+  // The claims and idempotency keys operations point at: one more round trip, only when
+  // some operation has one (a plain debit does not).
+  const pointerKeys = ops.map(({ op }) => pointerKey(keys, op));
+  const wanted = pointerKeys.filter((k): k is string => k !== null);
+  const holders = new Map<string, string | null>();
+  if (wanted.length > 0) {
+    const pointers = ctx.kv.multi();
+    for (const k of wanted) pointers.get(k);
+    const values = await execTx(pointers, { timeoutMs: ctx.config.kvTimeoutMs });
+    wanted.forEach((k, i) => holders.set(k, asStringOrNull(values[i])));
   }
-  const pointed = pointerCount > 0 ? await execTx(pointers, { timeoutMs: ctx.config.kvTimeoutMs }) : [];
 
   for (const [i, { id, op, after, voided, refunded }] of ops.entries()) {
     report.examined++;
     const member = openMember(id, members[i]!.debited);
-    const holder = pointerKey(keys, op) === null ? null : asStringOrNull(pointed[i]);
+    const pointer = pointerKeys[i];
+    const holder = pointer == null ? null : (holders.get(pointer) ?? null);
     const tx = ctx.kv.multi();
     if (op === null) {
       tx.zrem(keys.open, member);
