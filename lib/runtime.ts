@@ -3,7 +3,7 @@ import { createGate, type GateDecision } from "./gateway/gate";
 import { createGateSigner, type GateSigner } from "./gateway/forwarded-headers";
 import { PRICING } from "./gateway/pricing";
 import { createKvClient } from "./kv-client";
-import { createMetering, type Metering, nextPeriodStart, userKeys } from "./metering";
+import { createMetering, type Metering, nextPeriodStart } from "./metering";
 import { createDebitCoalescer } from "./metering/coalescer";
 import { type Settings, settingsFromEnv } from "./settings";
 
@@ -19,7 +19,6 @@ export interface Runtime {
   verify: TokenVerifier;
   signer: GateSigner;
   gate: (request: Request) => Promise<GateDecision>;
-  storeResponse: (userId: string, idempotencyKey: string, encoded: string) => Promise<void>;
 }
 
 let cached: Runtime | null = null;
@@ -64,11 +63,5 @@ export function buildRuntime(env: Record<string, string | undefined>): Runtime {
   });
   return {
     settings, metering, verify, signer, gate,
-    async storeResponse(userId, idempotencyKey, encoded) {
-      const keys = userKeys(metering.context.config.namespace, userId);
-      const tx = kv.multi();
-      tx.set(keys.idempotentResponse(idempotencyKey), encoded, { ex: 86_400 });
-      await tx.exec();
-    },
   };
 }

@@ -281,3 +281,14 @@ export async function decideDebit(
     settle: () => settleDebit(ctx, d, reading.after),
   };
 }
+
+/**
+ * Keeps the answer of a paid request that carried an Idempotency-Key, for the same time
+ * as the key itself, so a replay inside that window gets it back (read in the debit tx).
+ */
+export async function storeIdempotentResponse(ctx: MeteringContext, userId: string, idempotencyKey: string, encoded: string): Promise<void> {
+  const keys = userKeys(ctx.config.namespace, userId);
+  const tx = ctx.kv.multi();
+  tx.set(keys.idempotentResponse(assertIdempotencyKey(idempotencyKey)), encoded, { ex: IDEMPOTENCY_TTL_SECONDS });
+  await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+}

@@ -2,7 +2,7 @@ import { type ApplyOutcome } from "./apply";
 import { type MeteringOptions, resolveConfig } from "./config";
 import type { MeteringContext } from "./context";
 import { credit, type CreditRequest } from "./credit";
-import { type DebitHooks, type DebitOutcome, type DebitRequest, runDebit } from "./debit";
+import { type DebitHooks, type DebitOutcome, type DebitRequest, runDebit, storeIdempotentResponse } from "./debit";
 import { ensureGrants } from "./grants";
 import { heal, type HealReport } from "./heal";
 import type { HistoryEntry } from "./history";
@@ -31,6 +31,7 @@ export interface Metering {
   recordArticleGeneration(userId: string, cost?: number): Promise<RecordGenerationResult>;
   addTokens(userId: string, amount: number, reason: string): Promise<UserStats>;
   resetStats(userId: string): Promise<UserStats>;
+  storeIdempotentResponse(userId: string, idempotencyKey: string, encoded: string): Promise<void>;
 }
 
 export interface MeteringRuntime {
@@ -73,6 +74,7 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime
     heal: (userId) => heal(ctx, userId),
     runMonthlyGrants: (opts) => runMonthlyGrants(ctx, opts),
     getUserStats,
+    storeIdempotentResponse: (userId, key, encoded) => storeIdempotentResponse(ctx, userId, key, encoded),
     async recordArticleGeneration(userId, cost = 3) {
       const outcome = await runDebit(ctx, { userId, cost, route: "article", reason: "Article generation" }, hooks);
       if (outcome.status === "ok") await outcome.settle().catch(() => undefined);

@@ -14,7 +14,7 @@ export const metered: ReturnType<typeof createMeteredRoute> = (handler) => {
       route = createMeteredRoute({
         signer: runtime.signer,
         refund: (userId, debitId, reason) => runtime.metering.refund(userId, debitId, reason),
-        storeResponse: runtime.storeResponse,
+        storeResponse: runtime.metering.storeIdempotentResponse,
         background: (task) => after(task.catch(() => undefined)),
         log: (event, fields) => console.warn(JSON.stringify({ event, ...fields })),
       })(handler);

@@ -122,12 +122,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const route = createMeteredRoute({
       signer,
       refund: (u, d, r) => metering.refund(u, d, r),
-      storeResponse: async (userId, key, encoded) => {
-        const kv = createKvClient({ url: target.url, token: target.token });
-        const tx = kv.multi();
-        tx.set(`${metering.context.config.namespace}:{${userId}}:idemres:${key}`, encoded, { ex: 60 });
-        await tx.exec();
-      },
+      storeResponse: metering.storeIdempotentResponse,
       background: () => undefined,
     })(async () => Response.json({ answer: 42 }));
     const first = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": '"req-1"' }));
