@@ -8,8 +8,9 @@ import { getRuntime, pendingWork } from "./lib/runtime";
  * runs on Node.js only; the same gate works there — see README "Running the gate as proxy.ts".
  */
 export const config = {
-  // Keep in sync with METERED_PREFIXES in lib/gateway/pricing.ts.
-  // `/api/bench/hook` measures the cost of the middleware hook alone (bench/run.ts).
+  // The priced routes gated here, at the edge (lib/gateway/pricing.ts); a priced route left
+  // out is gated by `metered()` in its handler. `/api/bench/hook` measures the cost of the
+  // middleware hook alone (bench/run.ts).
   matcher: ["/api/generate/:path*", "/api/chat/:path*", "/api/bench/hook"],
 };
 

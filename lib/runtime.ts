@@ -1,7 +1,7 @@
 import { authConfigFromEnv, createTokenVerifier, type TokenVerifier } from "./auth";
 import { createGate, type GateDecision } from "./gateway/gate";
 import { createGateSigner, type GateSigner } from "./gateway/forwarded-headers";
-import { PRICING } from "./gateway/pricing";
+import { BENCH_PRICING, PRICING } from "./gateway/pricing";
 import { createKvClient } from "./kv-client";
 import { createMetering, type Metering, nextPeriodStart } from "./metering";
 import { createDebitCoalescer } from "./metering/coalescer";
@@ -18,7 +18,10 @@ export interface Runtime {
   metering: Metering;
   verify: TokenVerifier;
   signer: GateSigner;
+  /** The gate in front of the handler (middleware, proxy): signs the pass it forwards. */
   gate: (request: Request) => Promise<GateDecision>;
+  /** The same gate run inside the handler (`metered()`): the pass stays in memory. */
+  inlineGate: (request: Request) => Promise<GateDecision>;
 }
 
 let cached: Runtime | null = null;
@@ -51,17 +54,18 @@ export function buildRuntime(env: Record<string, string | undefined>): Runtime {
   const verify = createTokenVerifier(authConfigFromEnv(env));
   const signer = createGateSigner(settings.gateSecret);
   const debit = settings.coalesce ? createDebitCoalescer(metering, { background: track }).debit : metering.debit;
-  const gate = createGate({
+  const gateOptions = {
     verify,
     debit,
-    pricing: PRICING,
-    signer,
+    pricing: settings.benchRoutes ? [...PRICING, ...BENCH_PRICING] : PRICING,
     topUpUrl: settings.topUpUrl,
     monthlyAllowance: settings.metering.monthlyAllowance ?? 0,
     secondsToPeriodEnd: () => (nextPeriodStart(Date.now()) - Date.now()) / 1000,
-    log: (event, fields) => console.warn(JSON.stringify({ event, ...fields })),
-  });
+    log: (event: string, fields: Record<string, unknown>) => console.warn(JSON.stringify({ event, ...fields })),
+  };
   return {
-    settings, metering, verify, signer, gate,
+    settings, metering, verify, signer,
+    gate: createGate({ ...gateOptions, signer }),
+    inlineGate: createGate({ ...gateOptions, signer: null }),
   };
 }

@@ -21,6 +21,8 @@ export interface Settings {
   coalesce: boolean;
   /** Development sign-in buttons on the dashboard. Never in production. */
   devSignIn: boolean;
+  /** The /api/bench/* routes `npm run bench` measures (TOLLGATE_BENCH=1). */
+  benchRoutes: boolean;
 }
 
 export const DEV_KV_URL = "http://127.0.0.1:8079";
@@ -74,6 +76,7 @@ export function settingsFromEnv(env: Env): Settings {
     gateSecret,
     coalesce: env.TOLLGATE_COALESCE !== "0",
     devSignIn: !production && env.TOLLGATE_DEV_SIGNIN !== "0",
+    benchRoutes: env.TOLLGATE_BENCH === "1",
   };
 }
 

@@ -1,19 +1,21 @@
-import type { EngineReport, Variant } from "./results";
+import { type EngineReport, placementLabel, type Variant } from "./results";
 
 /**
  * bench/results/latest.svg: requests/s per route variant, grouped by engine and
  * connections, and the metered ÷ unmetered ratios against their targets. A hand-built
  * SVG (no dependency), drawn only from the JSON reports.
  */
-const COLORS: Record<Variant, string> = { plain: "#4c78a8", hook: "#72b7b2", metered: "#f58518", refused: "#e45756" };
-const LABELS: Record<Variant, string> = { plain: "unmetered", hook: "no-op middleware", metered: "metered", refused: "402 path" };
+const COLORS: Record<Variant, string> = { plain: "#4c78a8", hook: "#72b7b2", metered: "#f58518", handler: "#54a24b", refused: "#e45756" };
+const LABELS: Record<Variant, string> = {
+  plain: "unmetered", hook: "no-op middleware", metered: "metered (Edge middleware)", handler: "metered (gate in handler)", refused: "402 path",
+};
 
 export function drawChart(reports: readonly EngineReport[]): string {
   const groups: { label: string; bars: { variant: Variant; rps: number }[] }[] = [];
   for (const report of reports) {
     const connections = [...new Set(report.closedLoop.summary.map((s) => s.connections))].sort((a, b) => a - b);
     for (const c of connections) {
-      const bars = (["plain", "hook", "metered", "refused"] as const)
+      const bars = (["plain", "hook", "metered", "handler", "refused"] as const)
         .map((variant) => ({ variant, rps: report.closedLoop.summary.find((s) => s.variant === variant && s.connections === c)?.rps }))
         .filter((b): b is { variant: Variant; rps: number } => b.rps !== undefined);
       groups.push({ label: `${report.engine} · ${c} conn`, bars });
@@ -24,9 +26,12 @@ export function drawChart(reports: readonly EngineReport[]): string {
     for (const r of report.ratios) {
       // At one connection the target is the latency added per request, not the ratio.
       const note = r.connections === 1 ? `+${r.addedMs.toFixed(2)} ms per request (target ≤ 2 ms)` : undefined;
-      ratioBars.push({ label: `${report.engine} ${r.connections} conn`, value: r.median, target: r.connections >= 50 ? 0.8 : NaN, note });
+      ratioBars.push({ label: `${report.engine} ${r.connections} conn, ${placementLabel(r.variant)}`, value: r.median, target: r.connections >= 50 ? 0.8 : NaN, note });
     }
-    if (report.openLoop !== null) ratioBars.push({ label: `${report.engine} open loop`, value: report.openLoop.ratio, target: 0.6 });
+    if (report.openLoop !== null) {
+      ratioBars.push({ label: `${report.engine} open loop, Edge middleware`, value: report.openLoop.ratio, target: 0.6 });
+      if (report.openLoop.handlerRatio !== undefined) ratioBars.push({ label: `${report.engine} open loop, gate in the handler`, value: report.openLoop.handlerRatio, target: 0.6 });
+    }
   }
 
   const width = 960;
@@ -69,15 +74,15 @@ export function drawChart(reports: readonly EngineReport[]): string {
   parts.push(`<line x1="${left}" x2="${width - right}" y1="${top + plotH}" y2="${top + plotH}" stroke="#333"/>`);
   // Legend.
   let lx = left;
-  for (const v of ["plain", "hook", "metered", "refused"] as const) {
+  for (const v of ["plain", "hook", "metered", "handler", "refused"] as const) {
     parts.push(`<rect x="${lx}" y="${top + plotH + 32}" width="12" height="12" fill="${COLORS[v]}"/>`);
     parts.push(text(lx + 18, top + plotH + 42, LABELS[v], { size: 12 }));
-    lx += 150;
+    lx += 30 + LABELS[v].length * 6.5;
   }
 
   // Ratios: horizontal bars on a 0 … 1.2 scale with the targets marked.
   const rTop = top + plotH + 80;
-  const rLeft = 220;
+  const rLeft = 330;
   const rW = width - rLeft - 60;
   const rx = (v: number) => rLeft + (Math.min(v, 1.2) / 1.2) * rW;
   parts.push(text(width / 2, rTop, "metered ÷ unmetered (closed loop: req/s, median of alternating pairs; open loop: highest rate with p99 ≤ 100 ms)", { size: 13, anchor: "middle", weight: "bold" }));

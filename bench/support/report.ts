@@ -1,4 +1,4 @@
-import { type EngineReport, VARIANTS } from "./results";
+import { type EngineReport, placementLabel, VARIANTS } from "./results";
 
 /** The readable end-of-run summary printed by bench/run.ts. */
 export function formatReport(reports: readonly EngineReport[]): string {
@@ -21,7 +21,7 @@ export function formatReport(reports: readonly EngineReport[]): string {
         ]),
     ));
     for (const ratio of r.ratios) {
-      lines.push(`metered ÷ unmetered at ${ratio.connections} conn: ${ratio.median.toFixed(3)} (pairs ${ratio.pairs.map((p) => p.toFixed(3)).join(", ")}); added mean latency ${ratio.addedMs.toFixed(2)} ms`);
+      lines.push(`metered (${placementLabel(ratio.variant)}) ÷ unmetered at ${ratio.connections} conn: ${ratio.median.toFixed(3)} (pairs ${ratio.pairs.map((p) => p.toFixed(3)).join(", ")}); added mean latency ${ratio.addedMs.toFixed(2)} ms`);
     }
     if (r.gateTiming) {
       lines.push(`gate steps (Server-Timing, ${r.gateTiming.samples} sequential requests): auth ${r.gateTiming.authMs.toFixed(3)} ms, meter ${r.gateTiming.meterMs.toFixed(3)} ms`);
@@ -39,7 +39,10 @@ export function formatReport(reports: readonly EngineReport[]): string {
         ["route", "rate/s", "p50 ms", "p99 ms", "failed", "pass"],
         r.openLoop.steps.map((s) => [s.variant, String(s.rate), s.p50Ms.toFixed(1), Number.isFinite(s.p99Ms) ? s.p99Ms.toFixed(1) : "shed", String(s.failed + s.unexpected), s.pass ? "yes" : "no"]),
       ));
-      lines.push(`highest passing rate: unmetered ${r.openLoop.maxPlain}/s, metered ${r.openLoop.maxMetered}/s → ratio ${r.openLoop.ratio.toFixed(3)}`);
+      lines.push(`highest passing rate: unmetered ${r.openLoop.maxPlain}/s, metered (Edge middleware) ${r.openLoop.maxMetered}/s → ratio ${r.openLoop.ratio.toFixed(3)}`);
+      if (r.openLoop.maxHandler !== undefined && r.openLoop.handlerRatio !== undefined) {
+        lines.push(`                      metered (gate in the handler) ${r.openLoop.maxHandler}/s → ratio ${r.openLoop.handlerRatio.toFixed(3)}`);
+      }
     }
     if (r.falseRefusals) {
       lines.push("", "false refusals (Redis MONITOR replay; see bench/support/false-refusals.ts):");

@@ -3,12 +3,20 @@ import type { FalseRefusalRun } from "./false-refusals";
 import type { KvThroughputResult } from "./kv-throughput";
 
 /** The route variants compared (bench/run.ts). */
-export type Variant = "plain" | "hook" | "metered" | "refused";
+export type Variant = "plain" | "hook" | "metered" | "handler" | "refused";
+
+/** The two places the gate can run: the metered variants, each compared with "plain". */
+export type MeteredVariant = "metered" | "handler";
+export const PLACEMENTS: readonly { variant: MeteredVariant; label: string }[] = [
+  { variant: "metered", label: "Edge middleware" },
+  { variant: "handler", label: "gate in the handler" },
+];
 
 export const VARIANTS: readonly { id: Variant; label: string; path: string }[] = [
   { id: "plain", label: "unmetered", path: "/api/bench/plain" },
   { id: "hook", label: "no-op middleware", path: "/api/bench/hook" },
-  { id: "metered", label: "metered (JWT + debit)", path: "/api/chat" },
+  { id: "metered", label: "metered: Edge middleware (JWT + debit)", path: "/api/chat" },
+  { id: "handler", label: "metered: gate in the handler", path: "/api/bench/metered" },
   { id: "refused", label: "metered, out of tokens (402)", path: "/api/chat" },
 ];
 
@@ -35,6 +43,8 @@ export interface VariantSummary {
 }
 
 export interface RatioSummary {
+  /** Which metered variant is compared with the unmetered one (absent in older reports: "metered"). */
+  variant?: MeteredVariant;
   connections: number;
   /** metered ÷ unmetered for each adjacent pair, in run order. */
   pairs: number[];
@@ -60,6 +70,9 @@ export interface OpenLoopSummary {
   maxPlain: number;
   maxMetered: number;
   ratio: number;
+  /** The gate in the handler (absent in older reports). */
+  maxHandler?: number;
+  handlerRatio?: number;
 }
 
 export interface Target {
@@ -127,20 +140,27 @@ export function summarize(runs: readonly ClosedLoopRun[]): VariantSummary[] {
   return out;
 }
 
+/** Each metered variant ÷ the unmetered one, pair by pair within a round. */
 export function ratios(runs: readonly ClosedLoopRun[]): RatioSummary[] {
   const out: RatioSummary[] = [];
-  for (const connections of new Set(runs.map((r) => r.connections))) {
-    const at = runs.filter((r) => r.connections === connections);
-    const pairs: number[] = [];
-    const added: number[] = [];
-    for (const round of new Set(at.map((r) => r.round))) {
-      const plain = at.find((r) => r.round === round && r.variant === "plain");
-      const metered = at.find((r) => r.round === round && r.variant === "metered");
-      if (plain === undefined || metered === undefined) continue;
-      pairs.push(metered.rps / plain.rps);
-      added.push(metered.meanMs - plain.meanMs);
+  for (const { variant } of PLACEMENTS) {
+    for (const connections of new Set(runs.map((r) => r.connections))) {
+      const at = runs.filter((r) => r.connections === connections);
+      const pairs: number[] = [];
+      const added: number[] = [];
+      for (const round of new Set(at.map((r) => r.round))) {
+        const plain = at.find((r) => r.round === round && r.variant === "plain");
+        const metered = at.find((r) => r.round === round && r.variant === variant);
+        if (plain === undefined || metered === undefined) continue;
+        pairs.push(metered.rps / plain.rps);
+        added.push(metered.meanMs - plain.meanMs);
+      }
+      if (pairs.length > 0) out.push({ variant, connections, pairs, median: median(pairs), addedMs: median(added) });
     }
-    out.push({ connections, pairs, median: median(pairs), addedMs: median(added) });
   }
   return out;
+}
+
+export function placementLabel(variant: MeteredVariant | undefined): string {
+  return PLACEMENTS.find((p) => p.variant === (variant ?? "metered"))!.label;
 }

@@ -11,7 +11,12 @@ export interface GateOptions {
   /** The debit: `metering.debit`, or a coalescer's. */
   debit: (request: DebitRequest) => Promise<DebitOutcome>;
   pricing: readonly PricedRoute[];
-  signer: GateSigner;
+  /**
+   * Signs the pass into the forwarded request headers, for a gate that runs in front of
+   * the handler (middleware, proxy). Null for a gate that runs inside the handler
+   * (`metered()`), which hands the pass over in memory.
+   */
+  signer: GateSigner | null;
   /** Where a refused caller can buy tokens (in the 402 body). */
   topUpUrl: string;
   /** Monthly allowance, for the RateLimit-Policy field. */
@@ -25,7 +30,10 @@ export interface GateOptions {
 export type GateDecision =
   | {
     action: "forward";
-    /** The request headers to forward: the client's, minus spoofable ones, plus the pass. */
+    /**
+     * The request headers to forward: the client's, minus spoofable ones, plus the signed
+     * pass. Without a signer, the client's headers as they came.
+     */
     requestHeaders: Headers;
     /** Headers to add to the handler's response. */
     responseHeaders: Headers;
@@ -114,9 +122,12 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
   };
 
   async function forward(request: Request, pass: GatePass, started: number, authMs: number, settle: (() => Promise<void>) | null): Promise<GateDecision> {
-    const requestHeaders = new Headers(request.headers);
-    stripGateHeaders(requestHeaders);
-    await options.signer.write(requestHeaders, pass);
+    let requestHeaders = request.headers;
+    if (options.signer !== null) {
+      requestHeaders = new Headers(request.headers);
+      stripGateHeaders(requestHeaders);
+      await options.signer.write(requestHeaders, pass);
+    }
     const responseHeaders = new Headers();
     responseHeaders.set("x-tokens-cost", String(pass.cost));
     if (pass.balance >= 0) {

@@ -1,6 +1,6 @@
 import { after } from "next/server";
 import { createMeteredRoute } from "../gateway/metered-route";
-import { getRuntime } from "../runtime";
+import { getRuntime, pendingWork } from "../runtime";
 
 /**
  * `metered(handler)` for Node route handlers: the runtime is built on first use, so a
@@ -13,6 +13,12 @@ export const metered: ReturnType<typeof createMeteredRoute> = (handler) => {
       const runtime = getRuntime();
       route = createMeteredRoute({
         signer: runtime.signer,
+        gate: async (gated) => {
+          const decision = await runtime.inlineGate(gated);
+          const background = pendingWork();
+          if (background !== null) after(background);
+          return decision;
+        },
         refund: (userId, debitId, reason) => runtime.metering.refund(userId, debitId, reason),
         storeResponse: runtime.metering.storeIdempotentResponse,
         background: (task) => after(task.catch(() => undefined)),

@@ -15,13 +15,18 @@ async function setup(url: string, token: string, { coalesce = false } = {}) {
   const metering = createMetering(createKvClient({ url, token }), { namespace: uniqueNamespace("gate"), monthlyAllowance: 0 });
   const signer = createGateSigner(SECRET);
   const verify = createTokenVerifier(createAuthConfig({ secret: SECRET, production: true }));
-  const gate = createGate({
+  const options = {
     verify,
     debit: coalesce ? createDebitCoalescer(metering).debit : metering.debit,
-    pricing: PRICING, signer, topUpUrl: "https://example.test/buy", monthlyAllowance: 100,
+    pricing: PRICING, topUpUrl: "https://example.test/buy", monthlyAllowance: 100,
     secondsToPeriodEnd: () => 3600,
+  };
+  const gate = createGate({ ...options, signer });
+  const inlineGate = createGate({ ...options, signer: null });
+  const meteredRoute = (background: (task: Promise<unknown>) => void = () => undefined) => createMeteredRoute({
+    signer, gate: inlineGate, refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse, background,
   });
-  return { metering, signer, gate };
+  return { metering, signer, gate, meteredRoute };
 }
 
 const bearer = async (sub: string, extra: { ttlSeconds?: number } = {}) =>
@@ -116,15 +121,10 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
   });
 
   it("does not charge a retry with the same Idempotency-Key and replays the stored answer", async () => {
-    const { metering, signer, gate } = await setup(target.url, target.token);
+    const { metering, gate, meteredRoute } = await setup(target.url, target.token);
     await metering.credit({ userId: "gus", amount: 10, reason: "Top-up" });
     const auth = await bearer("gus");
-    const route = createMeteredRoute({
-      signer,
-      refund: (u, d, r) => metering.refund(u, d, r),
-      storeResponse: metering.storeIdempotentResponse,
-      background: () => undefined,
-    })(async () => Response.json({ answer: 42 }));
+    const route = meteredRoute()(async () => Response.json({ answer: 42 }));
     const first = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": '"req-1"' }));
     if (first.action !== "forward") throw new Error("refused");
     const served = await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: first.requestHeaders }));
@@ -136,13 +136,11 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     await expect.poll(async () => (await readLedger(metering.context, "gus")).balance).toBe(7);
   });
 
-  it("refunds automatically when the handler fails, and a request without the gate is refused", async () => {
-    const { metering, signer, gate } = await setup(target.url, target.token);
+  it("refunds automatically when the handler fails; forged or absent passes never reach the work", async () => {
+    const { metering, gate, meteredRoute } = await setup(target.url, target.token);
     await metering.credit({ userId: "hux", amount: 10, reason: "Top-up" });
     let ran = 0;
-    const route = createMeteredRoute({
-      signer, refund: (u, d, r) => metering.refund(u, d, r), storeResponse: async () => undefined, background: () => undefined,
-    })(async () => {
+    const route = meteredRoute()(async () => {
       ran++;
       throw new Error("model timed out");
     });
@@ -152,12 +150,47 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     expect(failed.status).toBe(500);
     expect(await failed.json()).toMatchObject({ code: "generation_failed", refunded: true });
     expect(failed.headers.get("x-tokens-remaining")).toBe("10");
+    // No pass and no credentials: the gate inside the handler refuses it.
     const direct = await route(post("/api/generate/workout-plan", { [GATE_HEADERS.user]: "hux" }));
-    expect(direct.status).toBe(403);
+    expect(direct.status).toBe(401);
+    // A pass that does not verify: refused, not gated again (that could charge twice).
+    const forged = new Headers(decision.requestHeaders);
+    forged.set(GATE_HEADERS.cost, "0");
+    const forgedAnswer = await route(new Request("http://localhost/api/generate/workout-plan", { method: "POST", headers: forged }));
+    expect(forgedAnswer.status).toBe(403);
+    expect(await forgedAnswer.json()).toMatchObject({ code: "gate_pass_invalid" });
     expect(ran).toBe(1);
     await decision.afterResponse?.();
     const ledger = await readLedger(metering.context, "hux");
     expect(ledger.balance).toBe(10);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("gates a route left out of the middleware inside its handler: same charge, headers and refusals", async () => {
+    const { metering, meteredRoute } = await setup(target.url, target.token);
+    await metering.credit({ userId: "ida", amount: 4, reason: "Top-up" });
+    const settled: Promise<unknown>[] = [];
+    let ran = 0;
+    const route = meteredRoute((task) => settled.push(task))(async (_request, pass) => {
+      ran++;
+      return Response.json({ user: pass.userId, charged: pass.cost });
+    });
+    const auth = await bearer("ida");
+    const served = await route(post("/api/generate/article", { authorization: auth, [GATE_HEADERS.user]: "admin" }));
+    expect(served.status).toBe(200);
+    expect(await served.json()).toEqual({ user: "ida", charged: 3 });
+    expect(served.headers.get("x-tokens-cost")).toBe("3");
+    expect(served.headers.get("x-tokens-remaining")).toBe("1");
+    expect(served.headers.get("ratelimit")).toBe('"tokens";r=1;t=3600');
+    const refused = await route(post("/api/generate/article", { authorization: auth }));
+    expect(refused.status).toBe(402);
+    expect(await refused.json()).toMatchObject({ code: "insufficient_tokens", balance: 1, cost: 3 });
+    expect((await route(post("/api/generate/article", {}))).status).toBe(401);
+    expect(ran).toBe(1);
+    await Promise.all(settled);
+    const ledger = await readLedger(metering.context, "ida");
+    expect(ledger.balance).toBe(1);
+    expect(ledger.history[0]).toMatchObject({ type: "debit", amount: -3, route: "POST /api/generate/article" });
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 

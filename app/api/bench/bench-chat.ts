@@ -1,6 +1,7 @@
 import { getGenerator } from "@/lib/generation";
 import { notFound } from "@/lib/http";
 import { parseGenerationInput } from "@/lib/server/generation-input";
+import { generationRoute } from "@/lib/server/generation-route";
 
 const FIELDS = [{ name: "message", kind: "text", max: 2000, required: true }] as const;
 
@@ -16,3 +17,10 @@ export async function benchChat(request: Request): Promise<Response> {
   const result = await getGenerator().chat({ message: String(input.value.message) });
   return Response.json({ result, charged: 0, debitId: null }, { headers: { "cache-control": "no-store" } });
 }
+
+/**
+ * The chat route as it is, metered, but outside the middleware matcher: `metered()` runs
+ * the gate inside the handler (the bench pricing row, lib/gateway/pricing.ts). Without
+ * TOLLGATE_BENCH=1 the row does not exist and the gate answers 404.
+ */
+export const meteredBenchChat = generationRoute(FIELDS, (input) => getGenerator().chat({ message: String(input.message) }));

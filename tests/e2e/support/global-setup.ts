@@ -80,6 +80,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     TOLLGATE_HEAL_AFTER_MS: "5000",
     TOLLGATE_HISTORY_LIMIT: String(historyLimit),
     NEXT_TELEMETRY_DISABLED: "1",
+    // The bench routes: /api/bench/metered is the e2e check of the gate run in a handler.
+    TOLLGATE_BENCH: "1",
   };
   if (process.env.TOLLGATE_E2E_SKIP_BUILD !== "1") {
     const build = spawnSync(process.execPath, [nextBin(), "build"], { env, stdio: "inherit" });
