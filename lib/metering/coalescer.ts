@@ -2,11 +2,11 @@ import {
   appendDebit, debitEntry, decideDebit, type DebitHooks, type DebitOutcome, type DebitRequest,
   type PreparedDebit, prepareDebit, readDebit, voidDebit,
 } from "./debit";
-import { KvUnavailableError } from "./errors";
+import { KvProtocolError } from "./errors";
 import { ensureGrants } from "./grants";
 import { heal } from "./heal";
 import { appendSettle, SETTLE_COMMANDS } from "./history";
-import { execTx } from "./kv";
+import { execTxItems, type TxItem } from "./kv";
 import type { Metering } from "./metering";
 
 export interface CoalescerOptions {
@@ -40,9 +40,12 @@ interface PendingSettle {
  * its own (debit.ts): coalescing changes how debits travel, never what anyone is charged.
  *
  * Failure isolation: a batch that fails or exceeds the timeout fails only its own debits
- * (each is voided, and answered 503 by the gate), within kvTimeoutMs; the next batch
- * leaves as soon as it is settled either way. Batches are FIFO and capped, so a busy user
- * delays others by at most one batch.
+ * (each is voided, and answered 503 by the gate) within kvTimeoutMs, and the next batch
+ * leaves as soon as it is settled either way, so a debit queued behind a hung batch has
+ * its answer within about 2 × kvTimeoutMs. A command that fails inside EXEC (a corrupt
+ * key) fails only the debit it belongs to. Each user has a queue of their own and a batch
+ * takes one debit from each waiting user in turn, so a user with a backlog shares every
+ * batch instead of filling it (tests/metering/coalescer-isolation.node.test.ts).
  *
  * A batch holds several users' keys. That is fine for Upstash and a single Redis; on a
  * Redis Cluster, where MULTI must stay in one slot, turn coalescing off (TOLLGATE_COALESCE=0).
@@ -51,7 +54,10 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
   const ctx = metering.context;
   const maxBatch = options.maxBatch ?? 100;
   const settleDelayMs = options.settleDelayMs ?? 100;
-  const queue: Waiting[] = [];
+  // One FIFO per user, served in rotation: a batch takes one debit from each waiting user
+  // in turn, so a user with a backlog shares every batch instead of filling it, and a
+  // newcomer leaves in the next batch (while fewer than maxBatch users are waiting).
+  const queues = new Map<string, Waiting[]>();
   let settles: PendingSettle[] = [];
   let inFlight = false;
   let settleTimer: ReturnType<typeof setTimeout> | null = null;
@@ -74,60 +80,93 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
       return Promise.reject(error);
     }
     return new Promise<DebitOutcome>((resolve, reject) => {
-      queue.push({ prepared, request, resolve, reject });
+      const user = prepared.keys.userId;
+      const own = queues.get(user);
+      if (own === undefined) queues.set(user, [{ prepared, request, resolve, reject }]);
+      else own.push({ prepared, request, resolve, reject });
       // Requests arriving in the same tick travel together; nothing waits on a timer.
       if (!inFlight) queueMicrotask(flush);
     });
   }
 
   function flush(): void {
-    if (inFlight || (queue.length === 0 && settles.length === 0)) return;
+    if (inFlight || (queues.size === 0 && settles.length === 0)) return;
     inFlight = true;
     if (settleTimer !== null) {
       clearTimeout(settleTimer);
       settleTimer = null;
     }
-    const batch = queue.splice(0, maxBatch);
+    const batch = takeBatch();
     const riding = settles;
     settles = [];
     void send(batch, riding).finally(() => {
       inFlight = false;
-      if (queue.length > 0) flush();
+      if (queues.size > 0) flush();
       else if (settles.length > 0) scheduleSettleFlush();
     });
   }
 
+  function takeBatch(): Waiting[] {
+    const batch: Waiting[] = [];
+    while (batch.length < maxBatch && queues.size > 0) {
+      const [user, own] = queues.entries().next().value!;
+      batch.push(own.shift()!);
+      queues.delete(user);
+      if (own.length > 0) queues.set(user, own); // to the back of the rotation
+    }
+    return batch;
+  }
+
   async function send(batch: Waiting[], riding: PendingSettle[]): Promise<void> {
     const tx = ctx.kv.multi();
-    let settleCommands = 0;
     for (const s of riding) {
       appendSettle(tx, s.prepared.keys, debitEntry(s.prepared.op, s.after), ctx.config.historyLimit);
-      settleCommands += SETTLE_COMMANDS;
     }
     const counts = batch.map((w) => appendDebit(tx, ctx, w.prepared));
     stats.batches++;
     stats.debits += batch.length;
     stats.settles += riding.length;
-    let results: unknown[];
+    let items: TxItem[];
     try {
-      results = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+      items = await execTxItems(tx, { timeoutMs: ctx.config.kvTimeoutMs });
     } catch (error) {
       for (const s of riding) s.reject(error);
       for (const w of batch) {
-        if (error instanceof KvUnavailableError) hooks.background(voidDebit(ctx, w.prepared));
+        // Whatever failed, the batch may have been applied and every caller answers an
+        // error: void them all, so the healer gives them back instead of settling them.
+        hooks.background(voidDebit(ctx, w.prepared));
         w.reject(error);
       }
       return;
     }
-    for (const s of riding) s.resolve();
-    let offset = settleCommands;
+    // A command that failed belongs to one user's debit (or settle): only that one fails.
+    // EXEC ran every other command, so the rest of the batch is decided as usual.
+    let offset = 0;
+    for (const s of riding) {
+      const failed = commandError(items.slice(offset, offset + SETTLE_COMMANDS));
+      offset += SETTLE_COMMANDS;
+      if (failed === null) s.resolve();
+      else s.reject(failed);
+    }
     for (const [i, w] of batch.entries()) {
-      const slice = results.slice(offset, offset + counts[i]!);
+      const own = items.slice(offset, offset + counts[i]!);
       offset += counts[i]!;
+      const failed = commandError(own);
+      if (failed !== null) {
+        hooks.background(voidDebit(ctx, w.prepared));
+        w.reject(failed);
+        continue;
+      }
+      const slice = own.map((item) => item.result);
       // Deciding may take more round trips (a compensation, a grant); it must not hold the
       // next batch back, so it runs outside the in-flight window.
       void decide(w, slice);
     }
+  }
+
+  function commandError(items: TxItem[]): KvProtocolError | null {
+    const bad = items.find((item) => item.error);
+    return bad === undefined ? null : new KvProtocolError(`KV command failed: ${bad.error}`);
   }
 
   async function decide(w: Waiting, slice: unknown[]): Promise<void> {

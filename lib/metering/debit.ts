@@ -1,6 +1,5 @@
 import { assertAmount } from "./amount";
 import type { MeteringContext } from "./context";
-import { KvUnavailableError } from "./errors";
 import { appendSettle, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asStringOrNull, execTx, type Transaction } from "./kv";
@@ -238,7 +237,10 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, hook
   try {
     reading = readDebit(await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs }), d);
   } catch (error) {
-    if (error instanceof KvUnavailableError) hooks.background(voidDebit(ctx, d));
+    // The transaction may have been applied (a lost answer, or one command that failed
+    // while EXEC ran the others), and the caller answers an error: void it either way, so
+    // the healer gives it back instead of settling it as paid.
+    hooks.background(voidDebit(ctx, d));
     throw error;
   }
   return decideDebit(ctx, d, reading, hooks, retried, request);

@@ -4,7 +4,8 @@ import { assertUserId } from "./user-id";
  * Key schema. Every key of one user carries the same hash tag `{<userId>}`, so a Redis
  * Cluster (or any store that shards by slot) keeps them in one slot and a MULTI/EXEC over
  * them is legal. Nothing Tollgate does in a transaction touches two users' keys, except
- * the debit coalescer, which groups by user (see coalescer.ts).
+ * the debit coalescer, which carries several users' debits in one transaction (turn it
+ * off on a Redis Cluster: TOLLGATE_COALESCE=0; see coalescer.ts).
  *
  *   <ns>:{<user>}:bal            integer balance (DECRBY/INCRBY target)
  *   <ns>:{<user>}:tot            hash: credits, debits, refunds, generations, used:<YYYY-MM>

@@ -22,7 +22,25 @@ export interface ExecOptions {
  * timeout becomes KvUnavailableError: the transaction may or may not have been applied,
  * and the caller decides how to stay safe (void a debit, answer 503).
  */
-export async function execTx(tx: Transaction, { timeoutMs }: ExecOptions): Promise<unknown[]> {
+export async function execTx(tx: Transaction, options: ExecOptions): Promise<unknown[]> {
+  const items = await execTxItems(tx, options);
+  return items.map((item, i) => {
+    if (item.error) throw new KvProtocolError(`KV command ${i} failed: ${item.error}`);
+    return item.result;
+  });
+}
+
+/** One command's answer inside an EXEC: a failed command does not undo the others. */
+export interface TxItem {
+  error?: string;
+  result: unknown;
+}
+
+/**
+ * Like execTx, but a failed command is returned, not thrown: a transaction that carries
+ * several users' commands (coalescer.ts) must fail only the owner of that command.
+ */
+export async function execTxItems(tx: Transaction, { timeoutMs }: ExecOptions): Promise<TxItem[]> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new KvUnavailableError(`KV did not answer within ${timeoutMs} ms`)), timeoutMs);
@@ -37,10 +55,7 @@ export async function execTx(tx: Transaction, { timeoutMs }: ExecOptions): Promi
     clearTimeout(timer);
   }
   if (!Array.isArray(items)) throw new KvProtocolError("KV transaction answered with a non-array");
-  return items.map((item, i) => {
-    if (item.error) throw new KvProtocolError(`KV command ${i} failed: ${item.error}`);
-    return item.result;
-  });
+  return items;
 }
 
 function describe(cause: unknown): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createKvClient } from "../../lib/kv-client";
-import { checkInvariants, createMetering, KvUnavailableError, readLedger } from "../../lib/metering";
+import { checkInvariants, createMetering, KvProtocolError, KvUnavailableError, readLedger, userKeys } from "../../lib/metering";
 import { faultyKv, type FaultPlan } from "../support/faulty-kv";
 import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
 
@@ -46,6 +46,20 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     const ledger = await readLedger(healthy.context, "vic");
     expect(ledger.balance).toBe(10);
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("voids a debit whose transaction failed on one command, so the failed request is not paid", async () => {
+    const { clock, faulty, healthy, background } = setup({});
+    await faulty.credit({ userId: "vik", amount: 10, reason: "Top-up" });
+    // A corrupt usage key: EXEC runs the DECRBY, then HINCRBY on this key fails.
+    await healthy.context.kv.multi().set(userKeys(healthy.context.config.namespace, "vik").daily, "corrupt").exec();
+    await expect(faulty.debit({ userId: "vik", cost: 3 })).rejects.toBeInstanceOf(KvProtocolError);
+    await Promise.all(background);
+    clock.advance(6000);
+    await healthy.context.kv.multi().del(userKeys(healthy.context.config.namespace, "vik").daily).exec();
+    expect(await healthy.heal("vik")).toMatchObject({ compensated: 1, settled: 0 });
+    const ledger = await readLedger(healthy.context, "vik");
+    expect(ledger.balance).toBe(10);
   });
 
   it("settles a paid debit whose caller never settled it", async () => {
