@@ -1,5 +1,5 @@
 import { PRICING } from "@/lib/gateway/pricing";
-import { getRuntime } from "@/lib/runtime";
+import { getNodeRuntime } from "@/lib/server/runtime";
 import { type PageSession, readPageSession } from "@/lib/server/page-session";
 import { devSignInAvailable } from "@/lib/server/session-runtime";
 import { Dashboard } from "./_components/Dashboard";
@@ -19,7 +19,7 @@ export default async function Home() {
 }
 
 async function SignedIn({ session }: { session: Extract<PageSession, { status: "signed-in" }> }) {
-  const runtime = getRuntime();
+  const runtime = getNodeRuntime();
   let initial: MeResponse | null = null;
   try {
     initial = { ...(await runtime.metering.getUserStats(session.userId)), isAdmin: session.isAdmin };

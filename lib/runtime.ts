@@ -3,7 +3,7 @@ import { createGate, type GateDecision } from "./gateway/gate";
 import { createGateSigner, type GateSigner } from "./gateway/forwarded-headers";
 import { BENCH_PRICING, PRICING } from "./gateway/pricing";
 import { createKvClient } from "./kv-client";
-import { createMetering, type Metering, nextPeriodStart } from "./metering";
+import { createMetering, type Metering, type MeteringKv, nextPeriodStart } from "./metering";
 import { createDebitCoalescer } from "./metering/coalescer";
 import { type Settings, settingsFromEnv } from "./settings";
 
@@ -42,14 +42,20 @@ export function pendingWork(): Promise<unknown> | null {
   return pending.size === 0 ? null : Promise.allSettled([...pending]);
 }
 
+/** The runtime for the Edge middleware (and any Web-standard caller): KV over `fetch`. */
 export function getRuntime(): Runtime {
   cached ??= buildRuntime(process.env);
   return cached;
 }
 
-export function buildRuntime(env: Record<string, string | undefined>): Runtime {
+export interface RuntimePlatform {
+  /** Builds the KV client; the Node side passes one that skips `fetch` (lib/server/runtime.ts). */
+  createKv?: (options: Settings["kv"]) => MeteringKv;
+}
+
+export function buildRuntime(env: Record<string, string | undefined>, platform: RuntimePlatform = {}): Runtime {
   const settings = settingsFromEnv(env);
-  const kv = createKvClient(settings.kv);
+  const kv = (platform.createKv ?? createKvClient)(settings.kv);
   const metering = createMetering(kv, settings.metering, { background: track });
   const verify = createTokenVerifier(authConfigFromEnv(env));
   const signer = createGateSigner(settings.gateSecret);

@@ -1,6 +1,6 @@
 import { extractCredentials, isAdminApiToken } from "../auth";
 import { authFailureResponse, forbidden } from "../http";
-import { getRuntime } from "../runtime";
+import { getNodeRuntime } from "./runtime";
 
 export type Caller =
   | { ok: true; userId: string | null; isAdmin: boolean; via: "jwt" | "admin-token" }
@@ -12,7 +12,7 @@ export async function authenticateUser(request: Request): Promise<Caller> {
   if (credentials === null) {
     return { ok: false, response: authFailureResponse({ code: "token_missing", message: "no bearer token or session cookie was sent" }) };
   }
-  const verified = await getRuntime().verify(credentials.token);
+  const verified = await getNodeRuntime().verify(credentials.token);
   if (!verified.ok) return { ok: false, response: authFailureResponse(verified) };
   return { ok: true, userId: verified.userId, isAdmin: verified.isAdmin, via: "jwt" };
 }
@@ -23,7 +23,7 @@ export async function authenticateUser(request: Request): Promise<Caller> {
  */
 export async function authenticateAdmin(request: Request): Promise<Caller> {
   const credentials = extractCredentials(request);
-  if (credentials?.kind === "bearer" && (await isAdminApiToken(credentials.token, getRuntime().settings.adminApiToken))) {
+  if (credentials?.kind === "bearer" && (await isAdminApiToken(credentials.token, getNodeRuntime().settings.adminApiToken))) {
     return { ok: true, userId: null, isAdmin: true, via: "admin-token" };
   }
   const caller = await authenticateUser(request);

@@ -1,6 +1,7 @@
 import { after } from "next/server";
 import { createMeteredRoute } from "../gateway/metered-route";
-import { getRuntime, pendingWork } from "../runtime";
+import { pendingWork } from "../runtime";
+import { getNodeRuntime } from "./runtime";
 
 /**
  * `metered(handler)` for Node route handlers: the runtime is built on first use, so a
@@ -10,7 +11,7 @@ export const metered: ReturnType<typeof createMeteredRoute> = (handler) => {
   let route: ((request: Request) => Promise<Response>) | null = null;
   return (request) => {
     if (route === null) {
-      const runtime = getRuntime();
+      const runtime = getNodeRuntime();
       route = createMeteredRoute({
         signer: runtime.signer,
         gate: async (gated) => {

@@ -1,6 +1,6 @@
 import { headers } from "next/headers";
 import { extractCredentials } from "../auth";
-import { getRuntime } from "../runtime";
+import { getNodeRuntime } from "./runtime";
 
 export type PageSession =
   | { status: "anonymous" }
@@ -22,7 +22,7 @@ export async function readPageSession(): Promise<PageSession> {
   if (cookie === null) return { status: "anonymous" };
   const credentials = extractCredentials(new Request("http://page.invalid/", { headers: { cookie } }));
   if (credentials === null) return cookie.includes("tollgate_session=") ? { status: "expired" } : { status: "anonymous" };
-  const verified = await getRuntime().verify(credentials.token);
+  const verified = await getNodeRuntime().verify(credentials.token);
   if (verified.ok) return { status: "signed-in", userId: verified.userId, isAdmin: verified.isAdmin, expiresAt: verified.expiresAt };
   return verified.code === "token_jwks_unavailable" ? { status: "unavailable" } : { status: "expired" };
 }

@@ -1,12 +1,12 @@
 import { authConfigFromEnv, type AuthConfig, mintToken } from "../auth";
-import { getRuntime } from "../runtime";
+import { getNodeRuntime } from "./runtime";
 import { createSessionHandlers, DEV_IDENTITIES, DEV_SESSION_TTL_SECONDS, type DevIdentity, type SessionHandlers } from "./session";
 
 let handlers: SessionHandlers | null = null;
 
 /** The session routes' handlers, built on first use from the runtime (like `metered`). */
 export function sessionHandlers(): SessionHandlers {
-  handlers ??= createSessionHandlers({ verify: getRuntime().verify, devMint: devMinter() });
+  handlers ??= createSessionHandlers({ verify: getNodeRuntime().verify, devMint: devMinter() });
   return handlers;
 }
 
@@ -28,7 +28,7 @@ function devMinter(): ((identity: DevIdentity) => Promise<string>) | null {
     // The platform edge: the same reading of the environment lib/runtime.ts does.
     const auth: AuthConfig = authConfigFromEnv(process.env);
     const secret = auth.secret;
-    const enabled = getRuntime().settings.devSignIn && !auth.production && secret !== undefined;
+    const enabled = getNodeRuntime().settings.devSignIn && !auth.production && secret !== undefined;
     minter = {
       mint: enabled
         ? (identity) => mintToken({

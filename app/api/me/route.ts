@@ -1,4 +1,4 @@
-import { getRuntime } from "@/lib/runtime";
+import { getNodeRuntime } from "@/lib/server/runtime";
 import { authenticateUser } from "@/lib/server/authenticate";
 import { withErrors } from "@/lib/server/errors";
 
@@ -8,6 +8,6 @@ export const dynamic = "force-dynamic";
 export const GET = withErrors(async (request: Request) => {
   const caller = await authenticateUser(request);
   if (!caller.ok) return caller.response;
-  const stats = await getRuntime().metering.getUserStats(caller.userId!);
+  const stats = await getNodeRuntime().metering.getUserStats(caller.userId!);
   return Response.json({ ...stats, isAdmin: caller.isAdmin }, { headers: { "cache-control": "no-store" } });
 });

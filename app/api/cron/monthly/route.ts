@@ -1,6 +1,6 @@
 import { isAdminApiToken } from "@/lib/auth";
 import { problem } from "@/lib/http";
-import { getRuntime } from "@/lib/runtime";
+import { getNodeRuntime } from "@/lib/server/runtime";
 import { withErrors } from "@/lib/server/errors";
 
 export const dynamic = "force-dynamic";
@@ -12,9 +12,9 @@ export const dynamic = "force-dynamic";
 export const GET = withErrors(async (request: Request) => {
   const header = request.headers.get("authorization") ?? "";
   const presented = header.startsWith("Bearer ") ? header.slice(7) : "";
-  if (!(await isAdminApiToken(presented, getRuntime().settings.cronSecret))) {
+  if (!(await isAdminApiToken(presented, getNodeRuntime().settings.cronSecret))) {
     return problem(401, "unauthenticated", "Cron secret required", { headers: { "www-authenticate": 'Bearer realm="tollgate-cron"' } });
   }
-  const report = await getRuntime().metering.runMonthlyGrants();
+  const report = await getNodeRuntime().metering.runMonthlyGrants();
   return Response.json(report, { headers: { "cache-control": "no-store" } });
 });

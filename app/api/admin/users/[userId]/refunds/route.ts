@@ -1,5 +1,5 @@
 import { invalidRequest, problem, readJsonBody } from "@/lib/http";
-import { getRuntime } from "@/lib/runtime";
+import { getNodeRuntime } from "@/lib/server/runtime";
 import { adminUserRoute } from "@/lib/server/admin-route";
 
 /** Refund one debit of this user: `{ "debitId": "deb_…", "reason": "…" }`. */
@@ -7,7 +7,7 @@ export const POST = adminUserRoute(async (request, userId) => {
   const body = await readJsonBody(request, { maxBytes: 1024, allowedKeys: ["debitId", "reason"] });
   if (!body.ok) return body.response;
   if (typeof body.value.debitId !== "string") return invalidRequest("missing_field", "debitId is required", { field: "debitId" });
-  const outcome = await getRuntime().metering.refund(userId, body.value.debitId, (body.value.reason as string | undefined) ?? "Refund by an administrator");
+  const outcome = await getNodeRuntime().metering.refund(userId, body.value.debitId, (body.value.reason as string | undefined) ?? "Refund by an administrator");
   if (outcome.status === "not_refundable") {
     return problem(404, "debit_not_refundable", "Debit not refundable", { detail: "no paid, unrefunded debit with this id for this user" });
   }

@@ -1,5 +1,5 @@
 import { readJsonBody } from "@/lib/http";
-import { getRuntime } from "@/lib/runtime";
+import { getNodeRuntime } from "@/lib/server/runtime";
 import { adminUserRoute } from "@/lib/server/admin-route";
 
 export const POST = adminUserRoute(async (request, userId) => {
@@ -8,6 +8,6 @@ export const POST = adminUserRoute(async (request, userId) => {
     const body = await readJsonBody(request, { maxBytes: 1024, allowedKeys: ["reason"] });
     if (!body.ok) return body.response;
   }
-  const stats = await getRuntime().metering.resetStats(userId);
+  const stats = await getNodeRuntime().metering.resetStats(userId);
   return Response.json(stats, { headers: { "cache-control": "no-store" } });
 });
