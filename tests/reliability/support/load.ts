@@ -34,12 +34,17 @@ export interface LoadResult {
   unexpected: { status: number; body: string }[];
 }
 
-/** The priced routes (lib/gateway/pricing.ts) with a valid body each. */
+/**
+ * The priced routes (lib/gateway/pricing.ts) with a valid body each. The last one is gated
+ * inside its handler instead of the Edge middleware (the e2e app runs with TOLLGATE_BENCH=1),
+ * so every reliability suite covers both placements of the gate.
+ */
 export const PRICED_ROUTES = [
   { path: "/api/chat", cost: 1, body: JSON.stringify({ message: "hello" }) },
   { path: "/api/generate/article", cost: 3, body: JSON.stringify({ topic: "tea" }) },
   { path: "/api/generate/nutrition-plan", cost: 5, body: JSON.stringify({ goal: "energy" }) },
   { path: "/api/generate/workout-plan", cost: 10, body: JSON.stringify({ goal: "run" }) },
+  { path: "/api/bench/metered", cost: 1, body: JSON.stringify({ message: "hello" }) },
 ];
 
 /** Runs `processes` load workers at once (each its own Node process) and merges their tallies. */
