@@ -1,5 +1,5 @@
 import {
-  appendDebit, debitEntry, decideDebit, type DebitHooks, type DebitOutcome, type DebitRequest,
+  appendDebit, debitEntry, decideDebit, type DebitHooks, type DebitOutcome, type DebitReading, type DebitRequest,
   type PreparedDebit, prepareDebit, readDebit, voidDebit,
 } from "./debit";
 import { KvProtocolError } from "./errors";
@@ -21,6 +21,8 @@ export interface CoalescerOptions {
 interface Waiting {
   prepared: PreparedDebit;
   request: DebitRequest;
+  /** A second attempt after a suspected false refusal (never a third). */
+  retry: boolean;
   resolve(outcome: DebitOutcome): void;
   reject(error: unknown): void;
 }
@@ -73,6 +75,10 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
   };
 
   function debit(request: DebitRequest): Promise<DebitOutcome> {
+    return submit(request, false);
+  }
+
+  function submit(request: DebitRequest, retry: boolean): Promise<DebitOutcome> {
     let prepared: PreparedDebit;
     try {
       prepared = prepareDebit(ctx, request);
@@ -82,8 +88,9 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
     return new Promise<DebitOutcome>((resolve, reject) => {
       const user = prepared.keys.userId;
       const own = queues.get(user);
-      if (own === undefined) queues.set(user, [{ prepared, request, resolve, reject }]);
-      else own.push({ prepared, request, resolve, reject });
+      const waiting = { prepared, request, retry, resolve, reject };
+      if (own === undefined) queues.set(user, [waiting]);
+      else own.push(waiting);
       // Requests arriving in the same tick travel together; nothing waits on a timer.
       if (!inFlight) queueMicrotask(flush);
     });
@@ -157,19 +164,38 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
       if (failed === null) s.resolve();
       else s.reject(failed);
     }
+    // Per user, the debits this batch refuses: their compensations are still to come.
+    const refusedBefore = new Map<string, { tokens: number; decided: Promise<void>[] }>();
     for (const [i, w] of batch.entries()) {
       const own = items.slice(offset, offset + counts[i]!);
       offset += counts[i]!;
-      const failed = commandError(own);
-      if (failed !== null) {
+      let reading: DebitReading;
+      try {
+        const failed = commandError(own);
+        if (failed !== null) throw failed;
+        reading = readDebit(own.map((item) => item.result), w.prepared);
+      } catch (error) {
         hooks.background(voidDebit(ctx, w.prepared));
-        w.reject(failed);
+        w.reject(error);
         continue;
       }
-      const slice = own.map((item) => item.result);
+      // A false refusal: this DECRBY went below zero only because earlier debits of the
+      // same user in this batch, themselves refused, have not been given back yet. Once
+      // they are, the balance at rest covers it, so it is tried once more (a new debit,
+      // checked like any other). Refusals caused by other batches are not detected.
+      const user = w.prepared.keys.userId;
+      const earlier = refusedBefore.get(user);
+      const refused = reading.replayOf === null && reading.after < 0;
+      const retryAfter = refused && earlier !== undefined && reading.after + earlier.tokens >= 0 ? Promise.allSettled(earlier.decided) : null;
       // Deciding may take more round trips (a compensation, a grant); it must not hold the
       // next batch back, so it runs outside the in-flight window.
-      void decide(w, slice);
+      const decided = decide(w, reading, retryAfter);
+      if (refused) {
+        const entry = earlier ?? { tokens: 0, decided: [] };
+        entry.tokens += w.prepared.op.amount;
+        entry.decided.push(decided);
+        refusedBefore.set(user, entry);
+      }
     }
   }
 
@@ -178,10 +204,14 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
     return bad === undefined ? null : new KvProtocolError(`KV command failed: ${bad.error}`);
   }
 
-  async function decide(w: Waiting, slice: unknown[]): Promise<void> {
+  async function decide(w: Waiting, reading: DebitReading, retryAfter: Promise<unknown> | null): Promise<void> {
     try {
-      const reading = readDebit(slice, w.prepared);
       const outcome = await decideDebit(ctx, w.prepared, reading, hooks, false, w.request);
+      if (outcome.status === "insufficient_tokens" && retryAfter !== null && !w.retry) {
+        await retryAfter;
+        w.resolve(await submit(w.request, true));
+        return;
+      }
       if (outcome.status === "ok") {
         const after = outcome.balance;
         w.resolve({ ...outcome, settle: () => enqueueSettle(w.prepared, after) });
