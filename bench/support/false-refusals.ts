@@ -15,8 +15,14 @@ import { sleep } from "./processes";
  * Replaying that log from the starting balance B gives, at each debit, both the balance
  * the DECRBY saw and the balance at rest = that balance + the costs of refused debits
  * not yet compensated. A debit is refused when its DECRBY leaves the balance below 0; it
- * is a false refusal when the balance at rest was ≥ its cost. The replay's refusals are
- * checked against the 402s the clients received, and the final balance against B − paid.
+ * is a false refusal when the balance at rest was ≥ its cost.
+ *
+ * The coalescer tries a debit once more when the refusal is false because of refused
+ * debits in its own batch (lib/metering/coalescer.ts). Each such retry adds one refused
+ * DECRBY to the log for a request that is not answered 402 by it, so: retries = refused
+ * DECRBYs − 402s, every retried first attempt is a false refusal in the replay (what the
+ * coalescer detects is a subset of what the replay counts), and the 402s that were false
+ * = false refused DECRBYs − retries. The final balance is checked against B − paid.
  */
 export interface FalseRefusalRun {
   costs: "single" | "mixed";
@@ -28,10 +34,15 @@ export interface FalseRefusalRun {
   refused: number;
   /** Answers other than 200/402 (should be 0). */
   other: number;
+  /** 402s answered while the balance at rest covered the request. */
   falseRefusals: number;
+  /** Refused DECRBYs that were false, first attempts the coalescer then retried included. */
+  falseRefusedDebits?: number;
+  /** Debits tried a second time by the coalescer (refused DECRBYs − 402s). */
+  retried?: number;
   /** Tokens left at rest after the burst. */
   tokensLeft: number;
-  /** Refusals seen in the replay; must equal `refused`. */
+  /** Refused DECRBYs seen in the replay: the 402s plus the retried first attempts. */
   replayRefusals: number;
   /** The replay's final balance equals the store's; the log is complete. */
   replayConsistent: boolean;
@@ -89,7 +100,7 @@ export async function falseRefusalBurst(app: RunningApp, options: FalseRefusalOp
 
   let balance = startBalance;
   let pending = 0;
-  let falseRefusals = 0;
+  let falseRefused = 0;
   let replayRefusals = 0;
   for (const entry of log) {
     if (entry.op === "incrby") {
@@ -101,15 +112,18 @@ export async function falseRefusalBurst(app: RunningApp, options: FalseRefusalOp
     balance -= entry.amount;
     if (balance < 0) {
       replayRefusals++;
-      if (before + pending >= entry.amount) falseRefusals++;
+      if (before + pending >= entry.amount) falseRefused++;
       pending += entry.amount;
     }
   }
   const atRest = await balanceOf(app, user);
+  const retried = replayRefusals - refused;
   return {
     costs: options.costs, startBalance, coverable: options.coverable, sent: options.sent,
-    paid, refused, other, falseRefusals, tokensLeft: atRest.balance, replayRefusals,
-    replayConsistent: balance === atRest.balance && atRest.balance === startBalance - paidTokens && pending === 0,
+    paid, refused, other, falseRefusals: falseRefused - retried, falseRefusedDebits: falseRefused, retried,
+    tokensLeft: atRest.balance, replayRefusals,
+    replayConsistent: balance === atRest.balance && atRest.balance === startBalance - paidTokens && pending === 0
+      && retried >= 0 && falseRefused >= retried,
   };
 }
 

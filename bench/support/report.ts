@@ -47,11 +47,11 @@ export function formatReport(reports: readonly EngineReport[]): string {
     if (r.falseRefusals) {
       lines.push("", "false refusals (Redis MONITOR replay; see bench/support/false-refusals.ts):");
       lines.push(table(
-        ["costs", "balance", "coverable", "sent", "200", "402", "other", "false 402", "rate", "left", "replay ok"],
+        ["costs", "balance", "coverable", "sent", "200", "402", "other", "retried", "false 402", "rate", "left", "replay ok"],
         r.falseRefusals.map((f) => [
           f.costs, String(f.startBalance), String(f.coverable), String(f.sent), String(f.paid), String(f.refused), String(f.other),
-          String(f.falseRefusals), `${((100 * f.falseRefusals) / Math.max(1, f.refused)).toFixed(1)}%`, String(f.tokensLeft),
-          f.replayConsistent && f.replayRefusals === f.refused ? "yes" : "NO",
+          String(f.retried ?? 0), String(f.falseRefusals), `${((100 * f.falseRefusals) / Math.max(1, f.refused)).toFixed(1)}%`, String(f.tokensLeft),
+          f.replayConsistent && f.replayRefusals === f.refused + (f.retried ?? 0) ? "yes" : "NO",
         ]),
       ));
     }
