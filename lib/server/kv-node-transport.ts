@@ -13,8 +13,9 @@ const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
 /**
  * The KV client for Node route handlers: the same `@vercel/kv` client and the same
  * Upstash REST requests, sent with `node:http(s)` over a keep-alive agent instead of
- * Node 20's `fetch` (undici), which costs about twice the CPU and ~0.3 ms more per round
- * trip (bench/README). The Edge middleware keeps `fetch` (lib/kv-client.ts).
+ * Node 20's `fetch` (undici), which spends more CPU and time per round trip (README
+ * Benchmarks: the added latency at one connection). The Edge middleware keeps `fetch`
+ * (lib/kv-client.ts).
  *
  * Same contract as createKvClient: never retried (a lost answer must not apply a
  * transaction twice), bounded by timeoutMs, read-your-writes sync token kept and sent.
