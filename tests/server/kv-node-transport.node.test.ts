@@ -29,7 +29,7 @@ describe.each(kvTargets())("the Node KV transport on the $engine engine", (targe
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 
-  it("fails a request with a wrong token with the store's own error, and sends nothing twice", async () => {
+  it("fails a request with a wrong token with the store's own error", async () => {
     const m = createMetering(createNodeKvClient({ url: target.url, token: "not-the-token" }), { namespace: uniqueNamespace("node-http"), monthlyAllowance: 0 });
     await expect(m.debit({ userId: "bob", cost: 1 })).rejects.toThrow(/Unauthorized|token/i);
   });
@@ -59,6 +59,25 @@ describe("the Node KV transport against a misbehaving store", () => {
     await expect(m.credit({ userId: "cal", amount: 1, reason: "x" })).rejects.toBeInstanceOf(KvUnavailableError);
     expect(performance.now() - started).toBeLessThan(2000);
     expect(received).toBe(1);
+  });
+
+  it("never re-sends a request the store refused or dropped (a replay could apply a debit twice)", async () => {
+    let received = 0;
+    const url = await serve((req, res) => {
+      received++;
+      req.resume();
+      if (received % 2 === 1) {
+        res.writeHead(500, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "ERR store failed" }));
+      } else {
+        req.socket.destroy();
+      }
+    });
+    const kv = createNodeKvClient({ url, token: "t" });
+    await expect(kv.multi().decrby("k", 1).exec()).rejects.toThrow(/ERR store failed/);
+    expect(received).toBe(1);
+    await expect(kv.multi().decrby("k", 1).exec()).rejects.toThrow();
+    expect(received).toBe(2);
   });
 
   it("keeps the read-your-writes token the store sends, and sends it back", async () => {
