@@ -34,6 +34,13 @@ describe("the gate run inside a route handler, through next start", () => {
       .map((e) => `${e.type} ${e.route ?? ""}`.trim())).toEqual(["debit POST /api/bench/metered", "debit POST /api/bench/metered", "credit"]);
   });
 
+  it("the benchmark's unmetered twin does the same work without a charge", async () => {
+    const res = await api("/api/bench/plain", { method: "POST", json: { message: "hi" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-tokens-cost")).toBeNull();
+    expect(await res.json()).toMatchObject({ charged: 0 });
+  });
+
   it("makes exactly one KV round trip per paid request", async () => {
     const user = uniqueUser("inline");
     await topUp(user, 100);

@@ -2,16 +2,18 @@ import { getGenerator } from "@/lib/generation";
 import { notFound } from "@/lib/http";
 import { parseGenerationInput } from "@/lib/server/generation-input";
 import { generationRoute } from "@/lib/server/generation-route";
+import { getNodeRuntime } from "@/lib/server/runtime";
 
 const FIELDS = [{ name: "message", kind: "text", max: 2000, required: true }] as const;
 
 /**
  * The chat route's work without metering (see app/api/chat/route.ts): same body parsing
- * and validation, same generator, same answer shape. Benchmark-only: the environment is
- * read here, at the route's entry, and the route does not exist unless TOLLGATE_BENCH=1.
+ * and validation, same generator, same answer shape. Benchmark-only: the route does not
+ * exist unless TOLLGATE_BENCH=1 (`settings.benchRoutes`, the switch that also prices
+ * /api/bench/metered).
  */
 export async function benchChat(request: Request): Promise<Response> {
-  if (process.env.TOLLGATE_BENCH !== "1") return notFound();
+  if (!getNodeRuntime().settings.benchRoutes) return notFound();
   const input = await parseGenerationInput(request, FIELDS, false);
   if (!input.ok) return input.response;
   const result = await getGenerator().chat({ message: String(input.value.message) });
