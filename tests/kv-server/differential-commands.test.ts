@@ -113,13 +113,15 @@ const SCENARIOS: Record<string, Step[]> = {
     "expiretime d", "pexpiretime d", "expiretime nokey", "set e 1 px 30", "__sleep 60", "get e", "exists e",
     "ttl e", "set f 1 px 30", "__sleep 60", "incr f", "ttl f", `expire a ${"9".repeat(20)}`,
   ],
+  // `scan -1` is left out: Redis reads it as cursor 2^64-1, and what that returns depends on
+  // the size of its hash table (a fresh Redis returned a key; the embedded engine returns none).
   "keys: KEYS SCAN DBSIZE RANDOMKEY FLUSHDB": [
     "randomkey", "dbsize", "mset user:1 a user:2 b user:10 c order:1 d hello x hallo y hxllo z hllo w",
     ["set", "a*b", "1"], ["set", "a[b", "2"], ["set", "é", "3"], "keys *", "keys user:*", "keys user:?", "keys h?llo",
     "keys h*llo", "keys h[ae]llo", "keys h[^e]llo", "keys h[a-b]llo", "keys h[b-a]llo", "keys a\\*b", "keys a[*]b",
     "keys a[b", "keys a[", "keys ?", "keys ??", "keys *1*", "keys [u-v]*", "keys nomatch", "dbsize",
     "scan 0 count 1000", "scan 0 match user:* count 1000", "scan 0 count 0", "scan 0 count -1", "scan 0 count abc",
-    "scan abc", "scan -1 count 1000", ["scan", "", "count", "1000"], ["scan", " 0"], "scan 0 match", "scan 0 foo bar", "lpush l x",
+    "scan abc", ["scan", "", "count", "1000"], ["scan", " 0"], "scan 0 match", "scan 0 foo bar", "lpush l x",
     "scan 0 type list count 1000", "scan 0 type string count 1000", "scan 0 type nosuchtype count 1000",
     "scan 0 TYPE LIST MATCH l COUNT 1000", "randomkey", "flushdb foo", "flushdb async extra", "flushdb sync",
     "dbsize", "randomkey", "keys *", "set x 1", "flushdb async", "dbsize", "scan 0",

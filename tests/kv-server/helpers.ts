@@ -1,19 +1,26 @@
 import { randomBytes } from "node:crypto";
 import { ReplyError, type Reply } from "../../lib/kv-server";
+import { suiteRedisUrl } from "../support/redis";
+
+/** The database REDIS_URL names (0 when it names none). */
+function baseDb(): number {
+  const path = new URL(suiteRedisUrl()).pathname.replace(/^\//, "");
+  return path === "" ? 0 : Number(path);
+}
 
 /**
- * Redis databases reserved for this suite. Each test file that runs
- * keyspace-wide commands (FLUSHDB, KEYS, DBSIZE) owns one, so files can
- * run in parallel; everything else uses a random key prefix.
+ * Databases reserved for this suite, counted from REDIS_URL's own: the next three. Each test
+ * file that runs keyspace-wide commands (FLUSHDB, KEYS, DBSIZE) owns one, so files can run in
+ * parallel; everything else uses a random key prefix in REDIS_URL's database.
  */
 export const TEST_DB = {
-  differentialCommands: 13,
-  differentialRandom: 14,
-  http: 12,
-} as const;
+  get http(): number { return baseDb() + 1; },
+  get differentialCommands(): number { return baseDb() + 2; },
+  get differentialRandom(): number { return baseDb() + 3; },
+};
 
 export function redisUrlFor(db: number): string {
-  const url = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+  const url = new URL(suiteRedisUrl());
   url.pathname = `/${db}`;
   return url.toString();
 }

@@ -1,4 +1,5 @@
 import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { suiteRedisUrl } from "../support/redis";
 
 /**
  * A TCP relay in front of the real Redis, so a test can make Redis look
@@ -88,9 +89,9 @@ export interface RedisTarget {
   auth: string;
 }
 
-/** Where REDIS_URL points (default 127.0.0.1:6379). */
+/** Where the suite's Redis is. */
 export function redisTarget(): RedisTarget {
-  const url = new URL(process.env.REDIS_URL ?? "redis://127.0.0.1:6379");
+  const url = new URL(suiteRedisUrl());
   const auth = url.username === "" && url.password === "" ? "" : `${url.username}:${url.password}`;
   return { host: url.hostname, port: url.port === "" ? 6379 : Number(url.port), auth };
 }

@@ -6,6 +6,7 @@ import { createRedisEngine, type RunningKvServer, startKvServer } from "../../..
 import { createKvClient } from "../../../lib/kv-client";
 import { checkInvariants, createMetering, readLedger } from "../../../lib/metering";
 import { E2E_SECRETS, type E2eContext } from "./context";
+import { suiteRedisUrl } from "../../support/redis";
 
 /**
  * The real app, as users run it: `next build` + `next start`, talking to the local KV
@@ -13,7 +14,7 @@ import { E2E_SECRETS, type E2eContext } from "./context";
  * counters, inject faults and stop/start it (for the 503 tests) — the app never sees it.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+  const redisUrl = suiteRedisUrl();
   const kvToken = `e2e-${crypto.randomUUID()}`;
   let kv: RunningKvServer = await startKvServer({ port: 0, engine: await createRedisEngine(redisUrl), token: kvToken });
   // Stop and start are idempotent, so a test's cleanup can always ask for a running KV.
