@@ -1,13 +1,13 @@
 import {
-  appendDebit, debitEntry, decideDebit, type DebitHooks, type DebitOutcome, type DebitReading, type DebitRequest,
-  type PreparedDebit, prepareDebit, readDebit, voidDebit,
+  appendDebit, debitEntry, type DebitOutcome, type DebitReading, type DebitRequest, type DebitTransport, type PreparedDebit,
 } from "./debit";
-import { KvProtocolError } from "./errors";
-import { ensureGrants } from "./grants";
-import { heal } from "./heal";
-import { appendSettle, SETTLE_COMMANDS } from "./history";
+import { KvUnavailableError } from "./errors";
+import { appendSettle } from "./history";
 import { execTxItems, type TxItem } from "./kv";
 import type { Metering } from "./metering";
+import { type Background, runDebit } from "./run-debit";
+import { ownerDeadline } from "./timing";
+import { spanError, TxSteps } from "./tx-steps";
 
 export interface CoalescerOptions {
   /** Debits in one transaction at most (each is ~12 commands). @default 100 */
@@ -20,10 +20,7 @@ export interface CoalescerOptions {
 
 interface Waiting {
   prepared: PreparedDebit;
-  request: DebitRequest;
-  /** A second attempt after a suspected false refusal (never a third). */
-  retry: boolean;
-  resolve(outcome: DebitOutcome): void;
+  resolve(reading: DebitReading): void;
   reject(error: unknown): void;
 }
 
@@ -38,8 +35,9 @@ interface PendingSettle {
  * Debits of concurrent requests share one MULTI/EXEC. A batch leaves at once when nothing
  * is in flight, otherwise when the in-flight one returns, so a lone request waits for no
  * timer, and under load one round trip carries many debits (and the settlements of the
- * previous batch). Each debit inside is still its own DECRBY, checked and compensated on
- * its own (debit.ts): coalescing changes how debits travel, never what anyone is charged.
+ * previous batch). Each debit inside is still its own DECRBY, read back by its own reader
+ * and decided by the one debit path (run-debit.ts): coalescing changes how debits travel,
+ * never what anyone is charged.
  *
  * Failure isolation: a batch that fails or exceeds the timeout fails only its own debits
  * (each is voided, and answered 503 by the gate) within kvTimeoutMs, and the next batch
@@ -56,6 +54,10 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
   const ctx = metering.context;
   const maxBatch = options.maxBatch ?? 100;
   const settleDelayMs = options.settleDelayMs ?? 100;
+  const background: Background = (task) => {
+    const guarded = task.catch(() => undefined);
+    options.background?.(guarded);
+  };
   // One FIFO per user, served in rotation: a batch takes one debit from each waiting user
   // in turn, so a user with a backlog shares every batch instead of filling it, and a
   // newcomer leaves in the next batch (while fewer than maxBatch users are waiting).
@@ -65,35 +67,24 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
   let settleTimer: ReturnType<typeof setTimeout> | null = null;
   const stats = { batches: 0, debits: 0, settles: 0 };
 
-  const hooks: DebitHooks = {
-    ensureGrants: (userId, missing) => ensureGrants(ctx, userId, missing),
-    heal: (userId) => heal(ctx, userId),
-    background: (task) => {
-      const guarded = task.catch(() => undefined);
-      options.background?.(guarded);
-    },
-  };
-
-  function debit(request: DebitRequest): Promise<DebitOutcome> {
-    return submit(request, false);
-  }
-
-  function submit(request: DebitRequest, retry: boolean): Promise<DebitOutcome> {
-    let prepared: PreparedDebit;
-    try {
-      prepared = prepareDebit(ctx, request);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return new Promise<DebitOutcome>((resolve, reject) => {
+  const transport: DebitTransport = {
+    send: (prepared) => new Promise<DebitReading>((resolve, reject) => {
       const user = prepared.keys.userId;
       const own = queues.get(user);
-      const waiting = { prepared, request, retry, resolve, reject };
+      const waiting = { prepared, resolve, reject };
       if (own === undefined) queues.set(user, [waiting]);
       else own.push(waiting);
       // Requests arriving in the same tick travel together; nothing waits on a timer.
       if (!inFlight) queueMicrotask(flush);
-    });
+    }),
+    settle: (prepared, after) => new Promise<void>((resolve, reject) => {
+      settles.push({ prepared, after, resolve, reject });
+      if (!inFlight) scheduleSettleFlush();
+    }),
+  };
+
+  function debit(request: DebitRequest): Promise<DebitOutcome> {
+    return runDebit(ctx, request, transport, background);
   }
 
   function flush(): void {
@@ -126,108 +117,86 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
     const batch: Waiting[] = [];
     while (batch.length < maxBatch && queues.size > 0) {
       const [user, own] = queues.entries().next().value!;
-      batch.push(own.shift()!);
+      const waiting = own.shift()!;
       queues.delete(user);
       if (own.length > 0) queues.set(user, own); // to the back of the rotation
+      // A debit that waited past its owner's window (timing.ts) is not sent at all: its
+      // outcome could no longer be decided by this caller alone. Nothing was charged.
+      if (ctx.config.clock() > ownerDeadline(ctx.config, waiting.prepared.op.at)) {
+        waiting.reject(new KvUnavailableError("the debit waited too long for the KV; nothing was charged"));
+        continue;
+      }
+      batch.push(waiting);
     }
     return batch;
   }
 
   async function send(batch: Waiting[], riding: PendingSettle[]): Promise<void> {
-    const tx = ctx.kv.multi();
-    for (const s of riding) {
-      appendSettle(tx, s.prepared.keys, debitEntry(s.prepared.op, s.after), ctx.config.historyLimit);
-    }
-    const counts = batch.map((w) => appendDebit(tx, ctx, w.prepared));
+    const steps = new TxSteps(ctx.kv.multi());
+    const settleSpans = riding.map((s) => {
+      const start = steps.begin();
+      steps.write((tx) => appendSettle(tx, s.prepared.keys, debitEntry(s.prepared.op, s.after), ctx.config.historyLimit));
+      return steps.end(start);
+    });
+    const debits = batch.map((w) => {
+      const start = steps.begin();
+      const read = appendDebit(steps, ctx, w.prepared);
+      return { read, span: steps.end(start) };
+    });
+    if (steps.begin() === 0) return;
     stats.batches++;
     stats.debits += batch.length;
     stats.settles += riding.length;
     let items: TxItem[];
     try {
-      items = await execTxItems(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+      items = await execTxItems(steps.tx, { timeoutMs: ctx.config.kvTimeoutMs });
     } catch (error) {
+      // The batch may have been applied: every debit in it fails (the debit path voids it).
       for (const s of riding) s.reject(error);
-      for (const w of batch) {
-        // Whatever failed, the batch may have been applied and every caller answers an
-        // error: void them all, so the healer gives them back instead of settling them.
-        hooks.background(voidDebit(ctx, w.prepared));
-        w.reject(error);
-      }
+      for (const w of batch) w.reject(error);
       return;
     }
     // A command that failed belongs to one user's debit (or settle): only that one fails.
     // EXEC ran every other command, so the rest of the batch is decided as usual.
-    let offset = 0;
-    for (const s of riding) {
-      const failed = commandError(items.slice(offset, offset + SETTLE_COMMANDS));
-      offset += SETTLE_COMMANDS;
+    for (const [i, s] of riding.entries()) {
+      const failed = spanError(items, settleSpans[i]!);
       if (failed === null) s.resolve();
       else s.reject(failed);
     }
     // Per user, the debits this batch refuses: their compensations are still to come.
     const refusedBefore = new Map<string, { tokens: number; decided: Promise<void>[] }>();
     for (const [i, w] of batch.entries()) {
-      const own = items.slice(offset, offset + counts[i]!);
-      offset += counts[i]!;
+      const { read, span } = debits[i]!;
       let reading: DebitReading;
       try {
-        const failed = commandError(own);
+        const failed = spanError(items, span);
         if (failed !== null) throw failed;
-        reading = readDebit(own.map((item) => item.result), w.prepared);
+        reading = read(items);
       } catch (error) {
-        hooks.background(voidDebit(ctx, w.prepared));
         w.reject(error);
         continue;
       }
       // A false refusal: this DECRBY went below zero only because earlier debits of the
       // same user in this batch, themselves refused, have not been given back yet. Once
-      // they are, the balance at rest covers it, so it is tried once more (a new debit,
-      // checked like any other). Refusals caused by other batches are not detected.
+      // they are, the balance at rest covers it, so the debit path tries it once more.
+      // Refusals caused by other batches are not detected.
       const user = w.prepared.keys.userId;
       const earlier = refusedBefore.get(user);
       const refused = reading.replayOf === null && reading.after < 0;
-      const retryAfter = refused && earlier !== undefined && reading.after + earlier.tokens >= 0 ? Promise.allSettled(earlier.decided) : null;
-      // Deciding may take more round trips (a compensation, a grant); it must not hold the
-      // next batch back, so it runs outside the in-flight window.
-      const decided = decide(w, reading, retryAfter);
+      if (refused && earlier !== undefined && reading.after + earlier.tokens >= 0) {
+        reading.retryAfter = Promise.allSettled(earlier.decided);
+      }
       if (refused) {
+        let decided!: () => void;
+        const done = new Promise<void>((resolve) => { decided = resolve; });
+        reading.onDecided = decided;
         const entry = earlier ?? { tokens: 0, decided: [] };
         entry.tokens += w.prepared.op.amount;
-        entry.decided.push(decided);
+        entry.decided.push(done);
         refusedBefore.set(user, entry);
       }
+      w.resolve(reading);
     }
-  }
-
-  function commandError(items: TxItem[]): KvProtocolError | null {
-    const bad = items.find((item) => item.error);
-    return bad === undefined ? null : new KvProtocolError(`KV command failed: ${bad.error}`);
-  }
-
-  async function decide(w: Waiting, reading: DebitReading, retryAfter: Promise<unknown> | null): Promise<void> {
-    try {
-      const outcome = await decideDebit(ctx, w.prepared, reading, hooks, false, w.request);
-      if (outcome.status === "insufficient_tokens" && retryAfter !== null && !w.retry) {
-        await retryAfter;
-        w.resolve(await submit(w.request, true));
-        return;
-      }
-      if (outcome.status === "ok") {
-        const after = outcome.balance;
-        w.resolve({ ...outcome, settle: () => enqueueSettle(w.prepared, after) });
-      } else {
-        w.resolve(outcome);
-      }
-    } catch (error) {
-      w.reject(error);
-    }
-  }
-
-  function enqueueSettle(prepared: PreparedDebit, after: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      settles.push({ prepared, after, resolve, reject });
-      if (!inFlight) scheduleSettleFlush();
-    });
   }
 
   function scheduleSettleFlush(): void {

@@ -2,10 +2,13 @@ import { assertAmount } from "./amount";
 import type { MeteringContext } from "./context";
 import { appendSettle, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
-import { asArray, asInt, asStringOrNull, execTx, type Transaction } from "./kv";
+import { KvUnavailableError } from "./errors";
+import { asArray, asInt, asStringOrNull, execTx, execTxItems, type Transaction } from "./kv";
 import { newOperationId, openMember, type Operation, operationFields, parseOpenMember } from "./operation";
 import { periodOf } from "./period";
 import { assertIdempotencyKey, optionalText } from "./text";
+import { ownerDeadline } from "./timing";
+import { type ResultReader, spanError, TxSteps } from "./tx-steps";
 
 /**
  * The debit: DECRBY / check / compensate, without Lua.
@@ -68,6 +71,7 @@ export interface PreparedDebit {
   grantNames: string[];
 }
 
+/** What the store answered to one debit transaction. */
 export interface DebitReading {
   /** Balance right after the DECRBY. */
   after: number;
@@ -76,6 +80,26 @@ export interface DebitReading {
   /** Set when the Idempotency-Key was already taken by another debit. */
   replayOf: string | null;
   storedResponse: string | null;
+  /**
+   * Set by a transport that batches debits (coalescer.ts) when this debit was refused only
+   * because earlier debits of the same user in the same batch, themselves refused, had not
+   * been given back yet: resolves once they have.
+   */
+  retryAfter?: Promise<unknown>;
+  /** Called once this debit is decided (a refused one: after its compensation was tried). */
+  onDecided?: () => void;
+}
+
+/**
+ * How a debit transaction reaches the store: one transaction per debit (`directTransport`),
+ * or shared with concurrent debits (coalescer.ts). Either way each debit is its own DECRBY,
+ * read back by its own reader.
+ */
+export interface DebitTransport {
+  /** Sends one debit; rejects when the outcome is unknown (the flow then voids it). */
+  send(d: PreparedDebit): Promise<DebitReading>;
+  /** Writes a paid debit's history entry and closes it. */
+  settle(d: PreparedDebit, after: number): Promise<void>;
 }
 
 /** Validates the request and mints the debit's id; nothing is sent yet. */
@@ -114,48 +138,46 @@ export function grantNamesFor(ctx: MeteringContext, userId: string, period: stri
   return names;
 }
 
-/** Appends the debit transaction's commands; returns how many results they produce. */
-export function appendDebit(tx: Transaction, ctx: MeteringContext, d: PreparedDebit): number {
+/** Appends the debit transaction's commands; returns the reader of its results. */
+export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDebit): ResultReader<DebitReading> {
   const { keys, op } = d;
   const keepSeconds = ctx.config.refundWindowSeconds;
-  tx.decrby(keys.balance, op.amount);
-  tx.copy(keys.balance, keys.result(op.id));
-  tx.expire(keys.result(op.id), keepSeconds);
-  tx.hset(keys.op(op.id), operationFields(op));
-  tx.expire(keys.op(op.id), keepSeconds);
-  tx.zadd(keys.open, { score: op.at, member: openMember(op.id, op.amount) });
-  tx.hincrby(keys.totals, "debits", op.amount);
-  tx.hincrby(keys.totals, "generations", 1);
-  tx.hincrby(keys.totals, `used:${op.period}`, op.amount);
-  tx.hincrby(keys.daily, dailyField(op), op.amount);
-  tx.expire(keys.daily, DAILY_KEEP_SECONDS);
-  tx.zrange(keys.open, "-inf", op.at - ctx.config.healAfterMs, { byScore: true, offset: 0, count: 8 });
-  for (const name of d.grantNames) tx.exists(keys.grant(name));
-  let count = STALE_INDEX + 1 + d.grantNames.length;
-  if (d.idempotencyKey !== null) {
-    tx.set(keys.idempotency(d.idempotencyKey), op.id, { nx: true, get: true, ex: IDEMPOTENCY_TTL_SECONDS });
-    tx.get(keys.idempotentResponse(d.idempotencyKey));
-    count += 2;
-  }
-  return count;
-}
-
-/** Position of the stale-operations read in the debit transaction (see appendDebit). */
-const STALE_INDEX = 11;
-
-export function readDebit(results: unknown[], d: PreparedDebit): DebitReading {
-  const after = asInt(results[0], "debit balance");
-  const staleIds = asArray(results[STALE_INDEX]).map((m) => parseOpenMember(m).id).filter((id) => id !== d.op.id);
-  const missingGrants = d.grantNames.filter((_, i) => asInt(results[STALE_INDEX + 1 + i], "grant exists") === 0);
-  let replayOf: string | null = null;
-  let storedResponse: string | null = null;
-  if (d.idempotencyKey !== null) {
-    const base = STALE_INDEX + 1 + d.grantNames.length;
-    const previous = asStringOrNull(results[base]);
-    if (previous !== null && previous !== d.op.id) replayOf = previous;
-    storedResponse = asStringOrNull(results[base + 1]);
-  }
-  return { after, staleIds, missingGrants, replayOf, storedResponse };
+  const after = steps.read((tx) => tx.decrby(keys.balance, op.amount), (raw) => asInt(raw, "debit balance"));
+  steps.write((tx) => tx.copy(keys.balance, keys.result(op.id)));
+  steps.write((tx) => tx.expire(keys.result(op.id), keepSeconds));
+  steps.write((tx) => tx.hset(keys.op(op.id), operationFields(op)));
+  steps.write((tx) => tx.expire(keys.op(op.id), keepSeconds));
+  steps.write((tx) => tx.zadd(keys.open, { score: op.at, member: openMember(op.id, op.amount) }));
+  steps.write((tx) => tx.hincrby(keys.totals, "debits", op.amount));
+  steps.write((tx) => tx.hincrby(keys.totals, "generations", 1));
+  steps.write((tx) => tx.hincrby(keys.totals, `used:${op.period}`, op.amount));
+  steps.write((tx) => tx.hincrby(keys.daily, dailyField(op), op.amount));
+  steps.write((tx) => tx.expire(keys.daily, DAILY_KEEP_SECONDS));
+  const stale = steps.read(
+    (tx) => tx.zrange(keys.open, "-inf", op.at - ctx.config.healAfterMs, { byScore: true, offset: 0, count: 8 }),
+    (raw) => asArray(raw).map((m) => parseOpenMember(m).id).filter((id) => id !== op.id),
+  );
+  const grants = d.grantNames.map((name) => {
+    const exists = steps.read((tx) => tx.exists(keys.grant(name)), (raw) => asInt(raw, "grant exists") > 0);
+    return { name, exists };
+  });
+  const idempotency = d.idempotencyKey === null ? null : {
+    holder: steps.read(
+      (tx) => tx.set(keys.idempotency(d.idempotencyKey!), op.id, { nx: true, get: true, ex: IDEMPOTENCY_TTL_SECONDS }),
+      asStringOrNull,
+    ),
+    stored: steps.read((tx) => tx.get(keys.idempotentResponse(d.idempotencyKey!)), asStringOrNull),
+  };
+  return (items) => {
+    const holder = idempotency?.holder(items) ?? null;
+    return {
+      after: after(items),
+      staleIds: stale(items),
+      missingGrants: grants.filter((g) => !g.exists(items)).map((g) => g.name),
+      replayOf: holder !== null && holder !== op.id ? holder : null,
+      storedResponse: idempotency?.stored(items) ?? null,
+    };
+  };
 }
 
 /** Gives a refused (or replayed, or voided) debit back and removes every trace of it. */
@@ -177,16 +199,40 @@ export function debitEntry(op: Operation, balanceAfter: number): HistoryEntry {
   };
 }
 
+/**
+ * The owner gives its refused debit back, unless its window has passed (timing.ts): then
+ * the healer does it, so two actors never give the same tokens back.
+ */
 export async function compensate(ctx: MeteringContext, d: PreparedDebit, releaseIdempotencyKey: boolean): Promise<void> {
+  if (ctx.config.clock() > ownerDeadline(ctx.config, d.op.at)) {
+    throw new KvUnavailableError("too late to compensate this debit here; the healer will");
+  }
   const tx = ctx.kv.multi();
   appendCompensate(tx, d.keys, d.op, releaseIdempotencyKey);
   await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
 }
 
-export async function settleDebit(ctx: MeteringContext, d: PreparedDebit, after: number): Promise<void> {
-  const tx = ctx.kv.multi();
-  appendSettle(tx, d.keys, debitEntry(d.op, after), ctx.config.historyLimit);
-  await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+/** One transaction per debit: the transport without coalescing. */
+export function directTransport(ctx: MeteringContext): DebitTransport {
+  return {
+    async send(d) {
+      const steps = new TxSteps(ctx.kv.multi());
+      const start = steps.begin();
+      const read = appendDebit(steps, ctx, d);
+      const span = steps.end(start);
+      const items = await execTxItems(steps.tx, { timeoutMs: ctx.config.kvTimeoutMs });
+      // Any failed command fails the debit, read or not: EXEC ran the others, so the
+      // outcome is unknown and the debit path voids it.
+      const failed = spanError(items, span);
+      if (failed !== null) throw failed;
+      return read(items);
+    },
+    async settle(d, after) {
+      const tx = ctx.kv.multi();
+      appendSettle(tx, d.keys, debitEntry(d.op, after), ctx.config.historyLimit);
+      await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+    },
+  };
 }
 
 /**
@@ -194,18 +240,19 @@ export async function settleDebit(ctx: MeteringContext, d: PreparedDebit, after:
  * (an idempotent SET, safe to retry) tells the healer to give it back rather than settle
  * it: the caller answered 503 and did no work, so the user must not pay.
  *
- * The void must land before a healer may act on the debit (healAfterMs after it), so it
- * is retried for most of that time (80 %, leaving room for clocks and the last attempt's
- * own timeout): a KV that is slow or away for seconds still gets it. Only a KV unreachable
- * from this instance for longer than that (or the instance dying first) leaves the debit
- * to be settled as paid — README "Limits".
+ * Retried, with short pauses, until the owner's deadline (timing.ts): a KV that is slow or
+ * away for seconds still gets it, and no void can land after a healer has decided. A KV
+ * unreachable from this instance for longer than that (or the instance dying first) leaves
+ * the debit to be settled as paid — README "Limits".
  */
 export async function voidDebit(ctx: MeteringContext, d: PreparedDebit): Promise<boolean> {
-  // Measured on this machine's own clock from the failure, which came at most one timeout
-  // after the debit (the metering clock may be injected).
-  const deadline = Date.now() + ctx.config.healAfterMs * 0.8 - ctx.config.kvTimeoutMs;
+  // The window is counted on the metering clock (what healers compare) and on this
+  // machine's own, whichever ends first: a metering clock injected by a test may stand still.
+  const remaining = ownerDeadline(ctx.config, d.op.at) - ctx.config.clock();
+  const deadline = Date.now() + remaining;
   const maxPause = Math.min(2_000, ctx.config.healAfterMs / 10);
   for (let attempt = 0; ; attempt++) {
+    if (Date.now() > deadline || ctx.config.clock() > ownerDeadline(ctx.config, d.op.at)) return false;
     try {
       const tx = ctx.kv.multi();
       tx.set(d.keys.void(d.op.id), 1, { ex: ctx.config.refundWindowSeconds });
@@ -213,75 +260,10 @@ export async function voidDebit(ctx: MeteringContext, d: PreparedDebit): Promise
       return true;
     } catch {
       const pause = Math.min(100 * 2 ** attempt, maxPause);
-      if (Date.now() + pause + ctx.config.kvTimeoutMs > deadline) return false;
+      if (Date.now() + pause > deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
-}
-
-export interface DebitHooks {
-  /** Grants a missing monthly/seed allowance; returns true when the user got tokens. */
-  ensureGrants(userId: string, missing: string[]): Promise<boolean>;
-  /** Heals a user's stale operations, in the background. */
-  heal(userId: string): Promise<unknown>;
-  /** Called with work that must finish but must not delay the answer. */
-  background(task: Promise<unknown>): void;
-}
-
-/** Runs one debit end to end: one round trip when paid, more only when refused or first of the month. */
-export async function runDebit(ctx: MeteringContext, request: DebitRequest, hooks: DebitHooks, retried = false): Promise<DebitOutcome> {
-  const d = prepareDebit(ctx, request);
-  const tx = ctx.kv.multi();
-  appendDebit(tx, ctx, d);
-  let reading: DebitReading;
-  try {
-    reading = readDebit(await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs }), d);
-  } catch (error) {
-    // The transaction may have been applied (a lost answer, or one command that failed
-    // while EXEC ran the others), and the caller answers an error: void it either way, so
-    // the healer gives it back instead of settling it as paid.
-    hooks.background(voidDebit(ctx, d));
-    throw error;
-  }
-  return decideDebit(ctx, d, reading, hooks, retried, request);
-}
-
-export async function decideDebit(
-  ctx: MeteringContext,
-  d: PreparedDebit,
-  reading: DebitReading,
-  hooks: DebitHooks,
-  retried: boolean,
-  request: DebitRequest,
-): Promise<DebitOutcome> {
-  const userId = d.keys.userId;
-  const cost = d.op.amount;
-  if (reading.staleIds.length > 0) hooks.background(hooks.heal(userId));
-
-  if (reading.replayOf !== null) {
-    hooks.background(compensate(ctx, d, false));
-    return { status: "replay", userId, cost, originalDebitId: reading.replayOf, storedResponse: reading.storedResponse };
-  }
-
-  if (reading.after < 0) {
-    // Refused. Give it back now; if that fails the debit stays open with r < 0 and the
-    // next healer gives it back, so the tokens are late, never lost.
-    await compensate(ctx, d, true).catch(() => undefined);
-    if (!retried && reading.missingGrants.length > 0 && (await hooks.ensureGrants(userId, reading.missingGrants))) {
-      return runDebit(ctx, request, hooks, true);
-    }
-    return { status: "insufficient_tokens", userId, cost, balance: Math.max(0, reading.after + cost) };
-  }
-
-  if (reading.missingGrants.length > 0) hooks.background(hooks.ensureGrants(userId, reading.missingGrants));
-  return {
-    status: "ok",
-    debitId: d.op.id,
-    userId,
-    cost,
-    balance: reading.after,
-    settle: () => settleDebit(ctx, d, reading.after),
-  };
 }
 
 /**

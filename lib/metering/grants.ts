@@ -1,7 +1,9 @@
 import { claimAndApply, type ApplyOutcome } from "./apply";
 import type { MeteringContext } from "./context";
-import { userKeys } from "./keys";
+import { type UserKeys, userKeys } from "./keys";
+import { execTx } from "./kv";
 import { periodOf } from "./period";
+import { ownerWindowMs } from "./timing";
 
 /** Grant claims outlive their month comfortably, so a late healer still sees who won. */
 const GRANT_CLAIM_TTL_SECONDS = 40 * 86_400;
@@ -12,12 +14,14 @@ const GRANT_CLAIM_TTL_SECONDS = 40 * 86_400;
  * and the cron grant it exactly once (see apply.ts). The seed also marks its month as
  * granted: a new test user starts with the seed, not seed + allowance.
  *
- * Returns true when any tokens were added.
+ * Returns true when the missing grants are now in the balance, whoever applied them: a
+ * caller that lost the claim to a concurrent request waits (briefly) for the winner to
+ * apply it, so a burst of first requests is served from the grant instead of refused.
  */
 export async function ensureGrants(ctx: MeteringContext, userId: string, missing: readonly string[]): Promise<boolean> {
   const keys = userKeys(ctx.config.namespace, userId);
   const period = periodOf(ctx.config.clock());
-  let added = false;
+  const pending: string[] = [];
   if (missing.includes("seed")) {
     const seed = ctx.config.seedUsers[userId] ?? 0;
     const outcome = await claimAndApply(ctx, {
@@ -25,14 +29,38 @@ export async function ensureGrants(ctx: MeteringContext, userId: string, missing
       alsoMark: ctx.config.monthlyAllowance > 0 ? [keys.grant(period)] : [],
       amount: seed, reason: "Initial balance",
     });
-    if (outcome.status === "applied" && outcome.amount > 0) added = true;
-    if (outcome.status === "applied") return added;
+    if (outcome.status === "duplicate") pending.push(outcome.opId);
+    // The seed stands for its month: nothing more to grant now.
+    if (outcome.status === "applied") return true;
   }
-  if (missing.includes(period)) {
+  if (missing.includes(period) && ctx.config.monthlyAllowance > 0) {
     const outcome = await grantMonthly(ctx, userId, period);
-    if (outcome?.status === "applied" && outcome.amount > 0) added = true;
+    if (outcome?.status === "duplicate") pending.push(outcome.opId);
   }
-  return added;
+  for (const opId of pending) {
+    if (!(await awaitApplied(ctx, keys, opId))) return false;
+  }
+  return true;
+}
+
+/**
+ * Waits until a claimed operation another caller won has been applied (its record leaves
+ * the "claimed" state in the transaction that adds the tokens), for at most the owner's
+ * window (timing.ts); past it, the healer applies it, later. Polls: the winner is one or
+ * two round trips from applying.
+ */
+async function awaitApplied(ctx: MeteringContext, keys: UserKeys, opId: string): Promise<boolean> {
+  const give = Math.min(ownerWindowMs(ctx.config), 4 * ctx.config.kvTimeoutMs);
+  const deadline = Date.now() + give;
+  for (let pause = 10; ; pause = Math.min(pause * 2, 100)) {
+    const tx = ctx.kv.multi();
+    tx.hget(keys.op(opId), "state");
+    const [state] = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+    // No record: applied and long gone, or dropped (it lost its own claim): nothing to wait for.
+    if (state !== "claimed") return true;
+    if (Date.now() + pause > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
 }
 
 /** The monthly allowance for `period`, at most once per user. */

@@ -29,9 +29,6 @@ export interface HistoryEntry {
  * applied only here, after the outcome is known. That is why a refused debit can never
  * push a real entry out: it never reaches the history at all.
  */
-/** How many results appendSettle adds to a transaction. */
-export const SETTLE_COMMANDS = 4;
-
 export function appendSettle(tx: Transaction, keys: UserKeys, entry: HistoryEntry, historyLimit: number): void {
   tx.zadd(keys.history, { score: entry.at, member: encodeEntry(entry) });
   tx.zremrangebyrank(keys.history, 0, -(historyLimit + 1));

@@ -2,7 +2,7 @@ import { type ApplyOutcome } from "./apply";
 import { type MeteringOptions, resolveConfig } from "./config";
 import type { MeteringContext } from "./context";
 import { credit, type CreditRequest } from "./credit";
-import { type DebitHooks, type DebitOutcome, type DebitRequest, runDebit, storeIdempotentResponse } from "./debit";
+import { type DebitOutcome, type DebitRequest, directTransport, storeIdempotentResponse } from "./debit";
 import { ensureGrants } from "./grants";
 import { heal, type HealReport } from "./heal";
 import type { HistoryEntry } from "./history";
@@ -10,6 +10,7 @@ import type { MeteringKv } from "./kv";
 import { runMonthlyGrants, type MonthlyRunReport } from "./monthly";
 import { refund, type RefundOutcome } from "./refund";
 import { reset } from "./reset";
+import { runDebit } from "./run-debit";
 import { readLedger, statsFromLedger, type UserStats } from "./stats";
 
 export interface RecordGenerationResult {
@@ -49,11 +50,7 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime
     const guarded = task.catch(() => undefined);
     runtime.background?.(guarded);
   };
-  const hooks: DebitHooks = {
-    ensureGrants: (userId, missing) => ensureGrants(ctx, userId, missing),
-    heal: (userId) => heal(ctx, userId),
-    background,
-  };
+  const transport = directTransport(ctx);
 
   async function getUserStats(userId: string): Promise<UserStats> {
     let ledger = await readLedger(ctx, userId);
@@ -67,7 +64,7 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime
 
   return {
     context: ctx,
-    debit: (request) => runDebit(ctx, request, hooks),
+    debit: (request) => runDebit(ctx, request, transport, background),
     credit: (request) => credit(ctx, request),
     refund: (userId, debitId, reason) => refund(ctx, userId, debitId, reason),
     reset: (userId, reason) => reset(ctx, userId, reason),
@@ -76,7 +73,7 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime
     getUserStats,
     storeIdempotentResponse: (userId, key, encoded) => storeIdempotentResponse(ctx, userId, key, encoded),
     async recordArticleGeneration(userId, cost = 3) {
-      const outcome = await runDebit(ctx, { userId, cost, route: "article", reason: "Article generation" }, hooks);
+      const outcome = await runDebit(ctx, { userId, cost, route: "article", reason: "Article generation" }, transport, background);
       if (outcome.status === "ok") await outcome.settle().catch(() => undefined);
       const stats = await getUserStats(userId);
       if (outcome.status === "ok") {

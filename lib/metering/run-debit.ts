@@ -1,0 +1,92 @@
+import type { MeteringContext } from "./context";
+import {
+  compensate, type DebitOutcome, type DebitReading, type DebitRequest, type DebitTransport, prepareDebit, voidDebit,
+} from "./debit";
+import { ensureGrants } from "./grants";
+import { heal } from "./heal";
+
+/** Where background work goes (Next's `waitUntil`); errors are already handled. */
+export type Background = (task: Promise<unknown>) => void;
+
+/**
+ * What to do with one debit the store has answered. Pure: the flow below acts on it.
+ *
+ *   replayed Idempotency-Key        → replay (give this debit back, answer the stored one)
+ *   balance ≥ 0 after the DECRBY    → paid (and grant what is missing, in the background)
+ *   balance < 0                     → refused; tried once more when the refusal may be
+ *     only because the month's grant had not landed yet ("after_grants") or because
+ *     earlier refused debits of the same batch had not been given back yet ("after_batch")
+ */
+export type DebitDecision =
+  | { status: "replay" }
+  | { status: "paid"; grantInBackground: string[] }
+  | { status: "refused"; retry: "after_grants" | "after_batch" | null };
+
+export function decideDebit(reading: DebitReading, retried: boolean): DebitDecision {
+  if (reading.replayOf !== null) return { status: "replay" };
+  if (reading.after >= 0) return { status: "paid", grantInBackground: reading.missingGrants };
+  if (retried) return { status: "refused", retry: null };
+  if (reading.missingGrants.length > 0) return { status: "refused", retry: "after_grants" };
+  if (reading.retryAfter !== undefined) return { status: "refused", retry: "after_batch" };
+  return { status: "refused", retry: null };
+}
+
+/**
+ * The one debit path, whatever the transport: send → decide → act. A paid outcome carries
+ * the `settle` of the debit it actually decided (after a retry, the retry's), and retries
+ * happen here only, at most once per request.
+ */
+export async function runDebit(ctx: MeteringContext, request: DebitRequest, transport: DebitTransport, background: Background): Promise<DebitOutcome> {
+  let retried = false;
+  for (;;) {
+    const d = prepareDebit(ctx, request);
+    let reading: DebitReading;
+    try {
+      reading = await transport.send(d);
+    } catch (error) {
+      // The transaction may have been applied (a lost answer, or one command that failed
+      // while EXEC ran the others), and the caller answers an error: void it either way, so
+      // the healer gives it back instead of settling it as paid.
+      background(voidDebit(ctx, d));
+      throw error;
+    }
+    const userId = d.keys.userId;
+    const cost = d.op.amount;
+    if (reading.staleIds.length > 0) background(heal(ctx, userId));
+
+    const decision = decideDebit(reading, retried);
+    switch (decision.status) {
+      case "replay":
+        reading.onDecided?.();
+        background(compensate(ctx, d, false));
+        return { status: "replay", userId, cost, originalDebitId: reading.replayOf!, storedResponse: reading.storedResponse };
+      case "paid": {
+        reading.onDecided?.();
+        if (decision.grantInBackground.length > 0) background(ensureGrants(ctx, userId, decision.grantInBackground));
+        const after = reading.after;
+        return { status: "ok", debitId: d.op.id, userId, cost, balance: after, settle: () => transport.settle(d, after) };
+      }
+      case "refused": {
+        // Give it back now; if that fails the debit stays open with r < 0 and the next
+        // healer gives it back, so the tokens are late, never lost.
+        try {
+          await compensate(ctx, d, true);
+        } catch {
+          // left to the healer
+        } finally {
+          reading.onDecided?.();
+        }
+        if (decision.retry === "after_grants" && (await ensureGrants(ctx, userId, reading.missingGrants))) {
+          retried = true;
+          continue;
+        }
+        if (decision.retry === "after_batch") {
+          await reading.retryAfter;
+          retried = true;
+          continue;
+        }
+        return { status: "insufficient_tokens", userId, cost, balance: Math.max(0, reading.after + cost) };
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import type { MeteringConfig } from "./config";
+
+/**
+ * The one timing assumption Tollgate's exactness rests on, and every time-based rule
+ * derived from it. Redis has no conditional increment inside MULTI and WATCH does not exist
+ * over REST, so whoever gives tokens back or adds them decides from a read and then acts
+ * unconditionally. Two actors must therefore never act on the same operation at once, and
+ * that is arranged by time, never by a lock whose expiry its holder cannot see:
+ *
+ *   ASSUMPTION. A request the store has not answered within kvTimeoutMs (T) is either
+ *   applied within healAfterMs / 2 of being sent, or never; and instance clocks agree to
+ *   within T.
+ *
+ * From it:
+ * - An operation's owner (the request that started it) sends nothing about it later than
+ *   `ownerDeadline(op)` = op.at + healAfterMs / 2 − T: its compensation, its void, the
+ *   application of a claimed credit. Past that, the step is left to a healer.
+ * - A healer acts only on operations older than healAfterms (H): by then every request of
+ *   the owner has been applied or never will be (op.at + H/2 − T + H/2 < op.at + H − T,
+ *   a margin of T for clocks).
+ * - A healer holds the user's heal lock for `healLockMs` and sends no step after
+ *   `healPassMs` into its pass; a step it sent is applied within H/2 or never, so every step
+ *   of one pass has landed before the lock can pass to the next healer, which then reads
+ *   afresh. A pass that lost a step's answer stops at once and keeps the lock until it
+ *   expires, for the same reason.
+ *
+ * resolveConfig checks that the settings leave room for this (healAfterMs ≥ 5 × T).
+ */
+export function ownerWindowMs(config: Pick<MeteringConfig, "healAfterMs">): number {
+  return Math.floor(config.healAfterMs / 2);
+}
+
+/** The last moment (metering clock) an owner may send a step about an operation started at `at`. */
+export function ownerDeadline(config: Pick<MeteringConfig, "healAfterMs" | "kvTimeoutMs">, at: number): number {
+  return at + ownerWindowMs(config) - config.kvTimeoutMs;
+}
+
+/** How long into a pass a healer may still send a step. */
+export function healPassMs(config: Pick<MeteringConfig, "kvTimeoutMs">): number {
+  return 4 * config.kvTimeoutMs;
+}
+
+/**
+ * The heal lock's lifetime: the pass, then the longest a step sent at its very end can take
+ * to be applied (H/2), plus a timeout of margin. Measured by the store from when it set the
+ * lock, which is after the healer started counting its pass.
+ */
+export function healLockMs(config: Pick<MeteringConfig, "healAfterMs" | "kvTimeoutMs">): number {
+  return healPassMs(config) + ownerWindowMs(config) + config.kvTimeoutMs;
+}
