@@ -32,6 +32,81 @@ const DEV_GATE_SECRET = "tollgate-dev-only-gate-signing-secret-000";
 
 export class SettingsError extends Error {}
 
+/**
+ * The two names the same Upstash REST credentials go by. The Upstash integration from the
+ * Vercel Marketplace (which replaced Vercel KV) injects the `KV_REST_API_*` family for the
+ * store linked to the project; Upstash's console and `Redis.fromEnv()` use
+ * `UPSTASH_REDIS_REST_*`. Upstash names no read-only token variable (its SDK reads only the
+ * URL and the token, its console shows the token without a variable name), so only the
+ * Vercel family has one; it matters only to the local KV server.
+ */
+export interface KvCredentialNames {
+  url: string;
+  token: string;
+  readOnlyToken: string | undefined;
+}
+
+export const KV_REST_API = {
+  url: "KV_REST_API_URL",
+  token: "KV_REST_API_TOKEN",
+  readOnlyToken: "KV_REST_API_READ_ONLY_TOKEN",
+} as const satisfies KvCredentialNames;
+export const UPSTASH_REDIS_REST = {
+  url: "UPSTASH_REDIS_REST_URL",
+  token: "UPSTASH_REDIS_REST_TOKEN",
+  readOnlyToken: undefined,
+} as const satisfies KvCredentialNames;
+
+export interface KvCredentials {
+  /** The family the values came from; null when neither family's URL or token is set. */
+  names: KvCredentialNames | null;
+  url: string | undefined;
+  token: string | undefined;
+  readOnlyToken: string | undefined;
+}
+
+/**
+ * The KV credentials in the environment, from ONE family: `KV_REST_API_*` when its URL or
+ * token is set, else `UPSTASH_REDIS_REST_*`. Vercel's family comes first because Vercel
+ * writes it for the store actually linked to the deployment (and rewrites it when the
+ * store is relinked or its token rotated); an `UPSTASH_REDIS_REST_*` pair is typically
+ * pasted by hand and can outlive the store it was copied from. `Redis.fromEnv()` prefers
+ * UPSTASH and falls back per variable; Tollgate does neither.
+ *
+ * A URL from one family and a token from the other is refused: the two families are two
+ * names for two (possibly different) stores, and a token sent to another store's URL is
+ * a 401 at best and a leaked credential at worst. Missing values stay undefined: whether
+ * a development default applies is the caller's decision. Empty values count as unset (a
+ * variable cleared in a dashboard is often left as ""). Errors name variables, never
+ * values.
+ */
+export function kvCredentialsFromEnv(env: Env): KvCredentials {
+  const read = (name: string) => env[name] || undefined;
+  const uses = (family: KvCredentialNames) => read(family.url) !== undefined || read(family.token) !== undefined;
+  const names: KvCredentialNames | null = uses(KV_REST_API) ? KV_REST_API : uses(UPSTASH_REDIS_REST) ? UPSTASH_REDIS_REST : null;
+  const url = names ? read(names.url) : undefined;
+  const token = names ? read(names.token) : undefined;
+  if (names) {
+    const other = names === KV_REST_API ? UPSTASH_REDIS_REST : KV_REST_API;
+    const mixed = (have: string, missing: string, stray: string) =>
+      new SettingsError(
+        `${have} is set but ${missing} is not, and ${stray} cannot stand in for it: the URL and the token must ` +
+          `both be KV_REST_API_* or both UPSTASH_REDIS_REST_* (a mixed pair usually means two different stores)`,
+      );
+    if (url === undefined && read(other.url) !== undefined) throw mixed(names.token, names.url, other.url);
+    if (token === undefined && read(other.token) !== undefined) throw mixed(names.url, names.token, other.token);
+  }
+  // The only read-only variable is Vercel's; next to an UPSTASH pair it belongs to another store.
+  const readOnly = read(KV_REST_API.readOnlyToken);
+  if (readOnly !== undefined && names === UPSTASH_REDIS_REST) {
+    throw new SettingsError(
+      `${KV_REST_API.readOnlyToken} is set with ${UPSTASH_REDIS_REST.url}/${UPSTASH_REDIS_REST.token}: ` +
+        `use KV_REST_API_URL and KV_REST_API_TOKEN with it, or unset it (a mixed set usually means two different stores)`,
+    );
+  }
+  return { names, url, token, readOnlyToken: readOnly };
+}
+
 export function deploymentOf(env: Env): DeploymentEnv {
   const explicit = env.TOLLGATE_ENV ?? env.VERCEL_ENV;
   if (explicit !== undefined) {
@@ -44,10 +119,18 @@ export function deploymentOf(env: Env): DeploymentEnv {
 export function settingsFromEnv(env: Env): Settings {
   const deployment = deploymentOf(env);
   const production = deployment === "production" || deployment === "preview";
-  const kvUrl = env.KV_REST_API_URL ?? (production ? undefined : DEV_KV_URL);
-  const kvToken = env.KV_REST_API_TOKEN ?? (production ? undefined : DEV_KV_TOKEN);
+  const kv = kvCredentialsFromEnv(env);
+  // Development fills in what is missing with the local KV server's address and token
+  // (`npm run kv` on another port needs only the URL; `npm run dev` starts one with the token).
+  const kvUrl = kv.url ?? (production ? undefined : DEV_KV_URL);
+  const kvToken = kv.token ?? (production ? undefined : DEV_KV_TOKEN);
   if (!kvUrl || !kvToken) {
-    throw new SettingsError("KV_REST_API_URL and KV_REST_API_TOKEN must be set in preview and production (Vercel sets them when a KV store is linked)");
+    throw new SettingsError(
+      kv.names
+        ? `${kv.url ? kv.names.token : kv.names.url} must be set with ${kv.url ? kv.names.url : kv.names.token} in preview and production`
+        : "KV_REST_API_URL and KV_REST_API_TOKEN (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN) must be set in " +
+            "preview and production (on Vercel, connect an Upstash for Redis store from the Marketplace to the project)",
+    );
   }
   const gateSecret = env.TOLLGATE_GATE_SECRET ?? env.AUTH_JWT_SECRET ?? (production ? undefined : DEV_GATE_SECRET);
   if (!gateSecret) throw new SettingsError("TOLLGATE_GATE_SECRET (or AUTH_JWT_SECRET) must be set in production");

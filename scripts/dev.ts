@@ -1,24 +1,30 @@
 /**
- * `npm run dev`: the app with zero set-up. When no KV_REST_API_URL is set, the local KV
- * server (embedded engine, data in .tollgate/kv; or real Redis when REDIS_URL is set)
- * starts first on 127.0.0.1:8079 with the development token, then `next dev`.
+ * `npm run dev`: the app with zero set-up. When no KV URL is set (KV_REST_API_URL or
+ * UPSTASH_REDIS_REST_URL), the local KV server (embedded engine, data in .tollgate/kv; or
+ * real Redis when REDIS_URL is set) starts first on 127.0.0.1:8079 with the configured
+ * token or the development one, then `next dev`.
  */
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { createEmbeddedEngine, createRedisEngine, startKvServer } from "../lib/kv-server";
-import { DEV_KV_TOKEN, DEV_KV_URL } from "../lib/settings";
+import { DEV_KV_TOKEN, DEV_KV_URL, KV_REST_API, kvCredentialsFromEnv } from "../lib/settings";
 
 async function main(): Promise<void> {
   // Nothing may call out at run time: Next's anonymous telemetry stays off.
   const env: NodeJS.ProcessEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: process.env.NEXT_TELEMETRY_DISABLED ?? "1" };
   let closeKv: (() => Promise<void>) | null = null;
-  if (!env.KV_REST_API_URL) {
+  // The app's own reading (lib/settings.ts), so a mixed pair stops here before anything starts.
+  const credentials = kvCredentialsFromEnv(env);
+  if (credentials.url === undefined) {
     const port = Number(new URL(DEV_KV_URL).port);
     const engine = env.REDIS_URL ? await createRedisEngine(env.REDIS_URL) : await createEmbeddedEngine({ dataDir: ".tollgate/kv" });
-    const server = await startKvServer({ port, engine, token: env.KV_REST_API_TOKEN ?? DEV_KV_TOKEN });
+    const token = credentials.token ?? DEV_KV_TOKEN;
+    const server = await startKvServer({ port, engine, token });
     closeKv = () => server.close();
-    env.KV_REST_API_URL = server.url;
-    env.KV_REST_API_TOKEN ??= DEV_KV_TOKEN;
+    // The app gets the server's URL in the family its token came from: one pair, never a mix.
+    const names = credentials.names ?? KV_REST_API;
+    env[names.url] = server.url;
+    env[names.token] = token;
     console.log(`tollgate: local KV server on ${server.url} (engine=${engine.kind}${engine.kind === "embedded" ? ", data in .tollgate/kv" : ""})`);
   }
   const require = createRequire(import.meta.url);

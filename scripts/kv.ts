@@ -4,10 +4,12 @@
  * Speaks the Upstash REST protocol, so `@vercel/kv` works against it with
  * KV_REST_API_URL=http://127.0.0.1:8079 and the token it prints. Without
  * --redis (or REDIS_URL) it runs the embedded engine, persisted to
- * .tollgate/kv. This is the one place that reads the environment.
+ * .tollgate/kv. This is the one place that reads the environment; its tokens
+ * are read by the app's own rule (kvCredentialsFromEnv in lib/settings.ts).
  */
 import { parseArgs } from "node:util";
 import { createEmbeddedEngine, createRedisEngine, redactUrl, startKvServer, type Engine } from "../lib/kv-server";
+import { kvCredentialsFromEnv, SettingsError } from "../lib/settings";
 
 const DEV_TOKEN = "tollgate-dev-token";
 const DEV_READ_ONLY_TOKEN = "tollgate-dev-readonly-token";
@@ -21,8 +23,9 @@ const USAGE = `usage: npm run kv -- [--port 8079] [--host 127.0.0.1]
   --data-dir DIR  where the embedded engine persists its data (default .tollgate/kv)
   --no-persist    keep the embedded engine's data in memory only
 
-Tokens come from KV_REST_API_TOKEN and KV_REST_API_READ_ONLY_TOKEN; without them the
-development tokens are used (refused with NODE_ENV=production on a non-loopback host).`;
+Tokens come from KV_REST_API_TOKEN and KV_REST_API_READ_ONLY_TOKEN, else from
+UPSTASH_REDIS_REST_TOKEN (never a mix, as in the app); without them the development
+tokens are used (refused with NODE_ENV=production on a non-loopback host).`;
 
 class UsageError extends Error {
   override name = "UsageError";
@@ -69,13 +72,18 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "help" {
     throw new UsageError("--data-dir and --no-persist apply to the embedded engine, not to --redis/REDIS_URL");
   }
 
+  // The same variables, precedence and refusals as the app, so the token the server
+  // accepts is the token `npm run dev` / `next start` in the same shell will send.
+  const credentials = kvCredentialsFromEnv(env);
   // A custom full token never pairs with the published read-only default.
-  const customToken = env.KV_REST_API_TOKEN || undefined;
+  const customToken = credentials.token;
   const devTokens = customToken === undefined;
   const token = customToken ?? DEV_TOKEN;
-  const readOnlyToken = devTokens ? DEV_READ_ONLY_TOKEN : env.KV_REST_API_READ_ONLY_TOKEN || undefined;
+  const readOnlyToken = devTokens ? DEV_READ_ONLY_TOKEN : credentials.readOnlyToken;
   if (devTokens && env.NODE_ENV === "production" && !isLoopback(host)) {
-    throw new UsageError(`refusing to serve ${host} with the development tokens in production: set KV_REST_API_TOKEN`);
+    throw new UsageError(
+      `refusing to serve ${host} with the development tokens in production: set KV_REST_API_TOKEN or UPSTASH_REDIS_REST_TOKEN`,
+    );
   }
   return {
     port,
@@ -145,7 +153,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof UsageError || (error instanceof TypeError && "code" in error)) {
+  if (error instanceof UsageError || error instanceof SettingsError || (error instanceof TypeError && "code" in error)) {
     console.error(`tollgate-kv: ${error.message}\n\n${USAGE}`);
     process.exit(2);
   }

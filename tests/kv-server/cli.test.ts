@@ -33,10 +33,16 @@ function tempDir(): string {
   return dir;
 }
 
-/** The environment of a developer who has configured nothing (vitest sets KV_* placeholders). */
+/**
+ * The environment of a developer who has configured nothing (vitest sets KV_* placeholders,
+ * and a developer's shell may hold either family of KV credentials).
+ */
+const KV_VARIABLES = [
+  "KV_REST_API_URL", "KV_REST_API_TOKEN", "KV_REST_API_READ_ONLY_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN",
+];
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = { ...process.env, ...extra };
-  for (const name of ["KV_REST_API_TOKEN", "KV_REST_API_READ_ONLY_TOKEN", "REDIS_URL", "KV_PORT", "NODE_ENV"]) {
+  for (const name of [...KV_VARIABLES, "REDIS_URL", "KV_PORT", "NODE_ENV"]) {
     if (!(name in extra)) delete env[name];
   }
   return env;
@@ -132,6 +138,33 @@ describe("npm run kv", () => {
     expect(server.output()).not.toContain("configured-secret-token");
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
+  });
+
+  it("takes its token from UPSTASH_REDIS_REST_TOKEN, and KV_REST_API_TOKEN first when both are set", async () => {
+    const upstash = await startCli(["--port", "0", "--no-persist"], cleanEnv({ UPSTASH_REDIS_REST_TOKEN: "upstash-secret-token" }));
+    expect(await command(upstash.url, ["set", "k", "v"], "upstash-secret-token")).toBe("OK");
+    expect(await command(upstash.url, ["get", "k"], DEV_TOKEN)).toBeUndefined();
+    expect(await command(upstash.url, ["get", "k"], "tollgate-dev-readonly-token")).toBeUndefined();
+    expect(upstash.output()).not.toContain("upstash-secret-token");
+    expect(upstash.output()).not.toContain("development tokens");
+    upstash.child.kill("SIGTERM");
+    expect(await upstash.exited).toBe(0);
+
+    const both = await startCli(
+      ["--port", "0", "--no-persist"],
+      cleanEnv({ KV_REST_API_TOKEN: "vercel-secret-token", UPSTASH_REDIS_REST_TOKEN: "upstash-secret-token" }),
+    );
+    expect(await command(both.url, ["set", "k", "v"], "vercel-secret-token")).toBe("OK");
+    expect(await command(both.url, ["get", "k"], "upstash-secret-token")).toBeUndefined();
+    both.child.kill("SIGTERM");
+    expect(await both.exited).toBe(0);
+  });
+
+  it("refuses a URL and a token from different families, naming the variables and not the token", async () => {
+    const env = cleanEnv({ KV_REST_API_URL: "http://127.0.0.1:8079", UPSTASH_REDIS_REST_TOKEN: "upstash-secret-token" });
+    const refused = startCli(["--port", "0", "--no-persist"], env);
+    await expect(refused).rejects.toThrow(/exited with 2[\s\S]*KV_REST_API_URL is set but KV_REST_API_TOKEN is not, and UPSTASH_REDIS_REST_TOKEN/);
+    await expect(refused).rejects.not.toThrow(/upstash-secret-token/);
   });
 
   it("refuses the development tokens in production on a non-loopback host", async () => {

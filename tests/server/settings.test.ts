@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import {
+  DEV_KV_TOKEN,
+  DEV_KV_URL,
+  KV_REST_API,
+  kvCredentialsFromEnv,
+  SettingsError,
+  settingsFromEnv,
+  UPSTASH_REDIS_REST,
+  type Env,
+} from "../../lib/settings";
+
+/**
+ * Which KV credentials the app, `npm run dev` and `npm run kv` take from the environment
+ * (README: Configuration). Values are distinct per variable so a test can tell which one
+ * was taken, and look like secrets so a test can prove no error message repeats one.
+ */
+const VALUES = {
+  KV_REST_API_URL: "https://vercel-linked.upstash.io",
+  KV_REST_API_TOKEN: "secret-kv-token-0123456789",
+  KV_REST_API_READ_ONLY_TOKEN: "secret-kv-readonly-0123456789",
+  UPSTASH_REDIS_REST_URL: "https://hand-copied.upstash.io",
+  UPSTASH_REDIS_REST_TOKEN: "secret-upstash-token-0123456789",
+} as const;
+type Name = keyof typeof VALUES;
+
+function envWith(...names: Name[]): Env {
+  return Object.fromEntries(names.map((name) => [name, VALUES[name]]));
+}
+
+const PRODUCTION: Env = { TOLLGATE_ENV: "production", TOLLGATE_GATE_SECRET: "settings-test-gate-secret-0123456789" };
+
+function refusal(run: () => unknown): SettingsError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(SettingsError);
+    const message = (error as Error).message;
+    for (const value of Object.values(VALUES)) expect(message).not.toContain(value);
+    return error as SettingsError;
+  }
+  throw new Error("expected a SettingsError");
+}
+
+describe("kvCredentialsFromEnv: every combination of the two families' URL and token", () => {
+  // [KV_REST_API_URL, KV_REST_API_TOKEN, UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN] set or not,
+  // and what comes out: the family, the URL and token taken, or the variables a refusal names.
+  type Outcome =
+    | { family: "KV" | "UPSTASH" | null; url: Name | null; token: Name | null }
+    | { refused: [have: Name, missing: Name, stray: Name] };
+  const table: [string, Outcome][] = [
+    ["0000", { family: null, url: null, token: null }],
+    ["0001", { family: "UPSTASH", url: null, token: "UPSTASH_REDIS_REST_TOKEN" }],
+    ["0010", { family: "UPSTASH", url: "UPSTASH_REDIS_REST_URL", token: null }],
+    ["0011", { family: "UPSTASH", url: "UPSTASH_REDIS_REST_URL", token: "UPSTASH_REDIS_REST_TOKEN" }],
+    ["0100", { family: "KV", url: null, token: "KV_REST_API_TOKEN" }],
+    // Vercel's family is chosen; with no URL anywhere there is nothing to mix.
+    ["0101", { family: "KV", url: null, token: "KV_REST_API_TOKEN" }],
+    ["0110", { refused: ["KV_REST_API_TOKEN", "KV_REST_API_URL", "UPSTASH_REDIS_REST_URL"] }],
+    ["0111", { refused: ["KV_REST_API_TOKEN", "KV_REST_API_URL", "UPSTASH_REDIS_REST_URL"] }],
+    ["1000", { family: "KV", url: "KV_REST_API_URL", token: null }],
+    ["1001", { refused: ["KV_REST_API_URL", "KV_REST_API_TOKEN", "UPSTASH_REDIS_REST_TOKEN"] }],
+    ["1010", { family: "KV", url: "KV_REST_API_URL", token: null }],
+    // A half-set Vercel pair does not fall back to a complete UPSTASH pair: it names another store.
+    ["1011", { refused: ["KV_REST_API_URL", "KV_REST_API_TOKEN", "UPSTASH_REDIS_REST_TOKEN"] }],
+    ["1100", { family: "KV", url: "KV_REST_API_URL", token: "KV_REST_API_TOKEN" }],
+    ["1101", { family: "KV", url: "KV_REST_API_URL", token: "KV_REST_API_TOKEN" }],
+    ["1110", { family: "KV", url: "KV_REST_API_URL", token: "KV_REST_API_TOKEN" }],
+    ["1111", { family: "KV", url: "KV_REST_API_URL", token: "KV_REST_API_TOKEN" }],
+  ];
+  const ORDER: Name[] = ["KV_REST_API_URL", "KV_REST_API_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"];
+
+  it("the table covers all 16 combinations", () => {
+    expect(new Set(table.map(([bits]) => bits)).size).toBe(16);
+  });
+
+  it.each(table)("%s", (bits, outcome) => {
+    const env = envWith(...ORDER.filter((_, i) => bits[i] === "1"));
+    if ("refused" in outcome) {
+      const [have, missing, stray] = outcome.refused;
+      const error = refusal(() => kvCredentialsFromEnv(env));
+      expect(error.message).toContain(`${have} is set but ${missing} is not, and ${stray} cannot stand in for it`);
+      return;
+    }
+    const credentials = kvCredentialsFromEnv(env);
+    const family = { KV: KV_REST_API, UPSTASH: UPSTASH_REDIS_REST, null: null }[String(outcome.family)];
+    expect(credentials.names).toBe(family);
+    expect(credentials.url).toBe(outcome.url === null ? undefined : VALUES[outcome.url]);
+    expect(credentials.token).toBe(outcome.token === null ? undefined : VALUES[outcome.token]);
+  });
+
+  it("counts an empty variable as unset (a value cleared in a dashboard)", () => {
+    const env = { ...envWith("UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"), KV_REST_API_URL: "", KV_REST_API_TOKEN: "" };
+    expect(kvCredentialsFromEnv(env)).toMatchObject({ names: UPSTASH_REDIS_REST, url: VALUES.UPSTASH_REDIS_REST_URL });
+    expect(() => kvCredentialsFromEnv({ ...envWith("KV_REST_API_URL"), KV_REST_API_TOKEN: "", UPSTASH_REDIS_REST_TOKEN: "x" })).toThrow(
+      /KV_REST_API_URL is set but KV_REST_API_TOKEN is not/,
+    );
+  });
+});
+
+describe("kvCredentialsFromEnv: the read-only token", () => {
+  it("comes with Vercel's pair", () => {
+    const env = envWith("KV_REST_API_URL", "KV_REST_API_TOKEN", "KV_REST_API_READ_ONLY_TOKEN");
+    expect(kvCredentialsFromEnv(env).readOnlyToken).toBe(VALUES.KV_REST_API_READ_ONLY_TOKEN);
+  });
+
+  it("is read with nothing else set (the local KV server decides what it means)", () => {
+    expect(kvCredentialsFromEnv(envWith("KV_REST_API_READ_ONLY_TOKEN"))).toEqual({
+      names: null, url: undefined, token: undefined, readOnlyToken: VALUES.KV_REST_API_READ_ONLY_TOKEN,
+    });
+  });
+
+  it("is refused next to an UPSTASH pair (Upstash names no read-only variable; this one is another store's)", () => {
+    for (const upstash of [["UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN"], ["UPSTASH_REDIS_REST_TOKEN"]] as Name[][]) {
+      const error = refusal(() => kvCredentialsFromEnv(envWith("KV_REST_API_READ_ONLY_TOKEN", ...upstash)));
+      expect(error.message).toMatch(/^KV_REST_API_READ_ONLY_TOKEN is set with UPSTASH_REDIS_REST_URL\/UPSTASH_REDIS_REST_TOKEN/);
+    }
+  });
+});
+
+describe("settingsFromEnv: KV credentials", () => {
+  it("takes either family in production, Vercel's first", () => {
+    expect(settingsFromEnv({ ...PRODUCTION, ...envWith("KV_REST_API_URL", "KV_REST_API_TOKEN") }).kv).toMatchObject({
+      url: VALUES.KV_REST_API_URL, token: VALUES.KV_REST_API_TOKEN,
+    });
+    expect(settingsFromEnv({ ...PRODUCTION, ...envWith("UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN") }).kv).toMatchObject({
+      url: VALUES.UPSTASH_REDIS_REST_URL, token: VALUES.UPSTASH_REDIS_REST_TOKEN,
+    });
+    const both = envWith("KV_REST_API_URL", "KV_REST_API_TOKEN", "UPSTASH_REDIS_REST_URL", "UPSTASH_REDIS_REST_TOKEN");
+    expect(settingsFromEnv({ ...PRODUCTION, ...both }).kv).toMatchObject({ url: VALUES.KV_REST_API_URL, token: VALUES.KV_REST_API_TOKEN });
+  });
+
+  it.each(["production", "preview"])("refuses %s with no credentials, naming both families and the Marketplace", (deployment) => {
+    const error = refusal(() => settingsFromEnv({ ...PRODUCTION, TOLLGATE_ENV: deployment }));
+    expect(error.message).toContain("KV_REST_API_URL and KV_REST_API_TOKEN (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)");
+    expect(error.message).toContain("Marketplace");
+  });
+
+  it.each([
+    [["KV_REST_API_URL"], "KV_REST_API_TOKEN must be set with KV_REST_API_URL"],
+    [["KV_REST_API_TOKEN"], "KV_REST_API_URL must be set with KV_REST_API_TOKEN"],
+    [["UPSTASH_REDIS_REST_URL"], "UPSTASH_REDIS_REST_TOKEN must be set with UPSTASH_REDIS_REST_URL"],
+    [["UPSTASH_REDIS_REST_TOKEN"], "UPSTASH_REDIS_REST_URL must be set with UPSTASH_REDIS_REST_TOKEN"],
+  ] as [Name[], string][])("refuses half a pair in production: %j", (names, message) => {
+    expect(refusal(() => settingsFromEnv({ ...PRODUCTION, ...envWith(...names) })).message).toMatch(new RegExp(`^${message}`));
+  });
+
+  it("refuses a mixed pair in production and in development alike", () => {
+    for (const deployment of ["production", "development"]) {
+      const env = { ...PRODUCTION, TOLLGATE_ENV: deployment, ...envWith("KV_REST_API_URL", "UPSTASH_REDIS_REST_TOKEN") };
+      expect(refusal(() => settingsFromEnv(env)).message).toContain("UPSTASH_REDIS_REST_TOKEN cannot stand in for it");
+    }
+  });
+
+  it("fills in the local KV server's URL and token in development, whichever family supplies the rest", () => {
+    const development: Env = { TOLLGATE_ENV: "development" };
+    expect(settingsFromEnv(development).kv).toMatchObject({ url: DEV_KV_URL, token: DEV_KV_TOKEN });
+    expect(settingsFromEnv({ ...development, ...envWith("UPSTASH_REDIS_REST_URL") }).kv).toMatchObject({
+      url: VALUES.UPSTASH_REDIS_REST_URL, token: DEV_KV_TOKEN,
+    });
+    expect(settingsFromEnv({ ...development, ...envWith("KV_REST_API_TOKEN") }).kv).toMatchObject({
+      url: DEV_KV_URL, token: VALUES.KV_REST_API_TOKEN,
+    });
+  });
+});
