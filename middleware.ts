@@ -1,4 +1,5 @@
 import { type NextFetchEvent, type NextRequest, NextResponse } from "next/server";
+import { forwardedResponseHeaders } from "./lib/gateway/gate";
 import { problem } from "./lib/http";
 import { getRuntime, pendingWork } from "./lib/runtime";
 
@@ -31,6 +32,8 @@ export default async function middleware(request: NextRequest, event: NextFetchE
   const settle = decision.afterResponse;
   if (settle !== null) event.waitUntil(settle().catch(() => undefined));
   const response = NextResponse.next({ request: { headers: decision.requestHeaders } });
-  decision.responseHeaders.forEach((value, name) => response.headers.set(name, value));
+  // Server-Timing only: the balance headers are written by metered() in the handler, which
+  // knows whether the work was refunded (a header set here would override the handler's).
+  forwardedResponseHeaders(decision).forEach((value, name) => response.headers.set(name, value));
   return response;
 }

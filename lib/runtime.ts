@@ -2,6 +2,7 @@ import { authConfigFromEnv, createTokenVerifier, type TokenVerifier } from "./au
 import { createGate, type GateDecision } from "./gateway/gate";
 import { createGateSigner, type GateSigner } from "./gateway/forwarded-headers";
 import { BENCH_PRICING, PRICING } from "./gateway/pricing";
+import type { TokenHeaderPolicy } from "./gateway/token-headers";
 import { createKvClient } from "./kv-client";
 import { createMetering, type Metering, type MeteringKv, nextPeriodStart } from "./metering";
 import { createDebitCoalescer } from "./metering/coalescer";
@@ -22,6 +23,8 @@ export interface Runtime {
   gate: (request: Request) => Promise<GateDecision>;
   /** The same gate run inside the handler (`metered()`): the pass stays in memory. */
   inlineGate: (request: Request) => Promise<GateDecision>;
+  /** For the balance headers `metered()` writes. */
+  tokenHeaders: TokenHeaderPolicy;
 }
 
 let cached: Runtime | null = null;
@@ -60,17 +63,20 @@ export function buildRuntime(env: Record<string, string | undefined>, platform: 
   const verify = createTokenVerifier(authConfigFromEnv(env));
   const signer = createGateSigner(settings.gateSecret);
   const debit = settings.coalesce ? createDebitCoalescer(metering, { background: track }).debit : metering.debit;
+  const tokenHeaders: TokenHeaderPolicy = {
+    monthlyAllowance: settings.metering.monthlyAllowance ?? 0,
+    secondsToPeriodEnd: () => (nextPeriodStart(Date.now()) - Date.now()) / 1000,
+  };
   const gateOptions = {
     verify,
     debit,
     pricing: settings.benchRoutes ? [...PRICING, ...BENCH_PRICING] : PRICING,
     topUpUrl: settings.topUpUrl,
-    monthlyAllowance: settings.metering.monthlyAllowance ?? 0,
-    secondsToPeriodEnd: () => (nextPeriodStart(Date.now()) - Date.now()) / 1000,
+    ...tokenHeaders,
     log: (event: string, fields: Record<string, unknown>) => console.warn(JSON.stringify({ event, ...fields })),
   };
   return {
-    settings, metering, verify, signer,
+    settings, metering, verify, signer, tokenHeaders,
     gate: createGate({ ...gateOptions, signer }),
     inlineGate: createGate({ ...gateOptions, signer: null }),
   };

@@ -5,8 +5,9 @@ import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavaila
 import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
 import { assertPricingTable, lookupPrice, type PricedRoute } from "./pricing";
 import { decodeStoredResponse } from "./stored-response";
+import { setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
 
-export interface GateOptions {
+export interface GateOptions extends TokenHeaderPolicy {
   verify: TokenVerifier;
   /** The debit: `metering.debit`, or a coalescer's. */
   debit: (request: DebitRequest) => Promise<DebitOutcome>;
@@ -19,10 +20,6 @@ export interface GateOptions {
   signer: GateSigner | null;
   /** Where a refused caller can buy tokens (in the 402 body). */
   topUpUrl: string;
-  /** Monthly allowance, for the RateLimit-Policy field. */
-  monthlyAllowance: number;
-  /** Seconds until the current period ends, for the RateLimit field. */
-  secondsToPeriodEnd: () => number;
   /** Where fail-open uses and unexpected errors are reported. Never given a token. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -35,7 +32,11 @@ export type GateDecision =
      * pass. Without a signer, the client's headers as they came.
      */
     requestHeaders: Headers;
-    /** Headers to add to the handler's response. */
+    /**
+     * The balance headers and Server-Timing for the answer. `metered()` writes them on the
+     * handler's answer (it alone knows whether the work was refunded); a gate in front of
+     * the handler passes on Server-Timing only (`forwardedResponseHeaders`).
+     */
     responseHeaders: Headers;
     pass: GatePass;
     /** Work to finish after the answer (the debit's settlement): give it to waitUntil. */
@@ -129,29 +130,28 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
       await options.signer.write(requestHeaders, pass);
     }
     const responseHeaders = new Headers();
-    responseHeaders.set("x-tokens-cost", String(pass.cost));
-    if (pass.balance >= 0) {
-      responseHeaders.set("x-tokens-remaining", String(pass.balance));
-      setRateLimit(responseHeaders, pass.balance);
-    }
+    setTokenHeaders(responseHeaders, options, pass.cost, pass.balance >= 0 ? pass.balance : null);
     const meterMs = performance.now() - started - authMs;
     responseHeaders.set("server-timing", `auth;dur=${authMs.toFixed(2)}, meter;dur=${meterMs.toFixed(2)}`);
     return { action: "forward", requestHeaders, responseHeaders, pass, afterResponse: settle };
   }
 
   function withRateLimit(response: Response, remaining: number): Response {
-    setRateLimit(response.headers, remaining);
-    response.headers.set("x-tokens-remaining", String(remaining));
+    setTokenHeaders(response.headers, options, null, remaining);
     return response;
   }
+}
 
-  // draft-ietf-httpapi-ratelimit-headers: quota units are tokens ("credits"), the window
-  // is the billing month.
-  function setRateLimit(headers: Headers, remaining: number): void {
-    const reset = Math.max(0, Math.ceil(options.secondsToPeriodEnd()));
-    headers.set("ratelimit-policy", `"tokens";q=${options.monthlyAllowance};w=${31 * 86_400};qu="credits"`);
-    headers.set("ratelimit", `"tokens";r=${remaining};t=${reset}`);
-  }
+/**
+ * The headers a gate in front of the handler (middleware, proxy) adds to the answer. Not
+ * the balance headers: a response header set there would override the handler's, and only
+ * the handler's side (`metered()`) knows whether the work was refunded.
+ */
+export function forwardedResponseHeaders(decision: Extract<GateDecision, { action: "forward" }>): Headers {
+  const headers = new Headers();
+  const timing = decision.responseHeaders.get("server-timing");
+  if (timing !== null) headers.set("server-timing", timing);
+  return headers;
 }
 
 function respond(response: Response): GateDecision {

@@ -3,8 +3,11 @@ import type { RefundOutcome } from "../metering";
 import { GATE_HEADERS, type GatePass, type GateSigner } from "./forwarded-headers";
 import type { GateDecision } from "./gate";
 import { encodeStoredResponse } from "./stored-response";
+import { setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
 
 export interface MeteredRouteOptions {
+  /** For the balance headers of the answer (token-headers.ts). */
+  tokenHeaders: TokenHeaderPolicy;
   /** Reads the pass a gate in front of the handler (middleware, proxy) signed. */
   signer: GateSigner;
   /**
@@ -64,11 +67,12 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       let failure: unknown = null;
       try {
         response = await handler(request, pass);
-        if (gateHeaders !== null) response = withHeaders(response, gateHeaders);
       } catch (error) {
         failure = error;
       }
+      const paidBalance = pass.balance >= 0 ? pass.balance : null;
       if (response !== null && response.status < 400) {
+        response = withHeaders(response, gateHeaders, (headers) => setTokenHeaders(headers, options.tokenHeaders, pass.cost, paidBalance));
         if (pass.idempotencyKey !== null) {
           const encoded = await encodeStoredResponse(response);
           if (encoded !== null) options.background(options.storeResponse(pass.userId, pass.idempotencyKey, encoded));
@@ -77,14 +81,17 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       }
 
       // No work was delivered: a refused input (4xx) or a failure (throw, 5xx). Either way
-      // the user gets the tokens back.
+      // the user gets the tokens back, and the answer shows the balance after the refund
+      // (or none, when the refund is still pending: the balance before it would be wrong).
       const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass);
       const givenBack = refunded?.status === "refunded" || refunded?.status === "already_refunded";
+      const remaining = refunded?.status === "refunded" ? refunded.balance : pass.debitId === "unpaid" ? paidBalance : null;
+      const balanceHeaders = (headers: Headers) => {
+        setTokenHeaders(headers, options.tokenHeaders, pass.cost, remaining);
+        if (givenBack) headers.set("x-tokens-refunded", String(pass.cost));
+      };
       if (response !== null && response.status < 500) {
-        const answer = new Response(response.body, response);
-        if (givenBack) answer.headers.set("x-tokens-refunded", String(pass.cost));
-        if (refunded?.status === "refunded") answer.headers.set("x-tokens-remaining", String(refunded.balance));
-        return answer;
+        return withHeaders(new Response(response.body, response), gateHeaders, balanceHeaders);
       }
       log("route.failed", { route: pass.routeId, debit: pass.debitId, error: failure === null ? `status ${response?.status}` : String(failure) });
       const body = problem(response?.status ?? 500, "generation_failed", "Generation failed", {
@@ -93,9 +100,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
           : "the work failed; the refund is pending and will be applied automatically",
         extra: { refunded: givenBack, debitId: pass.debitId },
       });
-      if (givenBack) body.headers.set("x-tokens-refunded", String(pass.cost));
-      if (refunded?.status === "refunded") body.headers.set("x-tokens-remaining", String(refunded.balance));
-      return body;
+      return withHeaders(body, gateHeaders, balanceHeaders);
     };
   };
 
@@ -122,15 +127,19 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
   }
 }
 
-/** The handler's answer plus the gate's headers. */
-function withHeaders(response: Response, extra: Headers): Response {
+/** The handler's answer plus the gate's headers (in-handler placement), then the balance headers. */
+function withHeaders(response: Response, gateHeaders: Headers | null, balance: (headers: Headers) => void): Response {
+  const apply = (headers: Headers) => {
+    gateHeaders?.forEach((value, name) => headers.set(name, value));
+    balance(headers);
+  };
   try {
-    extra.forEach((value, name) => response.headers.set(name, value));
+    apply(response.headers);
     return response;
   } catch {
     // Immutable headers (a fetched response passed through): copy once.
     const out = new Response(response.body, response);
-    extra.forEach((value, name) => out.headers.set(name, value));
+    apply(out.headers);
     return out;
   }
 }

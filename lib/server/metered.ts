@@ -14,6 +14,7 @@ export const metered: ReturnType<typeof createMeteredRoute> = (handler) => {
       const runtime = getNodeRuntime();
       route = createMeteredRoute({
         signer: runtime.signer,
+        tokenHeaders: runtime.tokenHeaders,
         gate: async (gated) => {
           const decision = await runtime.inlineGate(gated);
           const background = pendingWork();

@@ -51,6 +51,9 @@ describe("the metered routes, through next start", () => {
     expect(res.status).toBe(500);
     expect(await res.json()).toMatchObject({ code: "generation_failed", refunded: true });
     expect(res.headers.get("x-tokens-refunded")).toBe("10");
+    // The balance after the refund, not the one the gate saw (issue 9, 1c).
+    expect(res.headers.get("x-tokens-remaining")).toBe("20");
+    expect(res.headers.get("ratelimit")).toMatch(/^"tokens";r=20;t=\d+$/);
     expect(await balanceOf(user)).toBe(20);
     const stats = (await (await api("/api/me", { token })).json()) as { history: { type: string }[]; generations: number };
     await expect.poll(async () => ((await (await api("/api/me", { token })).json()) as { history: { type: string }[] }).history.map((e) => e.type))
@@ -65,6 +68,7 @@ describe("the metered routes, through next start", () => {
     const res = await api("/api/generate/nutrition-plan", { method: "POST", token, json: { goal: "", calories: 99 } });
     expect(res.status).toBe(400);
     expect(res.headers.get("x-tokens-refunded")).toBe("5");
+    expect(res.headers.get("x-tokens-remaining")).toBe("5");
     expect(await balanceOf(user)).toBe(5);
   });
 

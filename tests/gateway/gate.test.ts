@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createAuthConfig, createTokenVerifier, mintToken } from "../../lib/auth";
 import { createGateSigner, GATE_HEADERS } from "../../lib/gateway/forwarded-headers";
-import { createGate, type GateDecision } from "../../lib/gateway/gate";
+import { createGate, forwardedResponseHeaders, type GateDecision } from "../../lib/gateway/gate";
 import { createMeteredRoute } from "../../lib/gateway/metered-route";
 import { PRICING } from "../../lib/gateway/pricing";
 import { checkInvariants, createMetering, readLedger } from "../../lib/metering";
@@ -24,7 +24,7 @@ async function setup(url: string, token: string, { coalesce = false } = {}) {
   const gate = createGate({ ...options, signer });
   const inlineGate = createGate({ ...options, signer: null });
   const meteredRoute = (background: (task: Promise<unknown>) => void = () => undefined) => createMeteredRoute({
-    signer, gate: inlineGate, refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse, background,
+    signer, gate: inlineGate, tokenHeaders: options, refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse, background,
   });
   return { metering, signer, gate, meteredRoute };
 }
@@ -164,6 +164,30 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const ledger = await readLedger(metering.context, "hux");
     expect(ledger.balance).toBe(10);
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("shows the balance after a refund: a gate in front passes on no balance header of its own", async () => {
+    const { metering, gate, meteredRoute } = await setup(target.url, target.token);
+    await metering.credit({ userId: "ivo", amount: 10, reason: "Top-up" });
+    const route = meteredRoute()(async (request) => {
+      const body = (await request.json()) as { ok?: boolean };
+      return body.ok ? Response.json({ done: true }) : Response.json({ error: "bad input" }, { status: 400 });
+    });
+    const served = await gate(post("/api/generate/article", { authorization: await bearer("ivo") }, '{"ok":true}'));
+    if (served.action !== "forward") throw new Error("refused");
+    expect([...forwardedResponseHeaders(served).keys()]).toEqual(["server-timing"]);
+    const ok = await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: served.requestHeaders, body: '{"ok":true}' }));
+    expect([ok.status, ok.headers.get("x-tokens-cost"), ok.headers.get("x-tokens-remaining")]).toEqual([200, "3", "7"]);
+    expect(ok.headers.get("ratelimit")).toBe('"tokens";r=7;t=3600');
+
+    const refused = await gate(post("/api/generate/article", { authorization: await bearer("ivo") }, "{}"));
+    if (refused.action !== "forward") throw new Error("refused");
+    const bad = await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: refused.requestHeaders, body: "{}" }));
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("x-tokens-refunded")).toBe("3");
+    expect(bad.headers.get("x-tokens-remaining")).toBe("7");
+    expect(bad.headers.get("ratelimit")).toBe('"tokens";r=7;t=3600');
+    await Promise.all([served.afterResponse?.(), refused.afterResponse?.()]);
   });
 
   it("gates a route left out of the middleware inside its handler: same charge, headers and refusals", async () => {
