@@ -4,6 +4,7 @@ import type { UserKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, type Transaction } from "./kv";
 import { newOperationId, openMember, type Operation, type OperationKind, operationFields, parseOpenMember } from "./operation";
 import { periodOf } from "./period";
+import { type Fence, FenceClosedError, fenceUntil, ownerDeadline } from "./timing";
 
 /**
  * Credits, refunds and refills add tokens, and each must happen at most once even when
@@ -80,7 +81,9 @@ export async function claimAndApply(ctx: MeteringContext, spec: ApplySpec): Prom
     await execTx(cleanup, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
     return { status: "duplicate", opId: holder };
   }
-  return applyClaimed(ctx, keys, op);
+  // The owner applies its own claim only inside its window (timing.ts); past it, a healer
+  // applies it, so the tokens are never added by both.
+  return applyClaimed(ctx, keys, op, fenceUntil(ctx.config.clock, ownerDeadline(ctx.config, op.at)));
 }
 
 /**
@@ -99,14 +102,21 @@ export async function balanceAtRest(ctx: MeteringContext, keys: UserKeys): Promi
   return (asIntOrNull(rawBalance, "balance") ?? 0) + inFlight;
 }
 
-/** Step 2 and 3 for a claim this caller (or a healer) owns. */
+/**
+ * Step 2 and 3 for a claim this caller (or a healer) owns. The INCRBY is not conditional,
+ * so it is sent only while `fence` is open: the owner's window, or the healer's pass. The
+ * same transaction moves the record out of "claimed", which is what every later reader
+ * goes by.
+ */
 export async function applyClaimed(
   ctx: MeteringContext,
   keys: UserKeys,
   op: Operation,
+  fence: Fence,
 ): Promise<ApplyOutcome> {
   if (op.kind === "debit") throw new TypeError("applyClaimed is for operations that add tokens");
   const amount = op.target === null ? op.amount : Math.max(0, op.target - (await balanceAtRest(ctx, keys)));
+  if (!fence.isOpen()) throw new FenceClosedError(`applying ${op.id}`);
   const tx = ctx.kv.multi();
   tx.incrby(keys.balance, amount);
   tx.copy(keys.balance, keys.result(op.id));

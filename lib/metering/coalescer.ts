@@ -1,12 +1,11 @@
 import {
   appendDebit, debitEntry, type DebitOutcome, type DebitReading, type DebitRequest, type DebitTransport, type PreparedDebit,
 } from "./debit";
-import { KvUnavailableError } from "./errors";
 import { appendSettle } from "./history";
 import { execTxItems, type TxItem } from "./kv";
 import type { Metering } from "./metering";
 import { type Background, runDebit } from "./run-debit";
-import { ownerDeadline } from "./timing";
+import { FenceClosedError, ownerDeadline } from "./timing";
 import { spanError, TxSteps } from "./tx-steps";
 
 export interface CoalescerOptions {
@@ -123,7 +122,7 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
       // A debit that waited past its owner's window (timing.ts) is not sent at all: its
       // outcome could no longer be decided by this caller alone. Nothing was charged.
       if (ctx.config.clock() > ownerDeadline(ctx.config, waiting.prepared.op.at)) {
-        waiting.reject(new KvUnavailableError("the debit waited too long for the KV; nothing was charged"));
+        waiting.reject(new FenceClosedError("a debit that waited too long for the KV (nothing was charged)"));
         continue;
       }
       batch.push(waiting);

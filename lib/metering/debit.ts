@@ -2,12 +2,11 @@ import { assertAmount } from "./amount";
 import type { MeteringContext } from "./context";
 import { appendSettle, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
-import { KvUnavailableError } from "./errors";
 import { asArray, asInt, asStringOrNull, execTx, execTxItems, type Transaction } from "./kv";
 import { newOperationId, openMember, type Operation, operationFields, parseOpenMember } from "./operation";
 import { periodOf } from "./period";
 import { assertIdempotencyKey, optionalText } from "./text";
-import { ownerDeadline } from "./timing";
+import { FenceClosedError, ownerDeadline } from "./timing";
 import { type ResultReader, spanError, TxSteps } from "./tx-steps";
 
 /**
@@ -204,9 +203,7 @@ export function debitEntry(op: Operation, balanceAfter: number): HistoryEntry {
  * the healer does it, so two actors never give the same tokens back.
  */
 export async function compensate(ctx: MeteringContext, d: PreparedDebit, releaseIdempotencyKey: boolean): Promise<void> {
-  if (ctx.config.clock() > ownerDeadline(ctx.config, d.op.at)) {
-    throw new KvUnavailableError("too late to compensate this debit here; the healer will");
-  }
+  if (ctx.config.clock() > ownerDeadline(ctx.config, d.op.at)) throw new FenceClosedError("compensation");
   const tx = ctx.kv.multi();
   appendCompensate(tx, d.keys, d.op, releaseIdempotencyKey);
   await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });

@@ -1,10 +1,13 @@
 import { applyClaimed, settleApplied } from "./apply";
 import type { MeteringContext } from "./context";
 import { appendCompensate, debitEntry } from "./debit";
+import { KvUnavailableError } from "./errors";
 import { appendSettle } from "./history";
-import { userKeys } from "./keys";
-import { asArray, asInt, asIntOrNull, asStringOrNull, execTx } from "./kv";
-import { openMember, type Operation, parseOpenMember, parseOperation } from "./operation";
+import { type UserKeys, userKeys } from "./keys";
+import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, execTxItems } from "./kv";
+import { newOperationId, openMember, type Operation, parseOpenMember, parseOperation } from "./operation";
+import { type Fence, fenceUntil, healLockMs, healPassMs } from "./timing";
+import { TxSteps } from "./tx-steps";
 
 export interface HealReport {
   /** False when another healer held this user's lock; nothing was done. */
@@ -14,45 +17,96 @@ export interface HealReport {
   compensated: number;
   applied: number;
   dropped: number;
+  /** True when the pass ran out of time before it had examined every operation it read. */
+  stopped: boolean;
 }
 
-const LOCK_MS = 15_000;
+/** What the store captured about one open operation, read in the healer's transaction. */
+export interface HealFacts {
+  /** The operation record; null when it is gone (compensated, or expired). */
+  op: Operation | null;
+  /** `r:<id>`, the balance right after the operation was applied; null if never applied. */
+  after: number | null;
+  voided: boolean;
+  /** The debit has been refunded (its refund claim exists). */
+  refunded: boolean;
+  /** Who holds the claim or Idempotency-Key the operation points at (null: nobody). */
+  holder: string | null;
+}
+
+export type HealDecision =
+  | { action: "drop"; deleteRecord: boolean }
+  | { action: "settle_debit" }
+  | { action: "compensate"; releaseIdempotencyKey: boolean }
+  | { action: "apply" }
+  | { action: "settle_applied" };
+
+/**
+ * The healer's decision for one operation older than healAfterMs, from what the store
+ * captured in the operation's own transaction. Pure.
+ *
+ *   no record (compensated, or expired)                   → drop it from `open`
+ *   debit never applied (no r:<id>)                        → drop
+ *   debit refunded meanwhile                               → settle (the refund gave it back)
+ *   debit, r ≥ 0, not voided, owns its Idempotency-Key     → settle (it was paid)
+ *   debit otherwise (r < 0, voided, lost the key's race)   → compensate (give it back)
+ *   claimed credit/refill/refund still named by its guard  → apply, then settle
+ *   claimed but the guard names another op                 → drop (it lost the claim)
+ *   applied credit/refill/refund                           → settle
+ */
+export function decideHeal(id: string, facts: HealFacts): HealDecision {
+  const { op, after, voided, refunded, holder } = facts;
+  if (op === null) return { action: "drop", deleteRecord: false };
+  if (op.kind === "debit") {
+    if (after === null) return { action: "drop", deleteRecord: false };
+    const lostIdempotencyRace = op.idempotencyKey !== null && holder !== id;
+    if (refunded || (after >= 0 && !voided && !lostIdempotencyRace)) return { action: "settle_debit" };
+    return { action: "compensate", releaseIdempotencyKey: op.idempotencyKey !== null && holder === id };
+  }
+  if (op.state === "claimed") return holder === id ? { action: "apply" } : { action: "drop", deleteRecord: true };
+  if (after === null) return { action: "drop", deleteRecord: false };
+  return { action: "settle_applied" };
+}
 
 /**
  * Finishes operations whose caller never came back: a debit whose compensation was lost
  * with the KV, a caller that died after its DECRBY, a top-up claimed but not applied.
  *
- * Safety rests on two rules. Only operations older than healAfterMs are touched, which is
- * many times the bound on any caller's own round trip (config.ts enforces ≥ 5×), so the
- * caller has given up before the healer starts. And one healer per user at a time (a SET
- * NX lock), so two healers never compensate the same debit twice.
- *
- * Decisions, all from what the store captured in the operation's own transaction:
- *   debit, r < 0, voided, or a lost Idempotency-Key race  → compensate (give it back)
- *   debit, refunded meanwhile                              → settle (the refund gave it back)
- *   debit, r ≥ 0                                          → settle (it was paid)
- *   claimed credit/refill/refund still named by its guard  → apply, then settle
- *   claimed but the guard names another op                 → drop (it lost the claim)
- *   applied credit/refill/refund                           → settle
+ * Compensating and applying are unconditional increments, so two actors must never decide
+ * on the same operation at once. That rests on the timing rules of timing.ts, never on a
+ * lock alone: the healer touches only operations older than healAfterMs (their owners are
+ * done), holds the user's heal lock for healLockMs, and sends no step after healPassMs into
+ * its pass, so whatever it sent has landed before the lock can pass to the next healer,
+ * which reads afresh. Each step marks itself done in its own transaction (the record leaves
+ * `open` or "claimed" together with the tokens). A step whose answer is lost ends the pass
+ * and keeps the lock until it expires, so nobody decides from a read taken before it.
  */
 export async function heal(ctx: MeteringContext, userId: string, options: { olderThanMs?: number; limit?: number } = {}): Promise<HealReport> {
   const keys = userKeys(ctx.config.namespace, userId);
-  const report: HealReport = { locked: true, examined: 0, settled: 0, compensated: 0, applied: 0, dropped: 0 };
+  const report: HealReport = { locked: true, examined: 0, settled: 0, compensated: 0, applied: 0, dropped: 0, stopped: false };
+  // Counted from before the lock request: the store starts the lock's lifetime later.
   const now = ctx.config.clock();
+  const fence = fenceUntil(ctx.config.clock, now + healPassMs(ctx.config));
+  const releaseBy = fenceUntil(ctx.config.clock, now + healPassMs(ctx.config) + ctx.config.kvTimeoutMs);
   const olderThan = Math.max(options.olderThanMs ?? ctx.config.healAfterMs, ctx.config.healAfterMs);
 
-  const lock = ctx.kv.multi();
-  lock.set(keys.healLock, now, { nx: true, px: LOCK_MS });
-  lock.zrange(keys.open, "-inf", now - olderThan, { byScore: true, offset: 0, count: options.limit ?? 100 });
-  const [acquired, rawIds] = await execTx(lock, { timeoutMs: ctx.config.kvTimeoutMs });
-  if (acquired === null) return { ...report, locked: false };
-  const started = Date.now();
+  const lock = new TxSteps(ctx.kv.multi());
+  const acquired = lock.read((tx) => tx.set(keys.healLock, newOperationId("heal"), { nx: true, px: healLockMs(ctx.config) }), (raw) => raw !== null);
+  const stale = lock.read((tx) => tx.zrange(keys.open, "-inf", now - olderThan, { byScore: true, offset: 0, count: options.limit ?? 100 }), asArray);
+  const answer = await execTxItems(lock.tx, { timeoutMs: ctx.config.kvTimeoutMs });
+  if (!acquired(answer)) return { ...report, locked: false };
+  let lost = false;
   try {
-    return await healLocked(ctx, keys, rawIds, report);
+    return await healLocked(ctx, keys, stale(answer), report, fence);
+  } catch (error) {
+    // The answer of a step (or of a read) was lost: the step may still land, so keep the
+    // lock until it expires; the next healer reads afresh after that.
+    if (error instanceof KvUnavailableError) lost = true;
+    throw error;
   } finally {
-    // Release the lock for the next reader, unless this pass ran so long that the lock
-    // may already have expired and been taken by another healer.
-    if (Date.now() - started < LOCK_MS / 2) {
+    // Released early only when every step was answered and the release itself cannot land
+    // after the lock's expiry (it is sent inside the window the lock was sized for).
+    if (!lost && releaseBy.isOpen()) {
       const release = ctx.kv.multi();
       release.del(keys.healLock);
       await execTx(release, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
@@ -60,85 +114,74 @@ export async function heal(ctx: MeteringContext, userId: string, options: { olde
   }
 }
 
-async function healLocked(ctx: MeteringContext, keys: ReturnType<typeof userKeys>, rawIds: unknown, report: HealReport): Promise<HealReport> {
-  const members = asArray(rawIds).map(parseOpenMember);
-  const ids = members.map((m) => m.id);
-  if (ids.length === 0) return report;
+async function healLocked(ctx: MeteringContext, keys: UserKeys, rawIds: unknown[], report: HealReport, fence: Fence): Promise<HealReport> {
+  const members = rawIds.map(parseOpenMember);
+  if (members.length === 0) return report;
+  const ops = await readFacts(ctx, keys, members.map((m) => m.id));
 
-  const read = ctx.kv.multi();
-  for (const id of ids) {
-    read.hgetall(keys.op(id));
-    read.get(keys.result(id));
-    read.exists(keys.void(id));
-    read.get(keys.refundClaim(id));
-  }
-  const rows = await execTx(read, { timeoutMs: ctx.config.kvTimeoutMs });
-
-  const ops = ids.map((id, i) => ({
-    id,
-    op: parseOperation(id, rows[i * 4]),
-    after: asIntOrNull(rows[i * 4 + 1], "operation result"),
-    voided: asInt(rows[i * 4 + 2], "void") > 0,
-    refunded: rows[i * 4 + 3] !== null,
-  }));
-
-  // The claims and idempotency keys operations point at: one more round trip, only when
-  // some operation has one (a plain debit does not).
-  const pointerKeys = ops.map(({ op }) => pointerKey(keys, op));
-  const wanted = pointerKeys.filter((k): k is string => k !== null);
-  const holders = new Map<string, string | null>();
-  if (wanted.length > 0) {
-    const pointers = ctx.kv.multi();
-    for (const k of wanted) pointers.get(k);
-    const values = await execTx(pointers, { timeoutMs: ctx.config.kvTimeoutMs });
-    wanted.forEach((k, i) => holders.set(k, asStringOrNull(values[i])));
-  }
-
-  for (const [i, { id, op, after, voided, refunded }] of ops.entries()) {
+  for (const [i, { id, facts }] of ops.entries()) {
+    if (!fence.isOpen()) {
+      report.stopped = true;
+      break;
+    }
     report.examined++;
     const member = openMember(id, members[i]!.debited);
-    const pointer = pointerKeys[i];
-    const holder = pointer == null ? null : (holders.get(pointer) ?? null);
+    const decision = decideHeal(id, facts);
+    const op = facts.op;
     const tx = ctx.kv.multi();
-    if (op === null) {
-      tx.zrem(keys.open, member);
-      tx.del(keys.result(id));
-      report.dropped++;
-    } else if (op.kind === "debit") {
-      const lostIdempotencyRace = op.idempotencyKey !== null && holder !== id;
-      if (after === null) {
+    switch (decision.action) {
+      case "drop":
+        if (decision.deleteRecord) tx.del(keys.op(id));
         tx.zrem(keys.open, member);
+        tx.del(keys.result(id));
         report.dropped++;
-      } else if (refunded || (after >= 0 && !voided && !lostIdempotencyRace)) {
-        appendSettle(tx, keys, debitEntry(op, after), ctx.config.historyLimit);
+        break;
+      case "settle_debit":
+        appendSettle(tx, keys, debitEntry(op!, facts.after!), ctx.config.historyLimit);
         report.settled++;
-      } else {
-        appendCompensate(tx, keys, op, holder === id);
+        break;
+      case "compensate":
+        appendCompensate(tx, keys, op!, decision.releaseIdempotencyKey);
         report.compensated++;
-      }
-    } else if (op.state === "claimed") {
-      if (holder === id) {
-        await applyClaimed(ctx, keys, op);
+        break;
+      case "apply":
+        await applyClaimed(ctx, keys, op!, fence);
         report.applied++;
         continue;
-      }
-      tx.del(keys.op(id));
-      tx.zrem(keys.open, member);
-      report.dropped++;
-    } else if (after === null) {
-      tx.zrem(keys.open, member);
-      report.dropped++;
-    } else {
-      await settleApplied(ctx, keys, op, after);
-      report.settled++;
-      continue;
+      case "settle_applied":
+        await settleApplied(ctx, keys, op!, facts.after!);
+        report.settled++;
+        continue;
     }
     await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
   }
   return report;
 }
 
-function pointerKey(keys: ReturnType<typeof userKeys>, op: Operation | null): string | null {
+async function readFacts(ctx: MeteringContext, keys: UserKeys, ids: string[]): Promise<{ id: string; facts: HealFacts }[]> {
+  const read = new TxSteps(ctx.kv.multi());
+  const readers = ids.map((id) => ({
+    id,
+    op: read.read((tx) => tx.hgetall(keys.op(id)), (raw) => parseOperation(id, raw)),
+    after: read.read((tx) => tx.get(keys.result(id)), (raw) => asIntOrNull(raw, "operation result")),
+    voided: read.read((tx) => tx.exists(keys.void(id)), (raw) => asInt(raw, "void") > 0),
+    refunded: read.read((tx) => tx.get(keys.refundClaim(id)), (raw) => raw !== null),
+  }));
+  const rows = await execTxItems(read.tx, { timeoutMs: ctx.config.kvTimeoutMs });
+  const partial = readers.map((r) => ({ id: r.id, op: r.op(rows), after: r.after(rows), voided: r.voided(rows), refunded: r.refunded(rows) }));
+
+  // The claims and idempotency keys operations point at: one more round trip, only when
+  // some operation has one (a plain debit does not).
+  const pointers = new TxSteps(ctx.kv.multi());
+  const holders = partial.map(({ op }) => {
+    const key = pointerKey(keys, op);
+    return key === null ? null : pointers.read((tx) => tx.get(key), asStringOrNull);
+  });
+  const values = pointers.begin() > 0 ? await execTxItems(pointers.tx, { timeoutMs: ctx.config.kvTimeoutMs }) : [];
+  return partial.map(({ id, ...rest }, i) => ({ id, facts: { ...rest, holder: holders[i]?.(values) ?? null } }));
+}
+
+function pointerKey(keys: UserKeys, op: Operation | null): string | null {
   if (op === null) return null;
   if (op.kind === "debit") return op.idempotencyKey === null ? null : keys.idempotency(op.idempotencyKey);
   return op.state === "claimed" ? op.claim : null;

@@ -1,3 +1,4 @@
+import { KvUnavailableError } from "./errors";
 import type { MeteringConfig } from "./config";
 
 /**
@@ -47,4 +48,28 @@ export function healPassMs(config: Pick<MeteringConfig, "kvTimeoutMs">): number 
  */
 export function healLockMs(config: Pick<MeteringConfig, "healAfterMs" | "kvTimeoutMs">): number {
   return healPassMs(config) + ownerWindowMs(config) + config.kvTimeoutMs;
+}
+
+/**
+ * "May this actor still send a step?" A deadline on the metering clock (what other
+ * instances compare against), also counted on this machine's own clock from now: a
+ * metering clock injected by a test may stand still, and either one ending closes it.
+ */
+export interface Fence {
+  isOpen(): boolean;
+}
+
+export function fenceUntil(clock: () => number, deadline: number): Fence {
+  const realDeadline = Date.now() + (deadline - clock());
+  return { isOpen: () => clock() <= deadline && Date.now() <= realDeadline };
+}
+
+/**
+ * Thrown instead of sending a step past its fence: the step is left to a healer. A kind of
+ * KvUnavailableError (the store was too slow for this request), so callers fail closed.
+ */
+export class FenceClosedError extends KvUnavailableError {
+  constructor(what: string) {
+    super(`${what}: past this actor's window; a healer finishes it`);
+  }
 }

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { createKvClient } from "../../lib/kv-client";
 import { checkInvariants, createMetering, KvProtocolError, KvUnavailableError, readLedger, userKeys } from "../../lib/metering";
+import { decideHeal, type HealFacts } from "../../lib/metering/heal";
+import type { Operation } from "../../lib/metering/operation";
+import { healLockMs } from "../../lib/metering/timing";
 import { faultyKv, type FaultPlan } from "../support/faulty-kv";
 import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
 
@@ -106,5 +109,66 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     clock.advance(6000);
     expect(await healthy.heal("zed")).toMatchObject({ locked: true, compensated: 1 });
     expect((await readLedger(healthy.context, "zed")).balance).toBe(2);
+  });
+
+  // Issue 9, bug 2: a heal lock that expired while its holder still acted let a second
+  // healer give the same tokens back. The lock now outlives every step of its pass.
+  it("keeps the lock while a step of its pass may still land, so a second healer never decides from an old read", async () => {
+    const clock = manualClock("2026-11-25T12:00:00Z");
+    const real = createKvClient({ url: target.url, token: target.token });
+    const options = { namespace: uniqueNamespace("fence"), monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 };
+    const healthy = createMetering(real, options);
+    // A voided debit to give back: its transaction applied, its answer lost.
+    const owner = createMetering(faultyKv(real, { 4: "after-send" }), options);
+    await owner.credit({ userId: "yul", amount: 10, reason: "Top-up" });
+    await expect(owner.debit({ userId: "yul", cost: 3 })).rejects.toBeInstanceOf(KvUnavailableError);
+    await real.multi().set(userKeys(options.namespace, "yul").void(
+      (await readLedger(healthy.context, "yul")).openIds[0]!), 1).exec();
+    clock.advance(2000);
+
+    // Healer A: lock (1), read (2), compensation (3) reaches the store 400 ms late, after
+    // A's own timeout: A stops, not knowing whether it landed.
+    const slow = createMetering(faultyKv(real, { 3: { lateMs: 400 } }), options);
+    const first = slow.heal("yul").then(() => null, (error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await healthy.heal("yul")).toMatchObject({ locked: false });
+    expect(await first).toBeInstanceOf(KvUnavailableError);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // A's step has now landed
+    expect(await healthy.heal("yul")).toMatchObject({ locked: false });
+
+    await new Promise((resolve) => setTimeout(resolve, healLockMs(options)));
+    expect(await healthy.heal("yul")).toMatchObject({ locked: true, compensated: 0 });
+    const ledger = await readLedger(healthy.context, "yul");
+    expect(ledger.balance).toBe(10);
+    expect(ledger.openIds).toEqual([]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+});
+
+describe("decideHeal", () => {
+  const op = (over: Partial<Operation>): Operation => ({
+    id: "deb_1", kind: "debit", state: "open", amount: 3, at: 0, period: "2026-11", route: null, reason: null,
+    ref: null, claim: null, idempotencyKey: null, target: null, usage: null, ...over,
+  });
+  const facts = (over: Partial<HealFacts>): HealFacts => ({ op: op({}), after: 5, voided: false, refunded: false, holder: null, ...over });
+
+  it("settles a paid debit and gives back a refused, voided or out-raced one", () => {
+    expect(decideHeal("deb_1", facts({}))).toEqual({ action: "settle_debit" });
+    expect(decideHeal("deb_1", facts({ after: -1 }))).toEqual({ action: "compensate", releaseIdempotencyKey: false });
+    expect(decideHeal("deb_1", facts({ voided: true }))).toEqual({ action: "compensate", releaseIdempotencyKey: false });
+    expect(decideHeal("deb_1", facts({ voided: true, refunded: true }))).toEqual({ action: "settle_debit" });
+    const keyed = op({ idempotencyKey: "k" });
+    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_2" }))).toEqual({ action: "compensate", releaseIdempotencyKey: false });
+    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_1", after: -2 }))).toEqual({ action: "compensate", releaseIdempotencyKey: true });
+    expect(decideHeal("deb_1", facts({ op: null }))).toEqual({ action: "drop", deleteRecord: false });
+    expect(decideHeal("deb_1", facts({ after: null }))).toEqual({ action: "drop", deleteRecord: false });
+  });
+
+  it("applies a claimed credit only while its guard names it, and settles an applied one", () => {
+    const claimed = op({ id: "cre_1", kind: "credit", state: "claimed", claim: "g" });
+    expect(decideHeal("cre_1", facts({ op: claimed, after: null, holder: "cre_1" }))).toEqual({ action: "apply" });
+    expect(decideHeal("cre_1", facts({ op: claimed, after: null, holder: "cre_9" }))).toEqual({ action: "drop", deleteRecord: true });
+    expect(decideHeal("cre_1", facts({ op: op({ kind: "refill" }), after: 100 }))).toEqual({ action: "settle_applied" });
+    expect(decideHeal("cre_1", facts({ op: op({ kind: "refill" }), after: null }))).toEqual({ action: "drop", deleteRecord: false });
   });
 });

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type KvProcess, startKvProcess } from "../../bench/support/kv-host";
 import { REDIS_COMMANDS } from "../../lib/kv-server/command-policy";
+import { suiteRedisUrl } from "../support/redis";
 
 /**
  * Malformed protocol input must never take the local KV server down: random bytes and
@@ -47,7 +48,7 @@ describe.each(["embedded", "redis"] as const)("reliability: the local KV server 
   const statuses = new Map<number, number>();
 
   beforeAll(async () => {
-    kv = await startKvProcess({ engine, token });
+    kv = await startKvProcess({ engine, token, redisUrl: suiteRedisUrl() });
   });
   afterAll(async () => {
     await fetch(kv.url, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(["DEL", probeKey]) }).catch(() => undefined);
