@@ -1,7 +1,7 @@
 import { authConfigFromEnv, createTokenVerifier, type TokenVerifier } from "./auth";
 import { createGate, type GateDecision } from "./gateway/gate";
 import { createGateSigner, type GateSigner } from "./gateway/forwarded-headers";
-import { BENCH_PRICING, PRICING } from "./gateway/pricing";
+import { BENCH_PRICING, PRICING, type PricedRoute } from "./gateway/pricing";
 import type { TokenHeaderPolicy } from "./gateway/token-headers";
 import { createKvClient } from "./kv-client";
 import { createMetering, type Metering, type MeteringKv, nextPeriodStart } from "./metering";
@@ -25,6 +25,8 @@ export interface Runtime {
   inlineGate: (request: Request) => Promise<GateDecision>;
   /** For the balance headers `metered()` writes. */
   tokenHeaders: TokenHeaderPolicy;
+  /** The pricing table the gates use. */
+  pricing: readonly PricedRoute[];
 }
 
 let cached: Runtime | null = null;
@@ -67,16 +69,17 @@ export function buildRuntime(env: Record<string, string | undefined>, platform: 
     monthlyAllowance: settings.metering.monthlyAllowance ?? 0,
     secondsToPeriodEnd: () => (nextPeriodStart(Date.now()) - Date.now()) / 1000,
   };
+  const pricing = settings.benchRoutes ? [...PRICING, ...BENCH_PRICING] : PRICING;
   const gateOptions = {
     verify,
     debit,
-    pricing: settings.benchRoutes ? [...PRICING, ...BENCH_PRICING] : PRICING,
+    pricing,
     topUpUrl: settings.topUpUrl,
     ...tokenHeaders,
     log: (event: string, fields: Record<string, unknown>) => console.warn(JSON.stringify({ event, ...fields })),
   };
   return {
-    settings, metering, verify, signer, tokenHeaders,
+    settings, metering, verify, signer, tokenHeaders, pricing,
     gate: createGate({ ...gateOptions, signer }),
     inlineGate: createGate({ ...gateOptions, signer: null }),
   };

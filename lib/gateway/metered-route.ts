@@ -4,8 +4,11 @@ import { GATE_HEADERS, type GatePass, type GateSigner } from "./forwarded-header
 import type { GateDecision } from "./gate";
 import { encodeStoredResponse } from "./stored-response";
 import { setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
+import { lookupPrice, type PricedRoute } from "./pricing";
 
 export interface MeteredRouteOptions {
+  /** The pricing table the gate used: a pass must be for the route it arrives at. */
+  pricing: readonly PricedRoute[];
   /** For the balance headers of the answer (token-headers.ts). */
   tokenHeaders: TokenHeaderPolicy;
   /** Reads the pass a gate in front of the handler (middleware, proxy) signed. */
@@ -51,9 +54,23 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       if (request.headers.has(GATE_HEADERS.signature)) {
         pass = await options.signer.read(request.headers);
         if (pass === null) {
+          // Its user and debit ids are the sender's choice: never act on them (refunding
+          // them would let a user refund their own paid work).
           return problem(403, "gate_pass_invalid", "Not metered", {
             detail: "the request carries metering headers that do not verify",
           });
+        }
+        const price = lookupPrice(options.pricing, request.method, new URL(request.url).pathname);
+        if (price.kind !== "priced" || price.route.id !== pass.routeId) {
+          // A genuine pass, paid for another route: the work here will not run, so the
+          // tokens it paid go back (its ids are ours, signed by the gate).
+          const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass);
+          const answer = problem(403, "gate_pass_wrong_route", "Not metered for this route", {
+            detail: `the metering pass was issued for ${pass.routeId}; its tokens were given back`,
+            extra: { refunded: refunded?.status === "refunded" || refunded?.status === "already_refunded" },
+          });
+          setTokenHeaders(answer.headers, options.tokenHeaders, null, refunded?.status === "refunded" ? refunded.balance : null);
+          return answer;
         }
       } else {
         const decision = await options.gate(request);

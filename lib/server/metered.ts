@@ -15,6 +15,7 @@ export const metered: ReturnType<typeof createMeteredRoute> = (handler) => {
       route = createMeteredRoute({
         signer: runtime.signer,
         tokenHeaders: runtime.tokenHeaders,
+        pricing: runtime.pricing,
         gate: async (gated) => {
           const decision = await runtime.inlineGate(gated);
           const background = pendingWork();

@@ -24,7 +24,7 @@ async function setup(url: string, token: string, { coalesce = false } = {}) {
   const gate = createGate({ ...options, signer });
   const inlineGate = createGate({ ...options, signer: null });
   const meteredRoute = (background: (task: Promise<unknown>) => void = () => undefined) => createMeteredRoute({
-    signer, gate: inlineGate, tokenHeaders: options, refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse, background,
+    signer, gate: inlineGate, tokenHeaders: options, pricing: PRICING, refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse, background,
   });
   return { metering, signer, gate, meteredRoute };
 }
@@ -164,6 +164,37 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const ledger = await readLedger(metering.context, "hux");
     expect(ledger.balance).toBe(10);
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("gives back the tokens of a genuine pass that arrives at another route, and never acts on a forged one", async () => {
+    const { metering, gate, meteredRoute } = await setup(target.url, target.token);
+    await metering.credit({ userId: "jon", amount: 10, reason: "Top-up" });
+    let ran = 0;
+    const nutrition = meteredRoute()(async () => {
+      ran++;
+      return Response.json({ plan: "soup" });
+    });
+    const paidForArticle = await gate(post("/api/generate/article", { authorization: await bearer("jon") }));
+    if (paidForArticle.action !== "forward") throw new Error("refused");
+    const misrouted = await nutrition(new Request("http://localhost/api/generate/nutrition-plan", { method: "POST", headers: paidForArticle.requestHeaders }));
+    expect(misrouted.status).toBe(403);
+    expect(await misrouted.json()).toMatchObject({ code: "gate_pass_wrong_route", refunded: true });
+    expect(misrouted.headers.get("x-tokens-remaining")).toBe("10");
+    await paidForArticle.afterResponse?.();
+
+    // Another user's paid pass, its signature broken: refused, and its debit is NOT refunded.
+    await metering.credit({ userId: "kim", amount: 10, reason: "Top-up" });
+    const kims = await gate(post("/api/generate/nutrition-plan", { authorization: await bearer("kim") }));
+    if (kims.action !== "forward") throw new Error("refused");
+    await kims.afterResponse?.();
+    const forged = new Headers(kims.requestHeaders);
+    forged.set(GATE_HEADERS.route, "article");
+    expect((await nutrition(new Request("http://localhost/api/generate/nutrition-plan", { method: "POST", headers: forged }))).status).toBe(403);
+    expect(ran).toBe(0);
+    expect((await readLedger(metering.context, "kim")).balance).toBe(5);
+    const jon = await readLedger(metering.context, "jon");
+    expect(jon.balance).toBe(10);
+    expect(checkInvariants(jon, { historyComplete: true })).toEqual([]);
   });
 
   it("shows the balance after a refund: a gate in front passes on no balance header of its own", async () => {

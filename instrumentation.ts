@@ -1,0 +1,16 @@
+/**
+ * Next calls `register()` once when a server instance starts, in each runtime (Node for
+ * the route handlers, Edge for the middleware). Every setting is checked here, so a
+ * misconfigured deployment fails to start instead of charging requests it then cannot
+ * serve (a bad setting used to surface as a 500 from the handler after the middleware had
+ * taken the tokens). The error names the variable, never a secret's value.
+ */
+export async function register(): Promise<void> {
+  const { buildRuntime } = await import("./lib/runtime");
+  try {
+    buildRuntime(process.env);
+  } catch (error) {
+    console.error(JSON.stringify({ event: "tollgate.misconfigured", runtime: process.env.NEXT_RUNTIME ?? "unknown", error: String(error) }));
+    throw error;
+  }
+}
