@@ -5,6 +5,7 @@ import { KvUnavailableError } from "./errors";
 import { appendSettle } from "./history";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, execTxItems } from "./kv";
+import { carryOver } from "./reset";
 import { newOperationId, openMember, type Operation, parseOpenMember, parseOperation } from "./operation";
 import { type Fence, fenceUntil, healLockMs, healPassMs } from "./timing";
 import { TxSteps } from "./tx-steps";
@@ -39,6 +40,7 @@ export type HealDecision =
   | { action: "settle_debit" }
   | { action: "compensate"; releaseIdempotencyKey: boolean }
   | { action: "apply" }
+  | { action: "carry" }
   | { action: "settle_applied" };
 
 /**
@@ -53,6 +55,7 @@ export type HealDecision =
  *   claimed credit/refill/refund still named by its guard  → apply, then settle
  *   claimed but the guard names another op                 → drop (it lost the claim)
  *   applied credit/refill/refund                           → settle
+ *   a reset's carry step not yet done                      → carry the debits over
  */
 export function decideHeal(id: string, facts: HealFacts): HealDecision {
   const { op, after, voided, refunded, holder } = facts;
@@ -63,6 +66,7 @@ export function decideHeal(id: string, facts: HealFacts): HealDecision {
     if (refunded || (after >= 0 && !voided && !lostIdempotencyRace)) return { action: "settle_debit" };
     return { action: "compensate", releaseIdempotencyKey: op.idempotencyKey !== null && holder === id };
   }
+  if (op.kind === "carry") return { action: "carry" };
   if (op.state === "claimed") return holder === id ? { action: "apply" } : { action: "drop", deleteRecord: true };
   if (after === null) return { action: "drop", deleteRecord: false };
   return { action: "settle_applied" };
@@ -147,6 +151,10 @@ async function healLocked(ctx: MeteringContext, keys: UserKeys, rawIds: unknown[
       case "apply":
         await applyClaimed(ctx, keys, op!, fence);
         report.applied++;
+        continue;
+      case "carry":
+        // "pending" while a debit it carries is still open: a later pass finishes it.
+        if ((await carryOver(ctx, keys, op!, fence)) === "carried") report.applied++;
         continue;
       case "settle_applied":
         await settleApplied(ctx, keys, op!, facts.after!);

@@ -21,6 +21,8 @@ import { assertUserId } from "./user-id";
  *   <ns>:{<user>}:idem:<key>     Idempotency-Key of a metered request → debit id
  *   <ns>:{<user>}:idemres:<key>  the stored response for that key
  *   <ns>:{<user>}:heal           short lock: one healer per user at a time
+ *   <ns>:{<user>}:reset          hash {id, at} of the last reset
+ *   <ns>:{<user>}:carry:<resetId>  the `open` set as the reset found it (what it carried over)
  */
 export interface UserKeys {
   readonly userId: string;
@@ -30,7 +32,9 @@ export interface UserKeys {
   readonly daily: string;
   readonly open: string;
   readonly healLock: string;
+  readonly lastReset: string;
   op(id: string): string;
+  carry(resetId: string): string;
   result(id: string): string;
   void(id: string): string;
   grant(name: string): string;
@@ -50,7 +54,9 @@ export function userKeys(namespace: string, userId: string): UserKeys {
     daily: `${base}:daily`,
     open: `${base}:open`,
     healLock: `${base}:heal`,
+    lastReset: `${base}:reset`,
     op: (id) => `${base}:op:${id}`,
+    carry: (resetId) => `${base}:carry:${resetId}`,
     result: (id) => `${base}:r:${id}`,
     void: (id) => `${base}:void:${id}`,
     grant: (name) => `${base}:g:${name}`,

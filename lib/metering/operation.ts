@@ -9,9 +9,10 @@ import { asIntOrNull, asRecord } from "./kv";
  * Lifecycle: claimed (credits, refunds, refills: the right to apply was won) → open (the
  * balance changed, the result is captured in `r:<id>`) → settled (the history has it, the
  * id has left the user's `open` set and `r:<id>` is gone). A refused debit is compensated
- * instead, and its record deleted.
+ * instead, and its record deleted. A reset opens a "carry" operation: carrying the debits it
+ * found in flight over to the new ledger (reset.ts).
  */
-export type OperationKind = "debit" | "credit" | "refund" | "refill";
+export type OperationKind = "debit" | "credit" | "refund" | "refill" | "carry";
 export type OperationState = "claimed" | "open";
 
 export interface Operation {
@@ -48,7 +49,7 @@ export function operationFields(op: Operation): Record<string, string | number> 
   return fields;
 }
 
-const KINDS: ReadonlySet<string> = new Set(["debit", "credit", "refund", "refill"]);
+const KINDS: ReadonlySet<string> = new Set(["debit", "credit", "refund", "refill", "carry"]);
 const STATES: ReadonlySet<string> = new Set(["claimed", "open"]);
 
 /** Parses an HGETALL reply; null when the record does not exist (expired or compensated). */

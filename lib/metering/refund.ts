@@ -4,6 +4,7 @@ import { userKeys } from "./keys";
 import { asIntOrNull, asStringOrNull, execTx } from "./kv";
 import { dailyField } from "./debit";
 import { parseOperation } from "./operation";
+import { inCurrentLedger } from "./reset";
 import { assertOperationId, optionalText } from "./text";
 
 export type RefundOutcome =
@@ -33,6 +34,8 @@ export async function refund(ctx: MeteringContext, userId: string, debitId: stri
   // A settled debit has no r:<id> any more; an open one must have been paid (r ≥ 0).
   const paid = op !== null && op.kind === "debit" && (after === null || after >= 0) && voided === 0;
   if (!paid || op === null) return { status: "not_refundable", debitId };
+  // A debit settled before the user's last reset belongs to the old ledger.
+  if (!(await inCurrentLedger(ctx, keys, op))) return { status: "not_refundable", debitId };
 
   const outcome = await claimAndApply(ctx, {
     keys, kind: "refund", guardKey: keys.refundClaim(debitId), guardTtlSeconds: ctx.config.refundWindowSeconds,

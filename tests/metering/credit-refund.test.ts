@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkInvariants, readLedger } from "../../lib/metering";
-import { kvTargets, meteringOn } from "../support/kv";
+import { kvTargets, manualClock, meteringOn } from "../support/kv";
 
 describe.each(kvTargets())("credits, refunds and resets on the $engine engine", (target) => {
   it("applies a keyed top-up once, however often it is retried or raced", async () => {
@@ -66,5 +66,86 @@ describe.each(kvTargets())("credits, refunds and resets on the $engine engine", 
     expect(stats).toMatchObject({ balance: 40, generations: 0, tokensUsed: 0, tokensAdded: 40 });
     expect(stats.history.map((e) => e.type)).toEqual(["reset"]);
     expect(checkInvariants(await readLedger(m.context, "test-user-id"), { historyComplete: true })).toEqual([]);
+  });
+});
+
+// Issue 9, bug 4: a reset used to leave in-flight debits on the old ledger (a refused one
+// given back afterwards created tokens and drove the debits total negative) and kept every
+// earlier debit refundable on the new ledger.
+describe.each(kvTargets())("a reset while requests are in flight, on the $engine engine", (target) => {
+  const REFUSED = "deb_refused0000000000000000000000000";
+
+  it("carries open debits over: the reset entry accounts for the paid ones, and the new history sums to the balance", async () => {
+    const clock = manualClock("2026-11-25T12:00:00Z");
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 });
+    await m.credit({ userId: "rae", amount: 10, reason: "Top-up" });
+    const settledEarlier = await m.debit({ userId: "rae", cost: 1 });
+    if (settledEarlier.status !== "ok") throw new Error("refused");
+    await settledEarlier.settle();
+    // In flight at the reset: two paid debits not yet settled, and a refused one whose
+    // compensation is still to come (written by hand: a refusal is normally given back at once).
+    const paid = await m.debit({ userId: "rae", cost: 2 });
+    const later = await m.debit({ userId: "rae", cost: 3 });
+    if (paid.status !== "ok" || later.status !== "ok") throw new Error("refused");
+    const keys = (await readLedger(m.context, "rae")).keys;
+    await m.context.kv.multi()
+      .decrby(keys.balance, 50).hincrby(keys.totals, "debits", 50).hincrby(keys.totals, "generations", 1)
+      .hset(keys.op(REFUSED), { kind: "debit", state: "open", amount: 50, at: clock.now(), period: "2026-11" })
+      .set(keys.result(REFUSED), -46)
+      .zadd(keys.open, { score: clock.now(), member: `${REFUSED}:50` })
+      .exec();
+
+    await m.reset("rae");
+    const right = await readLedger(m.context, "rae");
+    expect(right.balance).toBe(0);
+    expect(right.openIds).toHaveLength(4); // the three debits and the carry step
+    expect(checkInvariants(right, { historyComplete: true })).toEqual([]);
+
+    // After the reset: one paid debit settles, the other is refunded, the refused one is given back.
+    await paid.settle();
+    expect(await m.refund("rae", later.debitId)).toMatchObject({ status: "refunded" });
+    await later.settle();
+    await m.context.kv.multi()
+      .incrby(keys.balance, 50).hincrby(keys.totals, "debits", -50).hincrby(keys.totals, "generations", -1)
+      .del(keys.op(REFUSED), keys.result(REFUSED))
+      .zrem(keys.open, `${REFUSED}:50`)
+      .exec();
+    clock.advance(2000);
+    expect(await m.heal("rae")).toMatchObject({ applied: 1 });
+
+    const after = await readLedger(m.context, "rae");
+    expect(after.openIds).toEqual([]);
+    expect(after.balance).toBe(3); // the starting 0, plus the refund
+    // (All stamped at the same instant of the manual clock: compare as a set.)
+    expect(after.history.map((e) => `${e.type} ${e.amount}`).sort()).toEqual(["debit -2", "debit -3", "refund 3", "reset 5"]);
+    expect(after.totals).toMatchObject({ credits: 5, debits: 5, refunds: 3, generations: 1 });
+    expect(checkInvariants(after, { historyComplete: true })).toEqual([]);
+    // The debit settled before the reset belongs to the old ledger.
+    expect(await m.refund("rae", settledEarlier.debitId)).toMatchObject({ status: "not_refundable" });
+  });
+
+  it("carries at once when nothing is in flight, and lets a healer carry when the resetter could not", async () => {
+    const clock = manualClock("2026-11-25T12:00:00Z");
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 });
+    await m.credit({ userId: "sol", amount: 10, reason: "Top-up" });
+    await m.reset("sol");
+    expect((await readLedger(m.context, "sol")).openIds).toEqual([]);
+    await m.credit({ userId: "sol", amount: 10, reason: "Top-up" });
+
+    const open = await m.debit({ userId: "sol", cost: 4 });
+    if (open.status !== "ok") throw new Error("refused");
+    // This resetter's window is over before it starts (its clock is far ahead): the carry
+    // step is left to a healer.
+    const late = meteringOn(target, { clock: () => clock.now() + 10_000, kvTimeoutMs: 200, healAfterMs: 1000, namespace: m.context.config.namespace });
+    await late.reset("sol");
+    await open.settle();
+    expect((await readLedger(m.context, "sol")).openIds).toHaveLength(1);
+    clock.advance(20_000);
+    expect(await m.heal("sol")).toMatchObject({ applied: 1 });
+    const ledger = await readLedger(m.context, "sol");
+    expect(ledger.balance).toBe(0);
+    expect(ledger.history.map((e) => `${e.type} ${e.amount}`).sort()).toEqual(["debit -4", "reset 4"]);
+    expect(ledger.openIds).toEqual([]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 });
