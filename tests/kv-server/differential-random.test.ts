@@ -34,6 +34,11 @@ const member = fc.constantFrom("m1", "m2", "m3", "a", "b", "é");
 const pattern = fc.constantFrom("*", "a*", "?", "[a-c]", "[^a]*", "h*", "\\a", "[");
 const end = fc.constantFrom("left", "right", "LEFT", "up");
 const typeName = fc.constantFrom("string", "list", "set", "zset", "hash", "none");
+const bitOffset = fc.constantFrom("0", "1", "7", "8", "13", "31", "63", "100", "-1", "x", "4294967296");
+const bitValue = fc.constantFrom("0", "1", "2");
+const fieldType = fc.constantFrom("u1", "i1", "u7", "i8", "u8", "i16", "u32", "i63", "u63", "i64", "u64", "x8");
+const fieldOffset = fc.constantFrom("0", "3", "9", "#0", "#1", "#5", "-1");
+const overflow = fc.constantFrom("wrap", "sat", "fail", "WRAP", "bad");
 
 const cmd = (...parts: fc.Arbitrary<string | string[]>[]) =>
   fc.tuple(...parts).map((items) => items.flat());
@@ -58,6 +63,28 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("incrbyfloat"), key, float),
   cmd(word("append"), key, value),
   cmd(word("strlen"), key),
+  cmd(fc.constantFrom("getrange", "substr"), key, int, int),
+  cmd(word("setrange"), key, fc.constantFrom("0", "1", "5", "-1", "x"), value),
+  // bits: SETBIT, SETRANGE, BITOP and BITFIELD leave bytes that are not valid UTF-8 behind
+  cmd(word("getbit"), key, bitOffset),
+  cmd(word("setbit"), key, bitOffset, bitValue),
+  cmd(word("bitcount"), key, optional([], ["0", "-1"], ["1", "2", "bit"], ["-3", "-1", "byte"], ["2", "1"], ["-1", "-2", "x"])),
+  cmd(word("bitpos"), key, bitValue, optional([], ["1"], ["0", "-1"], ["2", "9", "bit"], ["-9", "-1", "bit"], ["0", "0", "byte"])),
+  cmd(word("bitop"), fc.constantFrom("and", "or", "xor", "not", "nand"), key, key, optional([], [""])),
+  // All-ones bytes, so BITPOS 0 also runs out of clear bits.
+  cmd(word("bitfield"), key, word("set"), word("i16"), fc.constantFrom("#0", "#1", "4"), word("-1")),
+  cmd(
+    fc.constantFrom("bitfield", "bitfield_ro"),
+    key,
+    fc.array(
+      fc.oneof(
+        cmd(word("get"), fieldType, fieldOffset),
+        cmd(fc.constantFrom("set", "incrby"), fieldType, fieldOffset, int),
+        cmd(word("overflow"), overflow),
+      ),
+      { maxLength: 4 },
+    ).map((ops) => ops.flat()),
+  ),
   // keys
   cmd(fc.constantFrom("del", "exists"), key, key),
   cmd(word("expire"), key, fc.constantFrom("100", "200", "-1", "x"), optional(["nx"], ["xx"])),

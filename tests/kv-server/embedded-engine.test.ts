@@ -82,11 +82,11 @@ describe("embedded engine", () => {
   it("points at --redis for Redis commands it does not implement, and aborts a MULTI holding one", async () => {
     const engine = await createEmbeddedEngine();
     expect(await engine.exec(["xadd", "s", "*", "f", "v"])).toMatchObject({ message: expect.stringContaining("--redis") });
-    expect(await engine.multi([["set", "a", "1"], ["getrange", "a", "0", "1"]])).toMatchObject({
+    expect(await engine.multi([["set", "a", "1"], ["pfadd", "a", "x"]])).toMatchObject({
       message: "EXECABORT Transaction discarded because of previous errors.",
     });
     expect(await engine.exec(["exists", "a"])).toBe(0);
-    expect(await engine.pipeline([["set", "a", "1"], ["getrange", "a", "0", "1"], ["get", "a"]])).toMatchObject([
+    expect(await engine.pipeline([["set", "a", "1"], ["pfadd", "a", "x"], ["get", "a"]])).toMatchObject([
       "OK",
       { message: expect.stringContaining("not supported") },
       "1",
@@ -100,8 +100,25 @@ describe("embedded engine", () => {
       scan dbsize flushdb flushall randomkey hset hsetnx hget hmget hgetall hdel hexists hincrby hincrbyfloat hkeys hvals
       hlen hscan lpush rpush lpop rpop lrange llen lindex lset lrem ltrim lmove sadd srem smembers sismember scard spop
       srandmember sinter sunion sdiff sscan zadd zrem zscore zincrby zcard zcount zrange zrevrange zrangebyscore
-      zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time`.split(/\s+/);
+      zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time
+      getrange substr setrange getbit setbit bitcount bitpos bitop bitfield bitfield_ro`.split(/\s+/);
     expect(claimed.filter((name) => !EMBEDDED_COMMANDS.includes(name))).toEqual([]);
+  });
+
+  it("keeps string bytes that are not valid UTF-8 exactly, and a COPY of them apart", async () => {
+    const engine = await createEmbeddedEngine();
+    expect(await engine.exec(["setbit", "b", "0", "1"])).toBe(0);
+    // 0x80 alone is not UTF-8: a reply decodes it to U+FFFD, the stored byte stays 0x80.
+    expect(await engine.exec(["get", "b"])).toBe("\ufffd");
+    expect(await engine.exec(["strlen", "b"])).toBe(1);
+    expect(await engine.exec(["bitfield_ro", "b", "get", "u8", "0"])).toEqual([0x80]);
+    expect(await engine.exec(["copy", "b", "c"])).toBe(1);
+    expect(await engine.exec(["setbit", "c", "1", "1"])).toBe(0);
+    expect(await engine.exec(["bitfield_ro", "b", "get", "u8", "0"])).toEqual([0x80]);
+    expect(await engine.exec(["bitfield_ro", "c", "get", "u8", "0"])).toEqual([0xc0]);
+    expect(await engine.exec(["append", "b", "é"])).toBe(3);
+    expect(await engine.exec(["bitfield_ro", "b", "get", "u8", "#0", "get", "u8", "#1", "get", "u8", "#2"])).toEqual([0x80, 0xc3, 0xa9]);
+    await engine.close();
   });
 
   it("stays responsive with large values and collections", async () => {

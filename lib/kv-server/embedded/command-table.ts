@@ -1,12 +1,15 @@
 import { REDIS_COMMANDS } from "../command-policy";
 import { ReplyError, unknownCommand, wrongArity } from "../reply";
 import type { CommandSpec } from "./command-context";
+import { bitfieldCommands } from "./commands/bitfield";
+import { bitCommands } from "./commands/bits";
 import { hashCommands } from "./commands/hashes";
 import { keyCommands } from "./commands/keys";
 import { listCommands } from "./commands/lists";
 import { scanCommands } from "./commands/scan";
 import { serverCommands } from "./commands/server";
 import { setCommands } from "./commands/sets";
+import { stringRangeCommands } from "./commands/string-ranges";
 import { stringCommands } from "./commands/strings";
 import { zsetRangeCommands } from "./commands/zset-ranges";
 import { zsetCommands } from "./commands/zsets";
@@ -14,6 +17,9 @@ import { zsetCommands } from "./commands/zsets";
 const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
   [
     ...stringCommands,
+    ...stringRangeCommands,
+    ...bitCommands,
+    ...bitfieldCommands,
     ...keyCommands,
     ...scanCommands,
     ...hashCommands,
