@@ -120,6 +120,10 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("lset"), key, int, value),
   cmd(word("lrem"), key, int, value),
   cmd(word("lmove"), key, key, end, end),
+  cmd(fc.constantFrom("lpushx", "rpushx"), key, value),
+  cmd(word("linsert"), key, fc.constantFrom("before", "AFTER", "aside"), value, value),
+  cmd(word("lpos"), key, value, someOf(["rank", "-1"], ["rank", "2"], ["count", "0"], ["count", "2"], ["maxlen", "3"])),
+  cmd(word("lmpop"), fc.constantFrom("1", "2"), key, key, end, optional(["count", "2"], ["count", "0"])),
   // sets
   cmd(fc.constantFrom("sadd", "srem"), key, member, member),
   cmd(fc.constantFrom("smembers", "scard"), key),
@@ -129,6 +133,9 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("srandmember"), key, optional(["2"], ["-3"], ["0"])),
   cmd(fc.constantFrom("sinter", "sunion", "sdiff"), key, key),
   cmd(word("sscan"), key, word("0")),
+  cmd(word("smove"), key, key, member),
+  cmd(fc.constantFrom("sinterstore", "sunionstore", "sdiffstore"), key, key, key),
+  cmd(word("sintercard"), fc.constantFrom("1", "2"), key, key, optional(["limit", "1"], ["limit", "0"])),
   // sorted sets
   cmd(word("zadd"), key, someOf(["nx"], ["xx"], ["gt"], ["lt"], ["ch"], ["incr"]), float, member, optional(["2", "m2"])),
   cmd(word("zincrby"), key, float, member),

@@ -101,7 +101,8 @@ describe("embedded engine", () => {
       hlen hscan lpush rpush lpop rpop lrange llen lindex lset lrem ltrim lmove sadd srem smembers sismember scard spop
       srandmember sinter sunion sdiff sscan zadd zrem zscore zincrby zcard zcount zrange zrevrange zrangebyscore
       zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time
-      getrange substr setrange getbit setbit bitcount bitpos bitop bitfield bitfield_ro`.split(/\s+/);
+      getrange substr setrange getbit setbit bitcount bitpos bitop bitfield bitfield_ro lpushx rpushx linsert lpos lmpop
+      smove sintercard sinterstore sunionstore sdiffstore`.split(/\s+/);
     expect(claimed.filter((name) => !EMBEDDED_COMMANDS.includes(name))).toEqual([]);
   });
 

@@ -93,6 +93,16 @@ const WORKLOAD: string[][] = [
   ["bitfield", "fields", "set", "i8", "#2", "-5", "incrby", "u4", "3", "7", "overflow", "fail", "incrby", "u2", "0", "9"],
   ["set", "timed-bits", "v", "ex", "1000"],
   ["setbit", "timed-bits", "20", "1"],
+  ["rpushx", "l", "d"],
+  ["lpushx", "l", "z"],
+  ["linsert", "l", "before", "c", "b2"],
+  ["rpush", "l2", "1", "2", "3"],
+  ["lmpop", "2", "nothing", "l2", "right", "count", "2"],
+  ["sadd", "set2", "y", "q"],
+  ["smove", "set2", "moved", "q"],
+  ["sinterstore", "inter", "set", "set2"],
+  ["sunionstore", "union", "set", "set2"],
+  ["sdiffstore", "diff", "set", "set2"],
 ];
 
 async function load(engine: Engine, extra: string[][] = []): Promise<void> {
