@@ -206,6 +206,19 @@ const SCENARIOS: Record<string, Step[]> = {
     "del h", "hset h f v", "hdel h f", "exists h", "hincrby newh f 1", "hgetall newh", ["hset", "u", "ключ", "значение"],
     "hgetall u",
   ],
+  "hashes: HRANDFIELD": [
+    "hset h a 1 b 2 c 3", "hrandfield h", "hrandfield h 0", "hrandfield h 2", "hrandfield h 3", "hrandfield h 10",
+    "hrandfield h -5", "hrandfield h -1", "hrandfield h 2 withvalues", "hrandfield h 10 WITHVALUES", "hrandfield h -4 withvalues",
+    "hrandfield h 0 withvalues", "hrandfield h x", "hrandfield h 1.5", "hrandfield h 1 foo", "hrandfield h 1 withvalues x",
+    // Never a large negative count that Redis accepts: it builds the whole reply in memory
+    // (a count of -4611686018427387903 got the shared Redis OOM-killed once).
+    `hrandfield h ${INT64_MIN}`, `hrandfield h ${INT64_MAX}`, "hrandfield h 4611686018427387903 withvalues",
+    "hrandfield h 4611686018427387904 withvalues", "hrandfield h -4611686018427387904 withvalues",
+    `hrandfield h ${INT64_MIN} withvalues`, "hrandfield nokey",
+    "hrandfield nokey 5", "hrandfield nokey -5 withvalues", "hrandfield nokey x", "hrandfield nokey 1 foo",
+    "hrandfield nokey 4611686018427387904 withvalues", "hset one f v", "hrandfield one", "hrandfield one -3 withvalues",
+    "set s x", "hrandfield s", "hrandfield s 1", "hrandfield s 0", "hrandfield s x", "hrandfield s 1 foo",
+  ],
   "lists": [
     "lpush l a b c", "rpush l d e", "lrange l 0 -1", "llen l", "lrange l 1 2", "lrange l -2 -1", "lrange l 5 10",
     "lrange l -100 100", "lrange l 3 1", "lrange l x 1", "lrange nokey 0 -1", "lindex l 0", "lindex l -1", "lindex l 99",

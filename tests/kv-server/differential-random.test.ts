@@ -111,6 +111,8 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("hincrby"), key, field, int),
   cmd(word("hincrbyfloat"), key, field, float),
   cmd(word("hscan"), key, word("0"), optional(["match", "f*"])),
+  // Small counts only: Redis builds a reply of |count| fields in memory.
+  cmd(word("hrandfield"), key, optional(["2"], ["-3"], ["0"], ["-2", "withvalues"], ["5", "WITHVALUES"], ["1", "x"])),
   // lists
   cmd(fc.constantFrom("lpush", "rpush"), key, value, value),
   cmd(fc.constantFrom("lpop", "rpop"), key, optional(["2"], ["0"], ["-1"], ["x"])),

@@ -102,7 +102,7 @@ describe("embedded engine", () => {
       srandmember sinter sunion sdiff sscan zadd zrem zscore zincrby zcard zcount zrange zrevrange zrangebyscore
       zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time
       getrange substr setrange getbit setbit bitcount bitpos bitop bitfield bitfield_ro lpushx rpushx linsert lpos lmpop
-      smove sintercard sinterstore sunionstore sdiffstore`.split(/\s+/);
+      smove sintercard sinterstore sunionstore sdiffstore hrandfield`.split(/\s+/);
     expect(claimed.filter((name) => !EMBEDDED_COMMANDS.includes(name))).toEqual([]);
   });
 
@@ -119,6 +119,26 @@ describe("embedded engine", () => {
     expect(await engine.exec(["bitfield_ro", "c", "get", "u8", "0"])).toEqual([0xc0]);
     expect(await engine.exec(["append", "b", "é"])).toBe(3);
     expect(await engine.exec(["bitfield_ro", "b", "get", "u8", "#0", "get", "u8", "#1", "get", "u8", "#2"])).toEqual([0x80, 0xc3, 0xa9]);
+    await engine.close();
+  });
+
+  // The differential test can only compare random replies by shape; this checks what they hold.
+  it("HRANDFIELD picks fields of the hash, distinct for a positive count, with their own values", async () => {
+    const engine = await createEmbeddedEngine();
+    const hash = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, `v${i}`]));
+    await engine.exec(["hset", "h", ...Object.entries(hash).flat()]);
+    const one = (await engine.exec(["hrandfield", "h"])) as string;
+    expect(Object.keys(hash)).toContain(one);
+    const distinct = (await engine.exec(["hrandfield", "h", "15"])) as string[];
+    expect(new Set(distinct).size).toBe(15);
+    expect(distinct.every((field) => field in hash)).toBe(true);
+    expect(((await engine.exec(["hrandfield", "h", "50"])) as string[]).sort()).toEqual(Object.keys(hash).sort());
+    const repeated = (await engine.exec(["hrandfield", "h", "-200", "withvalues"])) as string[];
+    expect(repeated).toHaveLength(400);
+    for (let i = 0; i < repeated.length; i += 2) expect(hash[repeated[i] as string]).toBe(repeated[i + 1]);
+    // 200 draws from 20 fields: some field comes up twice.
+    expect(new Set(repeated.filter((_, i) => i % 2 === 0)).size).toBeLessThan(200);
+    expect(await engine.exec(["hrandfield", "h", "-20000000"])).toMatchObject({ message: expect.stringContaining("too large") });
     await engine.close();
   });
 

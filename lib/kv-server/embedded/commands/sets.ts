@@ -13,6 +13,7 @@ import {
   type CommandSpec,
   removeMembers,
 } from "../command-context";
+import { pickDistinct, pickWithRepeats } from "../random-picks";
 
 function sadd(ctx: CommandContext, args: readonly string[]): Reply {
   const set = readOrCreate(ctx, arg(args, 1), "set", () => new Set<string>());
@@ -47,17 +48,6 @@ function scard(ctx: CommandContext, args: readonly string[]): Reply {
   return read(ctx, arg(args, 1), "set")?.size ?? 0;
 }
 
-function pickDistinct(members: string[], count: number): string[] {
-  // Partial Fisher-Yates: the first `count` slots end up a uniform sample.
-  const pool = [...members];
-  const picked = Math.min(count, pool.length);
-  for (let i = 0; i < picked; i++) {
-    const j = i + Math.floor(Math.random() * (pool.length - i));
-    [pool[i], pool[j]] = [pool[j] as string, pool[i] as string];
-  }
-  return pool.slice(0, picked);
-}
-
 function spop(ctx: CommandContext, args: readonly string[]): Reply {
   if (args.length > 3) fail(ErrorText.syntax);
   const key = arg(args, 1);
@@ -76,9 +66,6 @@ function spop(ctx: CommandContext, args: readonly string[]): Reply {
   return withCount ? popped : (popped[0] ?? null);
 }
 
-/** Redis would happily build a reply this large; a development server should not fall over on it. */
-const MAX_REPEATED_SAMPLE = 10_000_000;
-
 function srandmember(ctx: CommandContext, args: readonly string[]): Reply {
   if (args.length > 3) fail(ErrorText.syntax);
   if (args.length === 2) {
@@ -93,11 +80,10 @@ function srandmember(ctx: CommandContext, args: readonly string[]): Reply {
   const count = Number(requested);
   const set = read(ctx, arg(args, 1), "set");
   if (set === undefined || count === 0) return [];
-  if (-count > MAX_REPEATED_SAMPLE) fail(`ERR count is too large for the embedded engine (limit ${MAX_REPEATED_SAMPLE})`);
   const members = [...set];
   if (count > 0) return pickDistinct(members, count);
   // A negative count allows repeats and always returns |count| members.
-  return Array.from({ length: -count }, () => members[Math.floor(Math.random() * members.length)] as string);
+  return pickWithRepeats(members, -count);
 }
 
 type SetOperation = "inter" | "union" | "diff";
