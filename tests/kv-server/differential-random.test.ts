@@ -153,6 +153,19 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("zrange"), word("lex"), lexBound, lexBound, word("bylex"), someOf(["rev"], ["limit", "0", "2"])),
   cmd(fc.constantFrom("zrangebyscore", "zrevrangebyscore", "zremrangebyscore"), key, bound, bound),
   cmd(word("zscan"), key, word("0")),
+  cmd(fc.constantFrom("zpopmin", "zpopmax"), key, optional(["2"], ["0"], ["-1"])),
+  cmd(word("zmpop"), fc.constantFrom("1", "2"), key, key, fc.constantFrom("min", "MAX", "mid"), optional(["count", "2"])),
+  cmd(
+    fc.constantFrom("zunion", "zinter", "zdiff"),
+    word("2"),
+    key,
+    key,
+    someOf(["weights", "2", "-0.5"], ["weights", "0", "inf"], ["aggregate", "min"], ["aggregate", "max"], ["withscores"]),
+  ),
+  cmd(fc.constantFrom("zunionstore", "zinterstore", "zdiffstore"), key, word("2"), key, key, optional(["aggregate", "max"], ["weights", "1", "-1"])),
+  cmd(word("zintercard"), word("2"), key, key, optional(["limit", "1"])),
+  cmd(word("zlexcount"), word("lex"), lexBound, lexBound),
+  cmd(word("zremrangebylex"), word("lex"), lexBound, lexBound),
 );
 
 type Step = { readonly single: string[] } | { readonly multi: string[][] };

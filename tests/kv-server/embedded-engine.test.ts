@@ -102,7 +102,8 @@ describe("embedded engine", () => {
       srandmember sinter sunion sdiff sscan zadd zrem zscore zincrby zcard zcount zrange zrevrange zrangebyscore
       zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time
       getrange substr setrange getbit setbit bitcount bitpos bitop bitfield bitfield_ro lpushx rpushx linsert lpos lmpop
-      smove sintercard sinterstore sunionstore sdiffstore hrandfield`.split(/\s+/);
+      smove sintercard sinterstore sunionstore sdiffstore hrandfield zpopmin zpopmax zmpop zunion zinter zdiff zunionstore
+      zinterstore zdiffstore zintercard zlexcount zremrangebylex`.split(/\s+/);
     expect(claimed.filter((name) => !EMBEDDED_COMMANDS.includes(name))).toEqual([]);
   });
 

@@ -103,6 +103,15 @@ const WORKLOAD: string[][] = [
   ["sinterstore", "inter", "set", "set2"],
   ["sunionstore", "union", "set", "set2"],
   ["sdiffstore", "diff", "set", "set2"],
+  ["zadd", "z2", "0", "p", "0", "q", "0", "r", "0", "s", "5", "t"],
+  ["zpopmax", "z2"],
+  ["zpopmin", "z2"],
+  ["zremrangebylex", "z2", "[r", "+"],
+  ["zadd", "z3", "1", "x", "2", "y", "3", "w"],
+  ["zmpop", "2", "nothing", "z3", "max", "count", "2"],
+  ["zunionstore", "zunion", "2", "z", "z2", "weights", "2", "-1"],
+  ["zinterstore", "zinter", "2", "z", "z", "aggregate", "max"],
+  ["zdiffstore", "zdiff", "2", "z", "z3"],
 ];
 
 async function load(engine: Engine, extra: string[][] = []): Promise<void> {

@@ -11,6 +11,8 @@ import { serverCommands } from "./commands/server";
 import { setCommands } from "./commands/sets";
 import { stringRangeCommands } from "./commands/string-ranges";
 import { stringCommands } from "./commands/strings";
+import { zsetCombineCommands } from "./commands/zset-combine";
+import { zsetPopCommands } from "./commands/zset-pops";
 import { zsetRangeCommands } from "./commands/zset-ranges";
 import { zsetCommands } from "./commands/zsets";
 
@@ -27,6 +29,8 @@ const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
     ...setCommands,
     ...zsetCommands,
     ...zsetRangeCommands,
+    ...zsetPopCommands,
+    ...zsetCombineCommands,
     ...serverCommands,
   ].map((spec) => [spec.name, spec]),
 );

@@ -2,6 +2,7 @@ import { ErrorText, type Reply } from "../../reply";
 import { INT64_MIN, parseInt64AsNumber } from "../numbers/int64";
 import {
   arg,
+  atLeastOneArg,
   clampRange,
   countArg,
   deleteIfEmpty,
@@ -217,23 +218,16 @@ function positiveArg(text: string, message: string): number {
   return value;
 }
 
-/** getRangeLongFromObjectOrReply(1, LONG_MAX) as LMPOP and ZMPOP use it. */
-export function atLeastOne(text: string, message: string): number {
-  const value = parseInt64AsNumber(text);
-  if (value === undefined || value < 1) fail(message);
-  return value;
-}
-
 /** LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list. */
 function lmpop(ctx: CommandContext, args: readonly string[]): Reply {
-  const numkeys = atLeastOne(arg(args, 1), "ERR numkeys should be greater than 0");
+  const numkeys = atLeastOneArg(arg(args, 1), "ERR numkeys should be greater than 0");
   const whereIndex = 2 + numkeys;
   if (whereIndex >= args.length) fail(ErrorText.syntax);
   const end = parseEnd(arg(args, whereIndex));
   let count: number | undefined;
   for (let i = whereIndex + 1; i < args.length; i++) {
     if (count === undefined && sameWord(args[i], "count") && i + 1 < args.length) {
-      count = atLeastOne(arg(args, ++i), "ERR count should be greater than 0");
+      count = atLeastOneArg(arg(args, ++i), "ERR count should be greater than 0");
     } else {
       fail(ErrorText.syntax);
     }
