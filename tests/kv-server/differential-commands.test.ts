@@ -366,6 +366,13 @@ const SCENARIOS: Record<string, Step[]> = {
     "zremrangebylex z x y", "zremrangebylex nokey - +", "zremrangebylex nokey x y", "zremrangebylex z - +", "exists z",
     "set str x", "zlexcount str - +", "zlexcount str x y", "zremrangebylex str - +", "zremrangebylex str x y",
   ],
+  "MEMORY USAGE": [
+    "memory usage nokey", "set s hello", "memory usage s", "memory usage s samples 5", "memory usage s SAMPLES 0",
+    "memory usage s samples -1", "memory usage s samples x", "memory usage s samples", "memory usage s foo",
+    "memory usage s samples 1 samples 2", "memory usage nokey samples -1", "memory usage nokey foo", "memory usage",
+    "memory", "memory foo", "memory Foo bar", "MEMORY USAGE s", "hset h f v", "memory usage h", "rpush l a b",
+    "memory usage l", "sadd st a", "memory usage st", "zadd z 1 a", "memory usage z", "setbit b 100 1", "memory usage b",
+  ],
   "server and errors": [
     "ping", "ping hello", "ping a b", "echo hi", "echo", "time x", "PING", "GeT nokey", "SET Mixed Case", "get Mixed",
     "nosuchcommand a b", ["nosuchcommand", "x".repeat(200), "y"], ["unknown\r\ncmd", "a\nb"], "get", "get a b",

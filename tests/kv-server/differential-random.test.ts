@@ -101,6 +101,7 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("scan"), word("0"), word("count"), word("1000"), optional(["match", "a*"], ["type", "list"])),
   cmd(word("scan"), word("0"), word("type"), typeName, word("count"), word("1000")),
   cmd(fc.constantFrom("dbsize", "randomkey")),
+  cmd(word("memory"), word("usage"), key, optional(["samples", "5"], ["samples", "-1"])),
   // hashes
   cmd(word("hset"), key, field, value, optional(["g", "2"])),
   cmd(word("hsetnx"), key, field, value),

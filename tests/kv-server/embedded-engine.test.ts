@@ -103,7 +103,7 @@ describe("embedded engine", () => {
       zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time
       getrange substr setrange getbit setbit bitcount bitpos bitop bitfield bitfield_ro lpushx rpushx linsert lpos lmpop
       smove sintercard sinterstore sunionstore sdiffstore hrandfield zpopmin zpopmax zmpop zunion zinter zdiff zunionstore
-      zinterstore zdiffstore zintercard zlexcount zremrangebylex`.split(/\s+/);
+      zinterstore zdiffstore zintercard zlexcount zremrangebylex memory`.split(/\s+/);
     expect(claimed.filter((name) => !EMBEDDED_COMMANDS.includes(name))).toEqual([]);
   });
 
@@ -140,6 +140,18 @@ describe("embedded engine", () => {
     // 200 draws from 20 fields: some field comes up twice.
     expect(new Set(repeated.filter((_, i) => i % 2 === 0)).size).toBeLessThan(200);
     expect(await engine.exec(["hrandfield", "h", "-20000000"])).toMatchObject({ message: expect.stringContaining("too large") });
+    await engine.close();
+  });
+
+  it("MEMORY USAGE estimates a size that grows with the value, and nil for a missing key", async () => {
+    const engine = await createEmbeddedEngine();
+    expect(await engine.exec(["memory", "usage", "k"])).toBeNull();
+    await engine.exec(["set", "k", "v"]);
+    const small = (await engine.exec(["memory", "usage", "k"])) as number;
+    expect(small).toBeGreaterThan(0);
+    await engine.exec(["set", "k", "v".repeat(10_000)]);
+    expect(await engine.exec(["memory", "usage", "k"])).toBeGreaterThan(small + 9_000);
+    expect(await engine.exec(["memory", "stats"])).toMatchObject({ message: expect.stringContaining("--redis") });
     await engine.close();
   });
 

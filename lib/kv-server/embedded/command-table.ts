@@ -6,6 +6,7 @@ import { bitCommands } from "./commands/bits";
 import { hashCommands } from "./commands/hashes";
 import { keyCommands } from "./commands/keys";
 import { listCommands } from "./commands/lists";
+import { memoryCommands } from "./commands/memory";
 import { scanCommands } from "./commands/scan";
 import { serverCommands } from "./commands/server";
 import { setCommands } from "./commands/sets";
@@ -32,6 +33,7 @@ const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
     ...zsetPopCommands,
     ...zsetCombineCommands,
     ...serverCommands,
+    ...memoryCommands,
   ].map((spec) => [spec.name, spec]),
 );
 
