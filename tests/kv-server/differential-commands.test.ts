@@ -161,6 +161,15 @@ const SCENARIOS: Record<string, Step[]> = {
     "bitfield_ro nokey get u8 0", "bitfield_ro bf", "set t 1", "expire t 100", "bitfield t set u8 8 65", "get t", "ttl t",
     "lpush l a", "bitfield l get u8 0", "bitfield l set u8 0 1", "bitfield l", "bitfield_ro l get u8 0", "bitfield l get x 0",
   ],
+  "strings: LCS": [
+    "mset a ohmytext b mynewtext", "lcs a b", "lcs a b len", "lcs a b idx", "lcs a b idx minmatchlen 4",
+    "lcs a b idx withmatchlen", "lcs a b IDX MINMATCHLEN 2 WITHMATCHLEN", "lcs a b idx minmatchlen -5", "lcs b a idx",
+    "lcs a a idx withmatchlen", "lcs a nokey", "lcs nokey nokey2 idx", "lcs nokey a len", "lcs a b len idx",
+    "lcs a b idx len", "lcs a b minmatchlen", "lcs a b minmatchlen x", "lcs a b foo", "lcs a b len len", "mset c abcabc d cbacba",
+    "lcs c d", "lcs c d idx withmatchlen", "lcs d c idx", ["set", "u", "héllo wörld"], ["set", "v", "hello world"], "lcs u v",
+    "lcs u v idx", ["set", "empty", ""], "lcs empty a", "lcs empty a idx", "setbit bits 0 1", "lcs bits a", "lpush l x",
+    "lcs a l", "lcs l a", "lcs l nokey len", "lcs nokey l foo",
+  ],
   "keys: DEL EXISTS TYPE RENAME COPY": [
     "mset a 1 b 2", "lpush l x", "hset h f v", "sadd s m", "zadd z 1 m", "type a", "type l", "type h", "type s",
     "type z", "type nokey", "exists a b nokey a", "del a nokey b", "exists a", "unlink l h", "exists l h",

@@ -71,6 +71,7 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("bitcount"), key, optional([], ["0", "-1"], ["1", "2", "bit"], ["-3", "-1", "byte"], ["2", "1"], ["-1", "-2", "x"])),
   cmd(word("bitpos"), key, bitValue, optional([], ["1"], ["0", "-1"], ["2", "9", "bit"], ["-9", "-1", "bit"], ["0", "0", "byte"])),
   cmd(word("bitop"), fc.constantFrom("and", "or", "xor", "not", "nand"), key, key, optional([], [""])),
+  cmd(word("lcs"), key, key, optional(["len"], ["idx"], ["idx", "minmatchlen", "2", "withmatchlen"], ["len", "idx"])),
   // All-ones bytes, so BITPOS 0 also runs out of clear bits.
   cmd(word("bitfield"), key, word("set"), word("i16"), fc.constantFrom("#0", "#1", "4"), word("-1")),
   cmd(

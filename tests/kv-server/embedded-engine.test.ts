@@ -103,7 +103,7 @@ describe("embedded engine", () => {
       zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time
       getrange substr setrange getbit setbit bitcount bitpos bitop bitfield bitfield_ro lpushx rpushx linsert lpos lmpop
       smove sintercard sinterstore sunionstore sdiffstore hrandfield zpopmin zpopmax zmpop zunion zinter zdiff zunionstore
-      zinterstore zdiffstore zintercard zlexcount zremrangebylex memory`.split(/\s+/);
+      zinterstore zdiffstore zintercard zlexcount zremrangebylex memory lcs`.split(/\s+/);
     expect(claimed.filter((name) => !EMBEDDED_COMMANDS.includes(name))).toEqual([]);
   });
 

@@ -5,6 +5,7 @@ import { bitfieldCommands } from "./commands/bitfield";
 import { bitCommands } from "./commands/bits";
 import { hashCommands } from "./commands/hashes";
 import { keyCommands } from "./commands/keys";
+import { lcsCommands } from "./commands/lcs";
 import { listCommands } from "./commands/lists";
 import { memoryCommands } from "./commands/memory";
 import { scanCommands } from "./commands/scan";
@@ -23,6 +24,7 @@ const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
     ...stringRangeCommands,
     ...bitCommands,
     ...bitfieldCommands,
+    ...lcsCommands,
     ...keyCommands,
     ...scanCommands,
     ...hashCommands,
