@@ -425,6 +425,11 @@ describe("MULTI/EXEC semantics match Redis", () => {
     "wrong arity aborts everything": [["set", "a", "1"], ["get"], ["incr", "a"]],
     "DECRBY then COPY captures the balance": [["set", "bal", "100"], ["decrby", "bal", "30"], ["copy", "bal", "snap", "replace"], ["get", "snap"]],
     "syntax errors are runtime errors": [["set", "a", "1", "foo"], ["set", "b", "2"], ["get", "b"]],
+    "bit and range writes apply in order": [
+      ["setbit", "a", "1", "1"], ["setrange", "a", "1", "bc"], ["bitfield", "a", "incrby", "u8", "#1", "1"], ["bitop", "not", "b", "a"],
+      ["bitcount", "b"], ["zadd", "z", "1", "x", "2", "y"], ["zpopmax", "z"], ["zunionstore", "b", "1", "z"], ["getbit", "b", "0"],
+    ],
+    "a new command with the wrong arity aborts everything": [["set", "a", "1"], ["lpushx", "a"], ["incr", "a"]],
   };
   for (const [name, commands] of Object.entries(TRANSACTIONS)) {
     it(name, async () => {
