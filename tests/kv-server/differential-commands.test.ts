@@ -156,6 +156,7 @@ const SCENARIOS: Record<string, Step[]> = {
     "bitfield bf overflow", "bitfield bf overflow up get u8 0", "bitfield bf foo u8 0", "bitfield bf", "bitfield nokey",
     "bitfield nokey get u8 100", "exists nokey", "bitfield nokey overflow fail incrby u2 100 9", "get nokey", "strlen nokey",
     "bitfield bf get u8 4294967288", "bitfield bf get u8 4294967289", "bitfield bf get u8 #536870911", "bitfield bf get u8 #536870912",
+    "bitfield bf get i64 #288230376151711745 get i64 #1", "bitfield bf get u8 #2305843009213693952",
     "bitfield bf set u8 0 1 set u8 0 2 get u8 0", "bitfield bf INCRBY U8 0 1", "bitfield bf OVERFLOW SAT incrby u8 0 1000",
     "bitfield_ro bf get u8 0 get i16 0", "bitfield_ro bf set u8 0 1", "bitfield_ro bf incrby u8 0 1", "bitfield_ro bf overflow sat",
     "bitfield_ro nokey get u8 0", "bitfield_ro bf", "set t 1", "expire t 100", "bitfield t set u8 8 65", "get t", "ttl t",

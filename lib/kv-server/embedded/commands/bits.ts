@@ -19,7 +19,8 @@ export function parseBitOffset(text: string, bits = 0): number {
   const error = "ERR bit offset is not an integer or out of range";
   const hash = bits > 0 && text.startsWith("#");
   let offset = parseInt64(hash ? text.slice(1) : text) ?? fail(error);
-  if (hash) offset *= BigInt(bits);
+  // C multiplies in int64 and wraps, so a huge "#n" can land back on a small offset.
+  if (hash) offset = BigInt.asIntN(64, offset * BigInt(bits));
   if (offset < 0n || offset >> 3n >= BigInt(MAX_STRING_BYTES)) fail(error);
   return Number(offset);
 }
