@@ -102,7 +102,9 @@ const SCENARIOS: Record<string, Step[]> = {
     "exists new", "setrange new 3 abc", "get new", "strlen new", "setrange s 536870911 xy", "setrange s 536870912 x",
     `setrange s ${INT64_MAX} x`, "set t 10", "expire t 100", "setrange t 1 5", "get t", "ttl t", "incr t",
     ["setrange", "u", "2", "é"], "get u", "strlen u", "lpush l a", "getrange l 0 1", "setrange l 0 x", ["setrange", "l", "0", ""],
-    "substr l 0 1",
+    "substr l 0 1", "setrange n 0 41", "incr n", "setrange n 2 0", "incrby n 5", "setbit n 5 1", "get n", "incr n",
+    "setbit f 2 1", "setbit f 3 1", "setbit f 7 1", "get f", "incrbyfloat f 0.5", "setbit g 0 1", "append g x",
+    "getrange g 1 1", "strlen g",
   ],
   "strings: GETBIT SETBIT BITCOUNT": [
     "setbit b 7 1", "get b", "getbit b 7", "getbit b 6", "getbit b 100", "setbit b 7 0", "setbit b 7 1", "setbit b 100 1",
