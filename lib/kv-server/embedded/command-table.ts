@@ -6,6 +6,7 @@ import { bitCommands } from "./commands/bits";
 import { hashCommands } from "./commands/hashes";
 import { keyCommands } from "./commands/keys";
 import { lcsCommands } from "./commands/lcs";
+import { listPositionCommands } from "./commands/list-positions";
 import { listCommands } from "./commands/lists";
 import { memoryCommands } from "./commands/memory";
 import { scanCommands } from "./commands/scan";
@@ -29,6 +30,7 @@ const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
     ...scanCommands,
     ...hashCommands,
     ...listCommands,
+    ...listPositionCommands,
     ...setCommands,
     ...zsetCommands,
     ...zsetRangeCommands,
