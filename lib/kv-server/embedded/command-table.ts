@@ -36,8 +36,8 @@ const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
     ...zsetRangeCommands,
     ...zsetPopCommands,
     ...zsetCombineCommands,
-    ...serverCommands,
     ...memoryCommands,
+    ...serverCommands,
   ].map((spec) => [spec.name, spec]),
 );
 
