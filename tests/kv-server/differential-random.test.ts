@@ -34,6 +34,11 @@ const member = fc.constantFrom("m1", "m2", "m3", "a", "b", "é");
 const pattern = fc.constantFrom("*", "a*", "?", "[a-c]", "[^a]*", "h*", "\\a", "[");
 const end = fc.constantFrom("left", "right", "LEFT", "up");
 const typeName = fc.constantFrom("string", "list", "set", "zset", "hash", "none");
+const bitOffset = fc.constantFrom("0", "1", "7", "8", "13", "31", "63", "100", "-1", "x", "4294967296");
+const bitValue = fc.constantFrom("0", "1", "2");
+const fieldType = fc.constantFrom("u1", "i1", "u7", "i8", "u8", "i16", "u32", "i63", "u63", "i64", "u64", "x8");
+const fieldOffset = fc.constantFrom("0", "3", "9", "#0", "#1", "#5", "-1");
+const overflow = fc.constantFrom("wrap", "sat", "fail", "WRAP", "bad");
 
 const cmd = (...parts: fc.Arbitrary<string | string[]>[]) =>
   fc.tuple(...parts).map((items) => items.flat());
@@ -58,6 +63,29 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("incrbyfloat"), key, float),
   cmd(word("append"), key, value),
   cmd(word("strlen"), key),
+  cmd(fc.constantFrom("getrange", "substr"), key, int, int),
+  cmd(word("setrange"), key, fc.constantFrom("0", "1", "5", "-1", "x"), value),
+  // bits: SETBIT, SETRANGE, BITOP and BITFIELD leave bytes that are not valid UTF-8 behind
+  cmd(word("getbit"), key, bitOffset),
+  cmd(word("setbit"), key, bitOffset, bitValue),
+  cmd(word("bitcount"), key, optional([], ["0", "-1"], ["1", "2", "bit"], ["-3", "-1", "byte"], ["2", "1"], ["-1", "-2", "x"])),
+  cmd(word("bitpos"), key, bitValue, optional([], ["1"], ["0", "-1"], ["2", "9", "bit"], ["-9", "-1", "bit"], ["0", "0", "byte"])),
+  cmd(word("bitop"), fc.constantFrom("and", "or", "xor", "not", "nand"), key, key, optional([], [""])),
+  cmd(word("lcs"), key, key, optional(["len"], ["idx"], ["idx", "minmatchlen", "2", "withmatchlen"], ["len", "idx"])),
+  // All-ones bytes, so BITPOS 0 also runs out of clear bits.
+  cmd(word("bitfield"), key, word("set"), word("i16"), fc.constantFrom("#0", "#1", "4"), word("-1")),
+  cmd(
+    fc.constantFrom("bitfield", "bitfield_ro"),
+    key,
+    fc.array(
+      fc.oneof(
+        cmd(word("get"), fieldType, fieldOffset),
+        cmd(fc.constantFrom("set", "incrby"), fieldType, fieldOffset, int),
+        cmd(word("overflow"), overflow),
+      ),
+      { maxLength: 4 },
+    ).map((ops) => ops.flat()),
+  ),
   // keys
   cmd(fc.constantFrom("del", "exists"), key, key),
   cmd(word("expire"), key, fc.constantFrom("100", "200", "-1", "x"), optional(["nx"], ["xx"])),
@@ -74,6 +102,7 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("scan"), word("0"), word("count"), word("1000"), optional(["match", "a*"], ["type", "list"])),
   cmd(word("scan"), word("0"), word("type"), typeName, word("count"), word("1000")),
   cmd(fc.constantFrom("dbsize", "randomkey")),
+  cmd(word("memory"), word("usage"), key, optional(["samples", "5"], ["samples", "-1"])),
   // hashes
   cmd(word("hset"), key, field, value, optional(["g", "2"])),
   cmd(word("hsetnx"), key, field, value),
@@ -84,6 +113,8 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("hincrby"), key, field, int),
   cmd(word("hincrbyfloat"), key, field, float),
   cmd(word("hscan"), key, word("0"), optional(["match", "f*"])),
+  // Small counts only: Redis builds a reply of |count| fields in memory.
+  cmd(word("hrandfield"), key, optional(["2"], ["-3"], ["0"], ["-2", "withvalues"], ["5", "WITHVALUES"], ["1", "x"])),
   // lists
   cmd(fc.constantFrom("lpush", "rpush"), key, value, value),
   cmd(fc.constantFrom("lpop", "rpop"), key, optional(["2"], ["0"], ["-1"], ["x"])),
@@ -93,6 +124,10 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("lset"), key, int, value),
   cmd(word("lrem"), key, int, value),
   cmd(word("lmove"), key, key, end, end),
+  cmd(fc.constantFrom("lpushx", "rpushx"), key, value),
+  cmd(word("linsert"), key, fc.constantFrom("before", "AFTER", "aside"), value, value),
+  cmd(word("lpos"), key, value, someOf(["rank", "-1"], ["rank", "2"], ["count", "0"], ["count", "2"], ["maxlen", "3"])),
+  cmd(word("lmpop"), fc.constantFrom("1", "2"), key, key, end, optional(["count", "2"], ["count", "0"])),
   // sets
   cmd(fc.constantFrom("sadd", "srem"), key, member, member),
   cmd(fc.constantFrom("smembers", "scard"), key),
@@ -102,6 +137,9 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("srandmember"), key, optional(["2"], ["-3"], ["0"])),
   cmd(fc.constantFrom("sinter", "sunion", "sdiff"), key, key),
   cmd(word("sscan"), key, word("0")),
+  cmd(word("smove"), key, key, member),
+  cmd(fc.constantFrom("sinterstore", "sunionstore", "sdiffstore"), key, key, key),
+  cmd(word("sintercard"), fc.constantFrom("1", "2"), key, key, optional(["limit", "1"], ["limit", "0"])),
   // sorted sets
   cmd(word("zadd"), key, someOf(["nx"], ["xx"], ["gt"], ["lt"], ["ch"], ["incr"]), float, member, optional(["2", "m2"])),
   cmd(word("zincrby"), key, float, member),
@@ -117,6 +155,19 @@ const command: fc.Arbitrary<string[]> = fc.oneof(
   cmd(word("zrange"), word("lex"), lexBound, lexBound, word("bylex"), someOf(["rev"], ["limit", "0", "2"])),
   cmd(fc.constantFrom("zrangebyscore", "zrevrangebyscore", "zremrangebyscore"), key, bound, bound),
   cmd(word("zscan"), key, word("0")),
+  cmd(fc.constantFrom("zpopmin", "zpopmax"), key, optional(["2"], ["0"], ["-1"])),
+  cmd(word("zmpop"), fc.constantFrom("1", "2"), key, key, fc.constantFrom("min", "MAX", "mid"), optional(["count", "2"])),
+  cmd(
+    fc.constantFrom("zunion", "zinter", "zdiff"),
+    word("2"),
+    key,
+    key,
+    someOf(["weights", "2", "-0.5"], ["weights", "0", "inf"], ["aggregate", "min"], ["aggregate", "max"], ["withscores"]),
+  ),
+  cmd(fc.constantFrom("zunionstore", "zinterstore", "zdiffstore"), key, word("2"), key, key, optional(["aggregate", "max"], ["weights", "1", "-1"])),
+  cmd(word("zintercard"), word("2"), key, key, optional(["limit", "1"])),
+  cmd(word("zlexcount"), word("lex"), lexBound, lexBound),
+  cmd(word("zremrangebylex"), word("lex"), lexBound, lexBound),
 );
 
 type Step = { readonly single: string[] } | { readonly multi: string[][] };

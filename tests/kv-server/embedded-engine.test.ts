@@ -82,11 +82,11 @@ describe("embedded engine", () => {
   it("points at --redis for Redis commands it does not implement, and aborts a MULTI holding one", async () => {
     const engine = await createEmbeddedEngine();
     expect(await engine.exec(["xadd", "s", "*", "f", "v"])).toMatchObject({ message: expect.stringContaining("--redis") });
-    expect(await engine.multi([["set", "a", "1"], ["getrange", "a", "0", "1"]])).toMatchObject({
+    expect(await engine.multi([["set", "a", "1"], ["pfadd", "a", "x"]])).toMatchObject({
       message: "EXECABORT Transaction discarded because of previous errors.",
     });
     expect(await engine.exec(["exists", "a"])).toBe(0);
-    expect(await engine.pipeline([["set", "a", "1"], ["getrange", "a", "0", "1"], ["get", "a"]])).toMatchObject([
+    expect(await engine.pipeline([["set", "a", "1"], ["pfadd", "a", "x"], ["get", "a"]])).toMatchObject([
       "OK",
       { message: expect.stringContaining("not supported") },
       "1",
@@ -100,8 +100,59 @@ describe("embedded engine", () => {
       scan dbsize flushdb flushall randomkey hset hsetnx hget hmget hgetall hdel hexists hincrby hincrbyfloat hkeys hvals
       hlen hscan lpush rpush lpop rpop lrange llen lindex lset lrem ltrim lmove sadd srem smembers sismember scard spop
       srandmember sinter sunion sdiff sscan zadd zrem zscore zincrby zcard zcount zrange zrevrange zrangebyscore
-      zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time`.split(/\s+/);
+      zrevrangebyscore zremrangebyrank zremrangebyscore zrank zrevrank zscan ping echo time
+      getrange substr setrange getbit setbit bitcount bitpos bitop bitfield bitfield_ro lpushx rpushx linsert lpos lmpop
+      smove sintercard sinterstore sunionstore sdiffstore hrandfield zpopmin zpopmax zmpop zunion zinter zdiff zunionstore
+      zinterstore zdiffstore zintercard zlexcount zremrangebylex memory lcs`.split(/\s+/);
     expect(claimed.filter((name) => !EMBEDDED_COMMANDS.includes(name))).toEqual([]);
+  });
+
+  it("keeps string bytes that are not valid UTF-8 exactly, and a COPY of them apart", async () => {
+    const engine = await createEmbeddedEngine();
+    expect(await engine.exec(["setbit", "b", "0", "1"])).toBe(0);
+    // 0x80 alone is not UTF-8: a reply decodes it to U+FFFD, the stored byte stays 0x80.
+    expect(await engine.exec(["get", "b"])).toBe("\ufffd");
+    expect(await engine.exec(["strlen", "b"])).toBe(1);
+    expect(await engine.exec(["bitfield_ro", "b", "get", "u8", "0"])).toEqual([0x80]);
+    expect(await engine.exec(["copy", "b", "c"])).toBe(1);
+    expect(await engine.exec(["setbit", "c", "1", "1"])).toBe(0);
+    expect(await engine.exec(["bitfield_ro", "b", "get", "u8", "0"])).toEqual([0x80]);
+    expect(await engine.exec(["bitfield_ro", "c", "get", "u8", "0"])).toEqual([0xc0]);
+    expect(await engine.exec(["append", "b", "é"])).toBe(3);
+    expect(await engine.exec(["bitfield_ro", "b", "get", "u8", "#0", "get", "u8", "#1", "get", "u8", "#2"])).toEqual([0x80, 0xc3, 0xa9]);
+    await engine.close();
+  });
+
+  // The differential test can only compare random replies by shape; this checks what they hold.
+  it("HRANDFIELD picks fields of the hash, distinct for a positive count, with their own values", async () => {
+    const engine = await createEmbeddedEngine();
+    const hash = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`f${i}`, `v${i}`]));
+    await engine.exec(["hset", "h", ...Object.entries(hash).flat()]);
+    const one = (await engine.exec(["hrandfield", "h"])) as string;
+    expect(Object.keys(hash)).toContain(one);
+    const distinct = (await engine.exec(["hrandfield", "h", "15"])) as string[];
+    expect(new Set(distinct).size).toBe(15);
+    expect(distinct.every((field) => field in hash)).toBe(true);
+    expect(((await engine.exec(["hrandfield", "h", "50"])) as string[]).sort()).toEqual(Object.keys(hash).sort());
+    const repeated = (await engine.exec(["hrandfield", "h", "-200", "withvalues"])) as string[];
+    expect(repeated).toHaveLength(400);
+    for (let i = 0; i < repeated.length; i += 2) expect(hash[repeated[i] as string]).toBe(repeated[i + 1]);
+    // 200 draws from 20 fields: some field comes up twice.
+    expect(new Set(repeated.filter((_, i) => i % 2 === 0)).size).toBeLessThan(200);
+    expect(await engine.exec(["hrandfield", "h", "-20000000"])).toMatchObject({ message: expect.stringContaining("too large") });
+    await engine.close();
+  });
+
+  it("MEMORY USAGE estimates a size that grows with the value, and nil for a missing key", async () => {
+    const engine = await createEmbeddedEngine();
+    expect(await engine.exec(["memory", "usage", "k"])).toBeNull();
+    await engine.exec(["set", "k", "v"]);
+    const small = (await engine.exec(["memory", "usage", "k"])) as number;
+    expect(small).toBeGreaterThan(0);
+    await engine.exec(["set", "k", "v".repeat(10_000)]);
+    expect(await engine.exec(["memory", "usage", "k"])).toBeGreaterThan(small + 9_000);
+    expect(await engine.exec(["memory", "stats"])).toMatchObject({ message: expect.stringContaining("--redis") });
+    await engine.close();
   });
 
   it("stays responsive with large values and collections", async () => {

@@ -74,8 +74,11 @@ export function normalize(command: readonly string[], reply: unknown, options: C
   if ((name === "hscan" || name === "zscan") && Array.isArray(reply)) return ["cursor", sorted(pairs(reply[1] as unknown[]))];
   if (name === "sscan" && Array.isArray(reply)) return ["cursor", sorted(reply[1] as unknown[])];
   if (name === "srandmember") return Array.isArray(reply) ? { count: reply.length } : reply === null ? null : "member";
+  if (name === "hrandfield") return Array.isArray(reply) ? { count: reply.length } : reply === null ? null : "field";
   if (name === "randomkey") return reply === null ? null : "key";
   if (name === "time" && Array.isArray(reply)) return reply.map((part) => typeof part);
+  // MEMORY USAGE is an allocator figure in Redis and an estimate in the embedded engine.
+  if (name === "memory" && typeof reply === "number") return reply > 0 && Number.isInteger(reply) ? "positive integer" : reply;
   return reply;
 }
 

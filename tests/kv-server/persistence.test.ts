@@ -45,9 +45,17 @@ async function dump(engine: Engine): Promise<unknown> {
     const [name, ...rest] = read[type] ?? ["type"];
     let value = plain(await engine.exec([name ?? "type", key, ...rest]));
     if (type === "set") value = (value as string[]).sort();
+    // GET decodes bytes that are not valid UTF-8 lossily; read strings byte by byte as well.
+    if (type === "string") value = [value, await bytes(engine, key)];
     entries.push([key, type, value, await engine.exec(["pexpiretime", key])]);
   }
   return entries;
+}
+
+async function bytes(engine: Engine, key: string): Promise<unknown> {
+  const length = (await engine.exec(["strlen", key])) as number;
+  const fields = Array.from({ length }, (_, i) => ["get", "u8", `#${i}`]).flat();
+  return engine.exec(["bitfield_ro", key, ...fields]);
 }
 
 const WORKLOAD: string[][] = [
@@ -72,6 +80,38 @@ const WORKLOAD: string[][] = [
   ["rename", "s2", "s3"],
   ["set", "unicode", "héllo 😀 \u0000 \ud800"],
   ["del", "nothing"],
+  // Bit and range writes leave bytes that are not valid UTF-8.
+  ["setbit", "bits", "0", "1"],
+  ["setbit", "bits", "9", "1"],
+  ["setbit", "bits", "100", "1"],
+  ["copy", "bits", "bits-copy"],
+  ["setbit", "bits-copy", "1", "1"],
+  ["setrange", "patched", "3", "é"],
+  ["setrange", "patched", "4", "x"],
+  ["append", "patched", "!"],
+  ["bitop", "not", "inverted", "bits"],
+  ["bitfield", "fields", "set", "i8", "#2", "-5", "incrby", "u4", "3", "7", "overflow", "fail", "incrby", "u2", "0", "9"],
+  ["set", "timed-bits", "v", "ex", "1000"],
+  ["setbit", "timed-bits", "20", "1"],
+  ["rpushx", "l", "d"],
+  ["lpushx", "l", "z"],
+  ["linsert", "l", "before", "c", "b2"],
+  ["rpush", "l2", "1", "2", "3"],
+  ["lmpop", "2", "nothing", "l2", "right", "count", "2"],
+  ["sadd", "set2", "y", "q"],
+  ["smove", "set2", "moved", "q"],
+  ["sinterstore", "inter", "set", "set2"],
+  ["sunionstore", "union", "set", "set2"],
+  ["sdiffstore", "diff", "set", "set2"],
+  ["zadd", "z2", "0", "p", "0", "q", "0", "r", "0", "s", "5", "t"],
+  ["zpopmax", "z2"],
+  ["zpopmin", "z2"],
+  ["zremrangebylex", "z2", "[r", "+"],
+  ["zadd", "z3", "1", "x", "2", "y", "3", "w"],
+  ["zmpop", "2", "nothing", "z3", "max", "count", "2"],
+  ["zunionstore", "zunion", "2", "z", "z2", "weights", "2", "-1"],
+  ["zinterstore", "zinter", "2", "z", "z", "aggregate", "max"],
+  ["zdiffstore", "zdiff", "2", "z", "z3"],
 ];
 
 async function load(engine: Engine, extra: string[][] = []): Promise<void> {

@@ -1,26 +1,42 @@
 import { REDIS_COMMANDS } from "../command-policy";
 import { ReplyError, unknownCommand, wrongArity } from "../reply";
 import type { CommandSpec } from "./command-context";
+import { bitfieldCommands } from "./commands/bitfield";
+import { bitCommands } from "./commands/bits";
 import { hashCommands } from "./commands/hashes";
 import { keyCommands } from "./commands/keys";
+import { lcsCommands } from "./commands/lcs";
+import { listPositionCommands } from "./commands/list-positions";
 import { listCommands } from "./commands/lists";
+import { memoryCommands } from "./commands/memory";
 import { scanCommands } from "./commands/scan";
 import { serverCommands } from "./commands/server";
 import { setCommands } from "./commands/sets";
+import { stringRangeCommands } from "./commands/string-ranges";
 import { stringCommands } from "./commands/strings";
+import { zsetCombineCommands } from "./commands/zset-combine";
+import { zsetPopCommands } from "./commands/zset-pops";
 import { zsetRangeCommands } from "./commands/zset-ranges";
 import { zsetCommands } from "./commands/zsets";
 
 const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
   [
     ...stringCommands,
+    ...stringRangeCommands,
+    ...bitCommands,
+    ...bitfieldCommands,
+    ...lcsCommands,
     ...keyCommands,
     ...scanCommands,
     ...hashCommands,
     ...listCommands,
+    ...listPositionCommands,
     ...setCommands,
     ...zsetCommands,
     ...zsetRangeCommands,
+    ...zsetPopCommands,
+    ...zsetCombineCommands,
+    ...memoryCommands,
     ...serverCommands,
   ].map((spec) => [spec.name, spec]),
 );

@@ -1,7 +1,8 @@
+import type { StringValue } from "./byte-string";
 import type { SortedSet } from "./sorted-set";
 
 export type StoredValue =
-  | { readonly type: "string"; value: string }
+  | { readonly type: "string"; value: StringValue }
   | { readonly type: "hash"; readonly value: Map<string, string> }
   | { readonly type: "list"; value: string[] }
   | { readonly type: "set"; readonly value: Set<string> }
@@ -10,7 +11,7 @@ export type StoredValue =
 export type ValueType = StoredValue["type"];
 
 interface ValueByType {
-  string: string;
+  string: StringValue;
   hash: Map<string, string>;
   list: string[];
   set: Set<string>;

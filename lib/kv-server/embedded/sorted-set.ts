@@ -29,7 +29,8 @@ export function compareBytes(a: string, b: string): number {
   return a.length - b.length;
 }
 
-function compareEntries(a: ScoredMember, b: ScoredMember): number {
+/** Redis's zset order: by score, then by member bytes. */
+export function compareEntries(a: ScoredMember, b: ScoredMember): number {
   if (a.score !== b.score) return a.score < b.score ? -1 : 1;
   return compareBytes(a.member, b.member);
 }

@@ -1,5 +1,5 @@
 import { ErrorText, type Reply } from "../../reply";
-import { addInt64, parseInt64, toReplyInteger } from "../numbers/int64";
+import { addInt64, INT64_MAX, INT64_MIN, parseInt64, toReplyInteger } from "../numbers/int64";
 import { incrementFloat, isFiniteLongDouble } from "../numbers/long-double";
 import { parseLongDouble } from "../numbers/parse-float";
 import {
@@ -11,7 +11,9 @@ import {
   type CommandContext,
   type CommandSpec,
   removeMembers,
+  sameWord,
 } from "../command-context";
+import { pickDistinct, pickWithRepeats } from "../random-picks";
 
 const newHash = () => new Map<string, string>();
 
@@ -107,6 +109,30 @@ function hstrlen(ctx: CommandContext, args: readonly string[]): Reply {
   return Buffer.byteLength(read(ctx, arg(args, 1), "hash")?.get(arg(args, 2)) ?? "");
 }
 
+/**
+ * HRANDFIELD key [count [WITHVALUES]]. A read: nothing to log. The count is
+ * validated before the key is looked up; WITHVALUES halves its range, since
+ * Redis doubles it to size the reply.
+ */
+function hrandfield(ctx: CommandContext, args: readonly string[]): Reply {
+  if (args.length === 2) {
+    const hash = read(ctx, arg(args, 1), "hash");
+    return hash === undefined ? null : (pickDistinct([...hash.keys()], 1)[0] ?? null);
+  }
+  const requested = intArg(arg(args, 2));
+  if (requested === INT64_MIN) fail(`ERR value is out of range, value must between -${INT64_MAX} and ${INT64_MAX}`);
+  if (args.length > 4 || (args.length === 4 && !sameWord(args[3], "withvalues"))) fail(ErrorText.syntax);
+  const withValues = args.length === 4;
+  if (withValues && (requested < -(INT64_MAX / 2n) || requested > INT64_MAX / 2n)) fail("ERR value is out of range");
+  const hash = read(ctx, arg(args, 1), "hash");
+  const count = Number(requested);
+  if (hash === undefined || count === 0) return [];
+  const entries = [...hash];
+  // A negative count allows repeats and always returns |count| fields.
+  const picked = count > 0 ? pickDistinct(entries, count) : pickWithRepeats(entries, -count);
+  return withValues ? picked.flat() : picked.map(([field]) => field);
+}
+
 export const hashCommands: CommandSpec[] = [
   { name: "hset", arity: -4, write: true, handler: hsetWith("hset") },
   { name: "hmset", arity: -4, write: true, handler: hsetWith("hmset") },
@@ -122,4 +148,5 @@ export const hashCommands: CommandSpec[] = [
   { name: "hvals", arity: 2, write: false, handler: hvals },
   { name: "hlen", arity: 2, write: false, handler: hlen },
   { name: "hstrlen", arity: 3, write: false, handler: hstrlen },
+  { name: "hrandfield", arity: -2, write: false, handler: hrandfield },
 ];

@@ -122,7 +122,8 @@ function renameWith(nx: boolean) {
 export function cloneValue(value: StoredValue): StoredValue {
   switch (value.type) {
     case "string":
-      return { type: "string", value: value.value };
+      // A Buffer may be changed in place by SETBIT; the copy must not share it.
+      return { type: "string", value: typeof value.value === "string" ? value.value : Buffer.from(value.value) };
     case "hash":
       return { type: "hash", value: new Map(value.value) };
     case "list":

@@ -1,6 +1,7 @@
 import { ErrorText, type Reply } from "../../reply";
 import {
   arg,
+  atLeastOneArg,
   clampRange,
   countArg,
   deleteIfEmpty,
@@ -23,6 +24,18 @@ function pushTo(end: End) {
       else list.push(element);
     }
     return list.length;
+  };
+}
+
+/** LPUSHX/RPUSHX: push only onto an existing list. */
+function pushExistingTo(end: End) {
+  const push = pushTo(end);
+  return (ctx: CommandContext, args: readonly string[]): Reply => {
+    if (read(ctx, arg(args, 1), "list") === undefined) {
+      ctx.logAs([]);
+      return 0;
+    }
+    return push(ctx, args);
   };
 }
 
@@ -143,6 +156,32 @@ function lmove(ctx: CommandContext, args: readonly string[]): Reply {
   return element;
 }
 
+/** LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list. */
+function lmpop(ctx: CommandContext, args: readonly string[]): Reply {
+  const numkeys = atLeastOneArg(arg(args, 1), "ERR numkeys should be greater than 0");
+  const whereIndex = 2 + numkeys;
+  if (whereIndex >= args.length) fail(ErrorText.syntax);
+  const end = parseEnd(arg(args, whereIndex));
+  let count: number | undefined;
+  for (let i = whereIndex + 1; i < args.length; i++) {
+    if (count === undefined && sameWord(args[i], "count") && i + 1 < args.length) {
+      count = atLeastOneArg(arg(args, ++i), "ERR count should be greater than 0");
+    } else {
+      fail(ErrorText.syntax);
+    }
+  }
+  for (const key of args.slice(2, whereIndex)) {
+    const list = read(ctx, key, "list");
+    if (list === undefined) continue;
+    const take = count ?? 1;
+    const taken = end === "left" ? list.splice(0, take) : list.splice(Math.max(0, list.length - take)).reverse();
+    deleteIfEmpty(ctx, key, list.length);
+    return [key, taken];
+  }
+  ctx.logAs([]);
+  return null;
+}
+
 export const listCommands: CommandSpec[] = [
   { name: "lpush", arity: -3, write: true, handler: pushTo("left") },
   { name: "rpush", arity: -3, write: true, handler: pushTo("right") },
@@ -155,4 +194,7 @@ export const listCommands: CommandSpec[] = [
   { name: "lrem", arity: 4, write: true, handler: lrem },
   { name: "ltrim", arity: 4, write: true, handler: ltrim },
   { name: "lmove", arity: 5, write: true, handler: lmove },
+  { name: "lpushx", arity: -3, write: true, handler: pushExistingTo("left") },
+  { name: "rpushx", arity: -3, write: true, handler: pushExistingTo("right") },
+  { name: "lmpop", arity: -4, write: true, handler: lmpop },
 ];

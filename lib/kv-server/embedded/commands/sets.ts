@@ -1,5 +1,5 @@
 import { ErrorText, type Reply } from "../../reply";
-import { INT64_MIN } from "../numbers/int64";
+import { INT64_MIN, parseInt64AsNumber } from "../numbers/int64";
 import {
   arg,
   countArg,
@@ -8,10 +8,12 @@ import {
   intArg,
   read,
   readOrCreate,
+  sameWord,
   type CommandContext,
   type CommandSpec,
   removeMembers,
 } from "../command-context";
+import { pickDistinct, pickWithRepeats } from "../random-picks";
 
 function sadd(ctx: CommandContext, args: readonly string[]): Reply {
   const set = readOrCreate(ctx, arg(args, 1), "set", () => new Set<string>());
@@ -46,17 +48,6 @@ function scard(ctx: CommandContext, args: readonly string[]): Reply {
   return read(ctx, arg(args, 1), "set")?.size ?? 0;
 }
 
-function pickDistinct(members: string[], count: number): string[] {
-  // Partial Fisher-Yates: the first `count` slots end up a uniform sample.
-  const pool = [...members];
-  const picked = Math.min(count, pool.length);
-  for (let i = 0; i < picked; i++) {
-    const j = i + Math.floor(Math.random() * (pool.length - i));
-    [pool[i], pool[j]] = [pool[j] as string, pool[i] as string];
-  }
-  return pool.slice(0, picked);
-}
-
 function spop(ctx: CommandContext, args: readonly string[]): Reply {
   if (args.length > 3) fail(ErrorText.syntax);
   const key = arg(args, 1);
@@ -75,9 +66,6 @@ function spop(ctx: CommandContext, args: readonly string[]): Reply {
   return withCount ? popped : (popped[0] ?? null);
 }
 
-/** Redis would happily build a reply this large; a development server should not fall over on it. */
-const MAX_REPEATED_SAMPLE = 10_000_000;
-
 function srandmember(ctx: CommandContext, args: readonly string[]): Reply {
   if (args.length > 3) fail(ErrorText.syntax);
   if (args.length === 2) {
@@ -92,29 +80,77 @@ function srandmember(ctx: CommandContext, args: readonly string[]): Reply {
   const count = Number(requested);
   const set = read(ctx, arg(args, 1), "set");
   if (set === undefined || count === 0) return [];
-  if (-count > MAX_REPEATED_SAMPLE) fail(`ERR count is too large for the embedded engine (limit ${MAX_REPEATED_SAMPLE})`);
   const members = [...set];
   if (count > 0) return pickDistinct(members, count);
   // A negative count allows repeats and always returns |count| members.
-  return Array.from({ length: -count }, () => members[Math.floor(Math.random() * members.length)] as string);
+  return pickWithRepeats(members, -count);
 }
 
-function combine(operation: "inter" | "union" | "diff") {
+type SetOperation = "inter" | "union" | "diff";
+
+/** SINTER/SUNION/SDIFF over `keys`; every key is type-checked, even after one turns out to be missing. */
+function combineSets(ctx: CommandContext, keys: readonly string[], operation: SetOperation): string[] {
+  const sets = keys.map((key) => read(ctx, key, "set"));
+  const [first, ...rest] = sets;
+  if (operation === "inter") {
+    if (sets.some((set) => set === undefined)) return [];
+    return [...(first ?? [])].filter((member) => rest.every((set) => set?.has(member)));
+  }
+  if (operation === "union") {
+    const result = new Set<string>();
+    for (const set of sets) for (const member of set ?? []) result.add(member);
+    return [...result];
+  }
+  return [...(first ?? [])].filter((member) => !rest.some((set) => set?.has(member)));
+}
+
+function combine(operation: SetOperation) {
+  return (ctx: CommandContext, args: readonly string[]): Reply => combineSets(ctx, args.slice(1), operation);
+}
+
+/** SINTERSTORE/SUNIONSTORE/SDIFFSTORE: the result replaces the destination (TTL included); empty deletes it. */
+function combineInto(operation: SetOperation) {
   return (ctx: CommandContext, args: readonly string[]): Reply => {
-    // Every key is type-checked, even after one turns out to be missing.
-    const sets = args.slice(1).map((key) => read(ctx, key, "set"));
-    const [first, ...rest] = sets;
-    if (operation === "inter") {
-      if (sets.some((set) => set === undefined)) return [];
-      return [...(first ?? [])].filter((member) => rest.every((set) => set?.has(member)));
-    }
-    if (operation === "union") {
-      const result = new Set<string>();
-      for (const set of sets) for (const member of set ?? []) result.add(member);
-      return [...result];
-    }
-    return [...(first ?? [])].filter((member) => !rest.some((set) => set?.has(member)));
+    const target = arg(args, 1);
+    const members = combineSets(ctx, args.slice(2), operation);
+    if (members.length === 0) ctx.keyspace.delete(target);
+    else ctx.keyspace.set(target, { type: "set", value: new Set(members) });
+    return members.length;
   };
+}
+
+/** SINTERCARD numkeys key [key ...] [LIMIT limit]: the intersection's size, counting stops at LIMIT. */
+function sintercard(ctx: CommandContext, args: readonly string[]): Reply {
+  const numkeys = parseInt64AsNumber(arg(args, 1));
+  if (numkeys === undefined || numkeys < 1) fail("ERR numkeys should be greater than 0");
+  if (numkeys > args.length - 2) fail("ERR Number of keys can't be greater than number of args");
+  let limit = 0;
+  for (let i = 2 + numkeys; i < args.length; i++) {
+    if (sameWord(args[i], "limit") && i + 1 < args.length) {
+      const value = parseInt64AsNumber(arg(args, ++i));
+      if (value === undefined || value < 0) fail("ERR LIMIT can't be negative");
+      limit = value;
+    } else {
+      fail(ErrorText.syntax);
+    }
+  }
+  const size = combineSets(ctx, args.slice(2, 2 + numkeys), "inter").length;
+  return limit === 0 ? size : Math.min(size, limit);
+}
+
+function smove(ctx: CommandContext, args: readonly string[]): Reply {
+  const sourceKey = arg(args, 1);
+  const targetKey = arg(args, 2);
+  const member = arg(args, 3);
+  const source = read(ctx, sourceKey, "set");
+  // A missing source answers 0 before the destination's type is looked at.
+  if (source === undefined) return 0;
+  const target = read(ctx, targetKey, "set");
+  if (sourceKey === targetKey) return source.has(member) ? 1 : 0;
+  if (!source.delete(member)) return 0;
+  deleteIfEmpty(ctx, sourceKey, source.size);
+  (target ?? readOrCreate(ctx, targetKey, "set", () => new Set<string>())).add(member);
+  return 1;
 }
 
 export const setCommands: CommandSpec[] = [
@@ -129,4 +165,9 @@ export const setCommands: CommandSpec[] = [
   { name: "sinter", arity: -2, write: false, handler: combine("inter") },
   { name: "sunion", arity: -2, write: false, handler: combine("union") },
   { name: "sdiff", arity: -2, write: false, handler: combine("diff") },
+  { name: "sinterstore", arity: -3, write: true, handler: combineInto("inter") },
+  { name: "sunionstore", arity: -3, write: true, handler: combineInto("union") },
+  { name: "sdiffstore", arity: -3, write: true, handler: combineInto("diff") },
+  { name: "sintercard", arity: -3, write: false, handler: sintercard },
+  { name: "smove", arity: 4, write: true, handler: smove },
 ];

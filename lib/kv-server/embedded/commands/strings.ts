@@ -1,14 +1,21 @@
 import { ErrorText, type Reply } from "../../reply";
 import { addInt64, INT64_MIN, parseInt64, toReplyInteger } from "../numbers/int64";
 import { incrementFloat } from "../numbers/long-double";
+import { byteLengthOf, concatValues, textOf, type StringValue } from "../byte-string";
 import { arg, fail, intArg, read, type CommandContext, type CommandSpec } from "../command-context";
 import { parseExpiryOptions, resolveExpiry, type ExpiryOptions } from "./expiry-options";
 
-function get(ctx: CommandContext, args: readonly string[]): Reply {
-  return read(ctx, arg(args, 1), "string") ?? null;
+/** The string at `key` as a reply carries it (see byte-string.ts); WRONGTYPE for other types. */
+function readText(ctx: CommandContext, key: string): string | undefined {
+  const value = read(ctx, key, "string");
+  return value === undefined ? undefined : textOf(value);
 }
 
-function setString(ctx: CommandContext, key: string, value: string, options: { keepTtl?: boolean; expireAt?: number }): void {
+function get(ctx: CommandContext, args: readonly string[]): Reply {
+  return readText(ctx, arg(args, 1)) ?? null;
+}
+
+function setString(ctx: CommandContext, key: string, value: StringValue, options: { keepTtl?: boolean; expireAt?: number }): void {
   ctx.keyspace.set(key, { type: "string", value }, options);
 }
 
@@ -18,7 +25,7 @@ function set(ctx: CommandContext, args: readonly string[]): Reply {
   const options = parseExpiryOptions(args, 3, "set");
   const expireAt = options.expire === undefined ? undefined : resolveExpiry(ctx, options.expire, "set");
   let previous: Reply = null;
-  if (options.get) previous = read(ctx, key, "string") ?? null;
+  if (options.get) previous = readText(ctx, key) ?? null;
   const exists = ctx.keyspace.has(key);
   if ((options.nx && exists) || (options.xx && !exists)) {
     ctx.logAs([]);
@@ -55,14 +62,14 @@ function setexWith(unit: "ex" | "px", name: string) {
 
 function getset(ctx: CommandContext, args: readonly string[]): Reply {
   const key = arg(args, 1);
-  const previous = read(ctx, key, "string") ?? null;
+  const previous = readText(ctx, key) ?? null;
   setString(ctx, key, arg(args, 2), {});
   return previous;
 }
 
 function getdel(ctx: CommandContext, args: readonly string[]): Reply {
   const key = arg(args, 1);
-  const value = read(ctx, key, "string");
+  const value = readText(ctx, key);
   if (value === undefined) {
     ctx.logAs([]);
     return null;
@@ -74,7 +81,7 @@ function getdel(ctx: CommandContext, args: readonly string[]): Reply {
 function getex(ctx: CommandContext, args: readonly string[]): Reply {
   const key = arg(args, 1);
   const options = parseExpiryOptions(args, 2, "getex");
-  const value = read(ctx, key, "string");
+  const value = readText(ctx, key);
   if (value === undefined) {
     ctx.logAs([]);
     return null;
@@ -97,7 +104,7 @@ function getex(ctx: CommandContext, args: readonly string[]): Reply {
 function mget(ctx: CommandContext, args: readonly string[]): Reply {
   return args.slice(1).map((key) => {
     const stored = ctx.keyspace.get(key);
-    return stored?.type === "string" ? stored.value : null;
+    return stored?.type === "string" ? textOf(stored.value) : null;
   });
 }
 
@@ -122,7 +129,7 @@ function msetnx(ctx: CommandContext, args: readonly string[]): Reply {
 
 /** INCR/DECR/INCRBY/DECRBY share Redis's incrDecrCommand, including its overflow check. */
 function incrementBy(ctx: CommandContext, key: string, increment: bigint): Reply {
-  const current = read(ctx, key, "string");
+  const current = readText(ctx, key);
   const value = current === undefined ? 0n : (parseInt64(current) ?? fail(ErrorText.notInteger));
   const next = addInt64(value, increment) ?? fail(ErrorText.overflow);
   setString(ctx, key, next.toString(), { keepTtl: true });
@@ -145,7 +152,7 @@ function decrby(ctx: CommandContext, args: readonly string[]): Reply {
 
 function incrbyfloat(ctx: CommandContext, args: readonly string[]): Reply {
   const key = arg(args, 1);
-  const result = incrementFloat(read(ctx, key, "string"), arg(args, 2));
+  const result = incrementFloat(readText(ctx, key), arg(args, 2));
   if (!result.ok) {
     fail(result.reason === "not-a-float" ? ErrorText.notFloat : "ERR increment would produce NaN or Infinity");
   }
@@ -155,14 +162,14 @@ function incrbyfloat(ctx: CommandContext, args: readonly string[]): Reply {
 
 function append(ctx: CommandContext, args: readonly string[]): Reply {
   const key = arg(args, 1);
-  const next = (read(ctx, key, "string") ?? "") + arg(args, 2);
+  const next = concatValues(read(ctx, key, "string") ?? "", arg(args, 2));
   setString(ctx, key, next, { keepTtl: true });
-  return Buffer.byteLength(next);
+  return byteLengthOf(next);
 }
 
 function strlen(ctx: CommandContext, args: readonly string[]): Reply {
   // Redis counts bytes, not characters.
-  return Buffer.byteLength(read(ctx, arg(args, 1), "string") ?? "");
+  return byteLengthOf(read(ctx, arg(args, 1), "string") ?? "");
 }
 
 export const stringCommands: CommandSpec[] = [

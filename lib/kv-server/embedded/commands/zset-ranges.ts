@@ -18,6 +18,7 @@ import {
   parseLexRange,
   parseScoreRange,
   scoreInRange,
+  type LexRange,
   type Position,
 } from "./zset-bounds";
 
@@ -124,7 +125,7 @@ function byPosition(
   return result;
 }
 
-function zremrangeWith(type: "rank" | "score") {
+function zremrangeWith(type: "rank" | "score" | "lex") {
   return (ctx: CommandContext, args: readonly string[]): Reply => {
     const key = arg(args, 1);
     let remove: (zset: SortedSet) => number;
@@ -135,12 +136,19 @@ function zremrangeWith(type: "rank" | "score") {
         const range = clampRange(start, stop, zset.size);
         return range === undefined ? 0 : zset.removeRange(range[0], range[1]).length;
       };
-    } else {
+    } else if (type === "score") {
       const range = parseScoreRange(arg(args, 2), arg(args, 3));
       remove = (zset) => {
         if (isEmptyScoreRange(range)) return 0;
         const first = zset.firstIndexWhere((e) => scoreInRange(e.score, range) !== "below");
         const end = zset.firstIndexWhere((e) => scoreInRange(e.score, range) === "above");
+        return end > first ? zset.removeRange(first, end - 1).length : 0;
+      };
+    } else {
+      const range = parseLexRange(arg(args, 2), arg(args, 3));
+      remove = (zset) => {
+        if (isEmptyLexRange(range)) return 0;
+        const [first, end] = lexSpan(zset, range);
         return end > first ? zset.removeRange(first, end - 1).length : 0;
       };
     }
@@ -152,6 +160,26 @@ function zremrangeWith(type: "rank" | "score") {
   };
 }
 
+/**
+ * [first, end) of the members inside a lex range. Lex ranges assume every
+ * member has the same score; with mixed scores Redis's answer is unspecified.
+ */
+export function lexSpan(zset: SortedSet, range: LexRange): [number, number] {
+  return [
+    zset.firstIndexWhere((e) => lexInRange(e.member, range) !== "below"),
+    zset.firstIndexWhere((e) => lexInRange(e.member, range) === "above"),
+  ];
+}
+
+/** ZLEXCOUNT key min max: the range is parsed before the key is looked up. */
+function zlexcount(ctx: CommandContext, args: readonly string[]): Reply {
+  const range = parseLexRange(arg(args, 2), arg(args, 3));
+  const zset = read(ctx, arg(args, 1), "zset");
+  if (zset === undefined || isEmptyLexRange(range)) return 0;
+  const [first, end] = lexSpan(zset, range);
+  return Math.max(0, end - first);
+}
+
 export const zsetRangeCommands: CommandSpec[] = [
   { name: "zrange", arity: -4, write: false, handler: zrangeWith(undefined, undefined) },
   { name: "zrevrange", arity: -4, write: false, handler: zrangeWith("rank", "reverse") },
@@ -161,4 +189,6 @@ export const zsetRangeCommands: CommandSpec[] = [
   { name: "zrevrangebylex", arity: -4, write: false, handler: zrangeWith("lex", "reverse") },
   { name: "zremrangebyrank", arity: 4, write: true, handler: zremrangeWith("rank") },
   { name: "zremrangebyscore", arity: 4, write: true, handler: zremrangeWith("score") },
+  { name: "zremrangebylex", arity: 4, write: true, handler: zremrangeWith("lex") },
+  { name: "zlexcount", arity: 4, write: false, handler: zlexcount },
 ];

@@ -41,7 +41,8 @@ export function encodeEntry(key: string, value: StoredValue, expireAt: number | 
   let data: unknown;
   switch (value.type) {
     case "string":
-      data = value.value;
+      // Bytes that are not valid UTF-8 (see byte-string.ts) would not survive JSON text.
+      data = typeof value.value === "string" ? value.value : { base64: value.value.toString("base64") };
       break;
     case "hash":
       data = [...value.value];
@@ -75,8 +76,10 @@ export function decodeEntry(line: string): { key: string; value: StoredValue; ex
   const [key, type, data, expireAt] = JSON.parse(line) as SnapshotEntry;
   const expiry = expireAt === null ? undefined : expireAt;
   switch (type) {
-    case "string":
-      return { key, value: { type, value: data as string }, expireAt: expiry };
+    case "string": {
+      const text = typeof data === "string" ? data : Buffer.from((data as { base64: string }).base64, "base64");
+      return { key, value: { type, value: text }, expireAt: expiry };
+    }
     case "hash":
       return { key, value: { type, value: new Map(data as [string, string][]) }, expireAt: expiry };
     case "list":
