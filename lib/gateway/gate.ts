@@ -20,6 +20,12 @@ export interface GateOptions extends TokenHeaderPolicy {
   signer: GateSigner | null;
   /** Where a refused caller can buy tokens (in the 402 body). */
   topUpUrl: string;
+  /**
+   * How long a request with an Idempotency-Key may still be running: a retry within this
+   * gets "in progress" (409, Retry-After), after it "answer not kept" (409). At least the
+   * platform's longest request (Vercel's maxDuration). @default 900_000 (15 min)
+   */
+  idempotencyInProgressMs?: number;
   /** Where fail-open uses and unexpected errors are reported. Never given a token. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -53,6 +59,7 @@ export type GateDecision =
 export function createGate(options: GateOptions): (request: Request) => Promise<GateDecision> {
   assertPricingTable(options.pricing);
   const log = options.log ?? (() => undefined);
+  const inProgressMs = options.idempotencyInProgressMs ?? 900_000;
 
   return async function gate(request: Request): Promise<GateDecision> {
     const started = performance.now();
@@ -102,15 +109,25 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
         return respond(withRateLimit(insufficientTokens({ balance: outcome.balance, cost: route.cost, topUpUrl: options.topUpUrl }), outcome.balance));
       case "replay": {
         const stored = decodeStoredResponse(outcome.storedResponse);
-        if (stored === null) {
-          return respond(problem(409, "idempotency_key_in_use", "Request in progress", {
-            detail: "a request with this Idempotency-Key is still being processed; retry later",
-            headers: { "retry-after": "1" },
+        if (stored.kind === "response") {
+          stored.response.headers.set("idempotent-replayed", "true");
+          stored.response.headers.set("x-tokens-cost", "0");
+          return respond(stored.response);
+        }
+        // Nothing kept, and the first request has had all the time a request may take: its
+        // answer could not be kept (the KV was away when it finished, or the instance died).
+        // A terminal answer, so a retry is never stuck on "in progress" for the key's 24 h.
+        if (stored.kind === "unavailable" || outcome.keyAgeMs > inProgressMs) {
+          return respond(problem(409, "idempotent_response_unavailable", "Answer not kept", {
+            detail: "the first request with this Idempotency-Key was served, but its answer cannot be replayed"
+              + (stored.kind === "unavailable" ? " (too large to keep)" : "")
+              + "; this retry was not charged. Send a new key to run the request again",
           }));
         }
-        stored.headers.set("idempotent-replayed", "true");
-        stored.headers.set("x-tokens-cost", "0");
-        return respond(stored);
+        return respond(problem(409, "idempotency_key_in_use", "Request in progress", {
+          detail: "a request with this Idempotency-Key is still being processed; retry later",
+          headers: { "retry-after": "1" },
+        }));
       }
       case "ok": {
         const pass: GatePass = {

@@ -27,7 +27,7 @@ export interface MeteredRouteOptions {
 
 export type MeteredHandler = (request: Request, pass: GatePass) => Promise<Response>;
 
-const REFUND_ATTEMPTS = 5;
+const RETRY_ATTEMPTS = 5;
 
 /**
  * Wraps a generation route so it only does the work. Where the gate runs is the
@@ -92,7 +92,12 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
         response = withHeaders(response, gateHeaders, (headers) => setTokenHeaders(headers, options.tokenHeaders, pass.cost, paidBalance));
         if (pass.idempotencyKey !== null) {
           const encoded = await encodeStoredResponse(response);
-          if (encoded !== null) options.background(options.storeResponse(pass.userId, pass.idempotencyKey, encoded));
+          const key = pass.idempotencyKey;
+          // Retried while the KV recovers (a SET: safe to repeat); if it never lands, a
+          // retry of the request learns that its answer was not kept (gate.ts).
+          options.background(withRetries(() => options.storeResponse(pass.userId, key, encoded), () => {
+            log("route.store_response_failed", { route: pass.routeId, debit: pass.debitId });
+          }));
         }
         return response;
       }
@@ -127,21 +132,24 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       return await attempt();
     } catch {
       // The KV is down right now. Keep trying after the answer; the claim makes retries safe.
-      options.background((async () => {
-        for (let i = 1; i < REFUND_ATTEMPTS; i++) {
-          await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** i));
-          try {
-            await attempt();
-            return;
-          } catch {
-            // next attempt
-          }
-        }
-        log("route.refund_failed", { route: pass.routeId, debit: pass.debitId });
-      })());
+      options.background(withRetries(attempt, () => log("route.refund_failed", { route: pass.routeId, debit: pass.debitId })));
       return null;
     }
   }
+}
+
+/** Tries `task` again a few times with growing pauses (about 15 s in all), then gives up. */
+async function withRetries(task: () => Promise<unknown>, giveUp: () => void): Promise<void> {
+  for (let i = 0; i < RETRY_ATTEMPTS; i++) {
+    if (i > 0) await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** i));
+    try {
+      await task();
+      return;
+    } catch {
+      // next attempt
+    }
+  }
+  giveUp();
 }
 
 /** The handler's answer plus the gate's headers (in-handler placement), then the balance headers. */

@@ -1,6 +1,7 @@
 /**
  * Responses kept for Idempotency-Key replays. Small and text only: a generation answer is
- * a few KB of JSON; anything larger is not stored, and a replay then answers 409.
+ * a few KB of JSON. A larger answer is not kept; a marker is kept instead, so a retry
+ * learns at once that it cannot be replayed rather than waiting on "in progress".
  */
 export const MAX_STORED_RESPONSE_BYTES = 64 * 1024;
 
@@ -11,24 +12,41 @@ interface StoredResponse {
   body: string;
 }
 
-export async function encodeStoredResponse(response: Response): Promise<string | null> {
+interface UnavailableMarker {
+  v: 1;
+  status: number;
+  unavailable: "too_large";
+}
+
+export async function encodeStoredResponse(response: Response): Promise<string> {
   const body = await response.clone().text();
-  if (new TextEncoder().encode(body).length > MAX_STORED_RESPONSE_BYTES) return null;
+  if (new TextEncoder().encode(body).length > MAX_STORED_RESPONSE_BYTES) {
+    const marker: UnavailableMarker = { v: 1, status: response.status, unavailable: "too_large" };
+    return JSON.stringify(marker);
+  }
   const stored: StoredResponse = { v: 1, status: response.status, contentType: response.headers.get("content-type"), body };
   return JSON.stringify(stored);
 }
 
-export function decodeStoredResponse(raw: string | null): Response | null {
-  if (raw === null) return null;
+/** What a replay finds: the answer, a marker saying it was not kept, or nothing (yet). */
+export type StoredAnswer =
+  | { kind: "response"; response: Response }
+  | { kind: "unavailable"; reason: "too_large" }
+  | { kind: "none" };
+
+export function decodeStoredResponse(raw: string | null): StoredAnswer {
+  if (raw === null) return { kind: "none" };
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
-    return null;
+    return { kind: "none" };
   }
-  const s = value as Partial<StoredResponse>;
-  if (!s || s.v !== 1 || typeof s.status !== "number" || typeof s.body !== "string" || s.status < 200 || s.status > 299) return null;
+  const s = value as Partial<StoredResponse & UnavailableMarker>;
+  if (!s || s.v !== 1) return { kind: "none" };
+  if (s.unavailable === "too_large") return { kind: "unavailable", reason: "too_large" };
+  if (typeof s.status !== "number" || typeof s.body !== "string" || s.status < 200 || s.status > 299) return { kind: "none" };
   const headers = new Headers({ "cache-control": "no-store" });
   if (typeof s.contentType === "string") headers.set("content-type", s.contentType);
-  return new Response(s.body, { status: s.status, headers });
+  return { kind: "response", response: new Response(s.body, { status: s.status, headers }) };
 }

@@ -49,7 +49,11 @@ export interface DebitRequest {
 export type DebitOutcome =
   | { status: "ok"; debitId: string; userId: string; cost: number; balance: number; settle(): Promise<void> }
   | { status: "insufficient_tokens"; userId: string; cost: number; balance: number }
-  | { status: "replay"; userId: string; cost: number; originalDebitId: string; storedResponse: string | null };
+  | {
+    status: "replay"; userId: string; cost: number; originalDebitId: string; storedResponse: string | null;
+    /** How long ago the key was first used (from its remaining lifetime). */
+    keyAgeMs: number;
+  };
 
 /** Daily usage by route is kept this long (the dashboard shows 30 days). */
 export const DAILY_KEEP_SECONDS = 40 * 86_400;
@@ -79,6 +83,8 @@ export interface DebitReading {
   /** Set when the Idempotency-Key was already taken by another debit. */
   replayOf: string | null;
   storedResponse: string | null;
+  /** For a keyed debit: how long ago its Idempotency-Key was first taken. */
+  keyAgeMs: number | null;
   /**
    * Set by a transport that batches debits (coalescer.ts) when this debit was refused only
    * because earlier debits of the same user in the same batch, themselves refused, had not
@@ -166,6 +172,11 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
       asStringOrNull,
     ),
     stored: steps.read((tx) => tx.get(keys.idempotentResponse(d.idempotencyKey!)), asStringOrNull),
+    // The key's age, from its remaining lifetime (it was set with IDEMPOTENCY_TTL_SECONDS).
+    age: steps.read((tx) => tx.pttl(keys.idempotency(d.idempotencyKey!)), (raw) => {
+      const left = asInt(raw, "idempotency key ttl");
+      return left < 0 ? 0 : Math.max(0, IDEMPOTENCY_TTL_SECONDS * 1000 - left);
+    }),
   };
   return (items) => {
     const holder = idempotency?.holder(items) ?? null;
@@ -175,6 +186,7 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
       missingGrants: grants.filter((g) => !g.exists(items)).map((g) => g.name),
       replayOf: holder !== null && holder !== op.id ? holder : null,
       storedResponse: idempotency?.stored(items) ?? null,
+      keyAgeMs: idempotency?.age(items) ?? null,
     };
   };
 }

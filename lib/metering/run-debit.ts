@@ -59,7 +59,10 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, tran
       case "replay":
         reading.onDecided?.();
         background(compensate(ctx, d, false));
-        return { status: "replay", userId, cost, originalDebitId: reading.replayOf!, storedResponse: reading.storedResponse };
+        return {
+          status: "replay", userId, cost, originalDebitId: reading.replayOf!, storedResponse: reading.storedResponse,
+          keyAgeMs: reading.keyAgeMs ?? 0,
+        };
       case "paid": {
         reading.onDecided?.();
         if (decision.grantInBackground.length > 0) background(ensureGrants(ctx, userId, decision.grantInBackground));

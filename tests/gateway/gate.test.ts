@@ -11,7 +11,7 @@ import { kvTargets, uniqueNamespace } from "../support/kv";
 
 const SECRET = "gate-test-secret-0123456789abcdef0123456789";
 
-async function setup(url: string, token: string, { coalesce = false } = {}) {
+async function setup(url: string, token: string, { coalesce = false, idempotencyInProgressMs = 900_000 } = {}) {
   const metering = createMetering(createKvClient({ url, token }), { namespace: uniqueNamespace("gate"), monthlyAllowance: 0 });
   const signer = createGateSigner(SECRET);
   const verify = createTokenVerifier(createAuthConfig({ secret: SECRET, production: true }));
@@ -20,6 +20,7 @@ async function setup(url: string, token: string, { coalesce = false } = {}) {
     debit: coalesce ? createDebitCoalescer(metering).debit : metering.debit,
     pricing: PRICING, topUpUrl: "https://example.test/buy", monthlyAllowance: 100,
     secondsToPeriodEnd: () => 3600,
+    idempotencyInProgressMs,
   };
   const gate = createGate({ ...options, signer });
   const inlineGate = createGate({ ...options, signer: null });
@@ -134,6 +135,34 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
       return replay.action === "respond" ? replay.response.headers.get("idempotent-replayed") : "forwarded";
     }).toBe("true");
     await expect.poll(async () => (await readLedger(metering.context, "gus")).balance).toBe(7);
+  });
+
+  // Issue 9, bug 5: a key whose answer could not be kept answered "in progress" for 24 h.
+  it("ends every Idempotency-Key in a state a retry can use: replayed, in progress, or answer not kept", async () => {
+    const { metering, gate, meteredRoute } = await setup(target.url, target.token, { idempotencyInProgressMs: 300 });
+    await metering.credit({ userId: "hal", amount: 20, reason: "Top-up" });
+    const auth = await bearer("hal");
+    const retry = async (key: string) => {
+      const d = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": key }));
+      if (d.action !== "respond") throw new Error("a retry was forwarded (and charged)");
+      return { status: d.response.status, body: (await d.response.json()) as { code?: string } };
+    };
+    // An answer too large to keep: the retry learns it at once.
+    const big = meteredRoute()(async () => Response.json({ text: "x".repeat(70 * 1024) }));
+    const first = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "big-1" }));
+    if (first.action !== "forward") throw new Error("refused");
+    expect((await big(new Request("http://localhost/api/generate/article", { method: "POST", headers: first.requestHeaders }))).status).toBe(200);
+    await expect.poll(async () => (await retry("big-1")).body.code).toBe("idempotent_response_unavailable");
+
+    // An answer never stored (the instance died, or the KV was away when it finished):
+    // "in progress" while the request may still run, then a terminal answer.
+    const lost = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "lost-1" }));
+    if (lost.action !== "forward") throw new Error("refused");
+    expect(await retry("lost-1")).toMatchObject({ status: 409, body: { code: "idempotency_key_in_use" } });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(await retry("lost-1")).toMatchObject({ status: 409, body: { code: "idempotent_response_unavailable" } });
+    await Promise.all([first.afterResponse?.(), lost.afterResponse?.()]);
+    await expect.poll(async () => (await readLedger(metering.context, "hal")).balance).toBe(14);
   });
 
   it("refunds automatically when the handler fails; forged or absent passes never reach the work", async () => {

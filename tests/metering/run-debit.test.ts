@@ -4,7 +4,7 @@ import type { DebitReading } from "../../lib/metering/debit";
 import { decideDebit } from "../../lib/metering/run-debit";
 
 const reading = (over: Partial<DebitReading>): DebitReading => ({
-  after: 5, staleIds: [], missingGrants: [], replayOf: null, storedResponse: null, ...over,
+  after: 5, staleIds: [], missingGrants: [], replayOf: null, storedResponse: null, keyAgeMs: null, ...over,
 });
 
 describe("decideDebit", () => {
