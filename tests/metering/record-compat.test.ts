@@ -1,0 +1,51 @@
+/**
+ * Records written by the version before this one (commit 54ac759), still in flight when a
+ * new version deploys, are finished correctly by the new code. The fixtures are the raw
+ * keys that version wrote, in its exact format; do not "update" them when formats change:
+ * add a fixture for the new format instead.
+ */
+import { describe, expect, it } from "vitest";
+import { checkInvariants, readLedger, userKeys } from "../../lib/metering";
+import { decodeStoredResponse } from "../../lib/gateway/stored-response";
+import { kvTargets, manualClock, meteringOn } from "../support/kv";
+
+const T0 = Date.parse("2026-11-25T12:00:00Z");
+const id = (n: number) => `deb_${String(n).padStart(32, "0")}`;
+
+describe.each(kvTargets())("records in the previous version's format, on the $engine engine", (target) => {
+  it("heals every in-flight state the previous version could leave", async () => {
+    const clock = manualClock(T0);
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 });
+    const k = userKeys(m.context.config.namespace, "old");
+    const op = (amount: number, extra: Record<string, string | number> = {}) =>
+      ({ kind: "debit", state: "open", amount, at: T0, period: "2026-11", route: "POST /api/generate/article", ...extra });
+    // A credit of 100 settled; then: a paid debit (3) not settled, a refused debit (200) not
+    // given back, a voided debit (5), and a claimed top-up (40) never applied.
+    const credit = '{"id":"cre_0","type":"credit","amount":100,"balanceAfter":100,"reason":"Top-up","route":null,"at":' + T0 + "}";
+    await m.context.kv.multi()
+      .set(k.balance, 100 - 3 - 200 - 5)
+      .hset(k.totals, { credits: 100, debits: 208, refunds: 0, generations: 3, "used:2026-11": 208 })
+      .zadd(k.history, { score: T0, member: credit })
+      .hset(k.op(id(1)), op(3)).set(k.result(id(1)), 97).zadd(k.open, { score: T0, member: `${id(1)}:3` })
+      .hset(k.op(id(2)), op(200)).set(k.result(id(2)), -103).zadd(k.open, { score: T0, member: `${id(2)}:200` })
+      .hset(k.op(id(3)), op(5)).set(k.result(id(3)), -108).set(k.void(id(3)), 1).zadd(k.open, { score: T0, member: `${id(3)}:5` })
+      .set(k.creditClaim("pay-1"), "cre_1")
+      .hset(k.op("cre_1"), { kind: "credit", state: "claimed", amount: 40, at: T0, period: "2026-11", reason: "Invoice", claim: k.creditClaim("pay-1") })
+      .zadd(k.open, { score: T0, member: "cre_1:0" })
+      .exec();
+    clock.advance(5000);
+    expect(await m.heal("old")).toMatchObject({ settled: 1, compensated: 2, applied: 1 });
+    const ledger = await readLedger(m.context, "old");
+    expect(ledger.balance).toBe(100 - 3 + 40);
+    expect(ledger.openIds).toEqual([]);
+    expect(ledger.history.map((e) => `${e.type} ${e.amount}`).sort()).toEqual(["credit 100", "credit 40", "debit -3"]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+    // The paid debit stays refundable.
+    expect(await m.refund("old", id(1))).toMatchObject({ status: "refunded", balance: 140 });
+  });
+
+  it("replays an answer stored in the previous format", () => {
+    const stored = decodeStoredResponse('{"v":1,"status":200,"contentType":"application/json","body":"{\\"answer\\":42}"}');
+    expect(stored.kind).toBe("response");
+  });
+});
