@@ -3,12 +3,13 @@
  *   npm run admin -- show <userId>
  *   npm run admin -- topup <userId> <amount> --reason "…"
  *   npm run admin -- reset <userId> [--yes]
+ *   npm run admin -- refund <userId> <debitId> [--reason "…"]
  * The token comes from ADMIN_API_TOKEN (or an admin JWT in it) and is never printed.
  * Exit codes: 0 done, 1 the API refused or could not be reached, 2 bad usage or configuration.
  */
 import { createInterface } from "node:readline/promises";
 import { MAX_AMOUNT } from "../lib/metering/amount";
-import { isValidIdempotencyKey, isValidUserId } from "../lib/metering";
+import { assertOperationId, isValidIdempotencyKey, isValidUserId } from "../lib/metering";
 import type { UserStats } from "../lib/metering";
 
 const USAGE = `usage: npm run admin -- <command> [options]
@@ -17,6 +18,8 @@ commands:
   show <userId>                          balance, this month's usage and recent history
   topup <userId> <amount> --reason TEXT  add 1-${MAX_AMOUNT} tokens, with a reason for the history
   reset <userId> [--yes]                 start the user over (asks first unless --yes)
+  refund <userId> <debitId> [--reason T] give one paid debit back, at most once (the id is in
+                                         the user's history, e.g. a request whose instance died)
 
 options:
   --url URL               the deployment (default: $TOLLGATE_URL, else http://localhost:3000)
@@ -37,7 +40,8 @@ class UsageError extends Error {}
 type Command =
   | { name: "show"; userId: string; history: number }
   | { name: "topup"; userId: string; amount: number; reason: string; idempotencyKey: string }
-  | { name: "reset"; userId: string; yes: boolean };
+  | { name: "reset"; userId: string; yes: boolean }
+  | { name: "refund"; userId: string; debitId: string; reason: string | null };
 
 interface Options {
   command: Command;
@@ -77,19 +81,36 @@ function parseArgs(argv: readonly string[], env: Record<string, string | undefin
 
   // (`-5` above stays a positional: a bad amount, which the amount check explains.)
   const [name, userId, ...rest] = positionals;
-  if (name === undefined) throw new UsageError("missing command (show, topup or reset)");
-  if (name !== "show" && name !== "topup" && name !== "reset") throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+  if (name === undefined) throw new UsageError("missing command (show, topup, reset or refund)");
+  if (name !== "show" && name !== "topup" && name !== "reset" && name !== "refund") throw new UsageError(`unknown command ${JSON.stringify(name)}`);
   if (userId === undefined) throw new UsageError(`${name} needs a <userId>`);
   if (!isValidUserId(userId)) {
     throw new UsageError(`invalid user id ${JSON.stringify(userId)}: 1-128 characters of letters, digits and _ . @ : | + -, starting with a letter or digit`);
   }
-  const allowed: Record<typeof name, string[]> = { show: ["history"], topup: ["reason", "idempotency-key"], reset: ["yes"] };
+  const allowed: Record<typeof name, string[]> = { show: ["history"], topup: ["reason", "idempotency-key"], reset: ["yes"], refund: ["reason"] };
   for (const flag of ["reason", "history", "idempotency-key", "yes"]) {
     if (flag in flags && !allowed[name].includes(flag)) throw new UsageError(`--${flag} does not apply to ${name}`);
   }
 
+  const checkReason = (reason: string) => {
+    if (reason.trim() === "" || reason.length > 200 || /[\u0000-\u001f\u007f-\u009f]/.test(reason)) {
+      throw new UsageError("--reason must be 1-200 printable characters");
+    }
+  };
   let command: Command;
-  if (name === "topup") {
+  if (name === "refund") {
+    const [debitId, ...extra] = rest;
+    if (debitId === undefined) throw new UsageError("refund needs a <debitId> (from the user's history)");
+    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
+    try {
+      assertOperationId(debitId);
+    } catch {
+      throw new UsageError(`invalid debit id ${JSON.stringify(debitId)}`);
+    }
+    const reason = typeof flags.reason === "string" ? flags.reason : null;
+    if (reason !== null) checkReason(reason);
+    command = { name, userId, debitId, reason: reason?.trim() ?? null };
+  } else if (name === "topup") {
     const [rawAmount, ...extra] = rest;
     if (rawAmount === undefined) throw new UsageError("topup needs an <amount>");
     if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
@@ -99,9 +120,7 @@ function parseArgs(argv: readonly string[], env: Record<string, string | undefin
     }
     const reason = flags.reason;
     if (typeof reason !== "string") throw new UsageError('topup needs --reason "…" (it is shown in the user\'s history)');
-    if (reason.trim() === "" || reason.length > 200 || /[\u0000-\u001f\u007f]/.test(reason)) {
-      throw new UsageError("--reason must be 1-200 printable characters");
-    }
+    checkReason(reason);
     const key = flags["idempotency-key"];
     if (typeof key === "string" && !isValidIdempotencyKey(key)) {
       throw new UsageError("--idempotency-key must be 1-128 characters of letters, digits and _ . : -");
@@ -212,6 +231,8 @@ async function run(options: Options, token: string): Promise<number> {
     result = await call(options, token, "GET", path);
   } else if (command.name === "topup") {
     result = await call(options, token, "POST", `${path}/tokens`, { amount: command.amount, reason: command.reason }, { "idempotency-key": command.idempotencyKey });
+  } else if (command.name === "refund") {
+    result = await call(options, token, "POST", `${path}/refunds`, { debitId: command.debitId, ...(command.reason === null ? {} : { reason: command.reason }) });
   } else {
     if (!command.yes) {
       if (!process.stdin.isTTY) throw new UsageError("reset needs --yes when not run from a terminal");
@@ -239,6 +260,11 @@ async function run(options: Options, token: string): Promise<number> {
     console.log(body.duplicate
       ? `Already applied (same idempotency key): nothing added. ${command.userId} has ${n(body.balance)} tokens.`
       : `Added ${n(body.added)} tokens to ${command.userId}. Balance: ${n(body.balance)} tokens.`);
+  } else if (command.name === "refund") {
+    const body = result.body as { status: string; amount?: number; balance?: number; refundId: string };
+    console.log(body.status === "refunded"
+      ? `Refunded ${n(body.amount ?? 0)} tokens of ${command.debitId} to ${command.userId}. Balance: ${n(body.balance ?? 0)} tokens.`
+      : `Already refunded (${body.refundId}): nothing added.`);
   } else {
     console.log(`Reset ${command.userId}. Balance: ${n((result.body as Stats).balance)} tokens.`);
   }

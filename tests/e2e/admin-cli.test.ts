@@ -95,9 +95,31 @@ describe("npm run admin, against next start", () => {
     expect((await stats(user)).history).toMatchObject([{ type: "reset" }]);
   });
 
+  it("refunds one debit by its id, once", async () => {
+    const user = uniqueUser("cli");
+    await topUp(user, 10);
+    const token = await userToken(user);
+    expect((await api("/api/generate/article", { method: "POST", token, json: { topic: "tea" } })).status).toBe(200);
+    let debitId = "";
+    const debitInHistory = async () => {
+      const history = (await stats(user)).history as unknown as { type: string; id: string }[];
+      debitId = history.find((e) => e.type === "debit")?.id ?? "";
+      return debitId;
+    };
+    await expect.poll(debitInHistory).not.toBe("");
+    const out = await admin(["refund", user, debitId, "--reason", "Instance died"]);
+    expect(out).toMatchObject({ code: 0, stderr: "" });
+    expect(out.stdout).toBe(`Refunded 3 tokens of ${debitId} to ${user}. Balance: 10 tokens.\n`);
+    const again = await admin(["refund", user, debitId]);
+    expect(again.stdout).toContain("Already refunded");
+    expect((await stats(user)).balance).toBe(10);
+  });
+
   it.each([
     ["no command", []],
-    ["an unknown command", ["refund", "alice"]],
+    ["an unknown command", ["refnud", "alice"]],
+    ["a refund without a debit id", ["refund", "alice"]],
+    ["an invalid debit id", ["refund", "alice", "../deb_1"]],
     ["a missing user id", ["show"]],
     ["an invalid user id", ["show", "bad{id}"]],
     ["a missing amount", ["topup", "alice", "--reason", "x"]],
