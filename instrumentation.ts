@@ -11,6 +11,9 @@ export async function register(): Promise<void> {
     buildRuntime(process.env);
   } catch (error) {
     console.error(JSON.stringify({ event: "tollgate.misconfigured", runtime: process.env.NEXT_RUNTIME ?? "unknown", error: String(error) }));
+    // `next start` would otherwise stay up and answer 500 to everything; a process that
+    // exits is what a supervisor (and a platform's health check) understands.
+    if (process.env.NEXT_RUNTIME === "nodejs") (await import("./lib/server/exit")).exitProcess(1);
     throw error;
   }
 }
