@@ -30,6 +30,8 @@ export interface ApplySpec {
   guardTtlSeconds: number;
   /** Further claims set together with the guard (e.g. the month a seed grant stands for). */
   alsoMark?: string[];
+  /** Keys set in the transaction that adds the tokens (a grant's "applied" markers). */
+  markApplied?: string[];
   /** Fixed amount, or a top-up target: the amount is then max(0, target − balance). */
   amount: number | { topUpTo: number };
   reason: string | null;
@@ -44,6 +46,9 @@ export interface ApplySpec {
 export type ApplyOutcome =
   | { status: "applied"; opId: string; amount: number; balance: number }
   | { status: "duplicate"; opId: string };
+
+/** "Applied" markers outlive the month they mark; a lost one is set again (grants.ts). */
+export const MARK_TTL_SECONDS = 400 * 86_400;
 
 export async function claimAndApply(ctx: MeteringContext, spec: ApplySpec): Promise<ApplyOutcome> {
   const now = ctx.config.clock();
@@ -62,6 +67,7 @@ export async function claimAndApply(ctx: MeteringContext, spec: ApplySpec): Prom
     idempotencyKey: null,
     target,
     usage: spec.usage ?? null,
+    marks: spec.markApplied ?? [],
   };
   const { keys } = spec;
   const tx = ctx.kv.multi();
@@ -122,6 +128,7 @@ export async function applyClaimed(
   tx.copy(keys.balance, keys.result(op.id));
   tx.expire(keys.result(op.id), ctx.config.refundWindowSeconds);
   tx.hset(keys.op(op.id), { state: "open", amount });
+  for (const mark of op.marks ?? []) tx.set(mark, op.id, { ex: MARK_TTL_SECONDS });
   appendTotals(tx, keys, op, amount);
   const results = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
   const balance = asInt(results[0], "balance");

@@ -79,7 +79,10 @@ export interface DebitReading {
   /** Balance right after the DECRBY. */
   after: number;
   staleIds: string[];
+  /** Grants nobody has claimed yet. */
   missingGrants: string[];
+  /** Grants claimed but not yet in the balance (another request is applying them). */
+  pendingGrants: string[];
   /** Set when the Idempotency-Key was already taken by another debit. */
   replayOf: string | null;
   storedResponse: string | null;
@@ -163,8 +166,9 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
     (raw) => asArray(raw).map((m) => parseOpenMember(m).id).filter((id) => id !== op.id),
   );
   const grants = d.grantNames.map((name) => {
-    const exists = steps.read((tx) => tx.exists(keys.grant(name)), (raw) => asInt(raw, "grant exists") > 0);
-    return { name, exists };
+    const claimed = steps.read((tx) => tx.exists(keys.grant(name)), (raw) => asInt(raw, "grant exists") > 0);
+    const applied = steps.read((tx) => tx.exists(keys.grantApplied(name)), (raw) => asInt(raw, "grant applied") > 0);
+    return { name, claimed, applied };
   });
   const idempotency = d.idempotencyKey === null ? null : {
     holder: steps.read(
@@ -183,7 +187,8 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
     return {
       after: after(items),
       staleIds: stale(items),
-      missingGrants: grants.filter((g) => !g.exists(items)).map((g) => g.name),
+      missingGrants: grants.filter((g) => !g.claimed(items)).map((g) => g.name),
+      pendingGrants: grants.filter((g) => g.claimed(items) && !g.applied(items)).map((g) => g.name),
       replayOf: holder !== null && holder !== op.id ? holder : null,
       storedResponse: idempotency?.stored(items) ?? null,
       keyAgeMs: idempotency?.age(items) ?? null,

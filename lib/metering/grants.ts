@@ -1,4 +1,4 @@
-import { claimAndApply, type ApplyOutcome } from "./apply";
+import { claimAndApply, type ApplyOutcome, MARK_TTL_SECONDS } from "./apply";
 import type { MeteringContext } from "./context";
 import { type UserKeys, userKeys } from "./keys";
 import { execTx } from "./kv";
@@ -14,31 +14,38 @@ const GRANT_CLAIM_TTL_SECONDS = 40 * 86_400;
  * and the cron grant it exactly once (see apply.ts). The seed also marks its month as
  * granted: a new test user starts with the seed, not seed + allowance.
  *
- * Returns true when the missing grants are now in the balance, whoever applied them: a
- * caller that lost the claim to a concurrent request waits (briefly) for the winner to
- * apply it, so a burst of first requests is served from the grant instead of refused.
+ * Returns true when the grants are now in the balance, whoever applied them: a caller
+ * that lost the claim to a concurrent request (or found it claimed but not yet applied)
+ * waits briefly for the winner to apply it, so a burst of first requests, from one
+ * instance or many, is served from the grant instead of refused.
  */
 export async function ensureGrants(ctx: MeteringContext, userId: string, missing: readonly string[]): Promise<boolean> {
   const keys = userKeys(ctx.config.namespace, userId);
   const period = periodOf(ctx.config.clock());
-  const pending: string[] = [];
+  const pending: { opId: string; names: string[] }[] = [];
   if (missing.includes("seed")) {
     const seed = ctx.config.seedUsers[userId] ?? 0;
     const outcome = await claimAndApply(ctx, {
       keys, kind: "credit", guardKey: keys.grant("seed"), guardTtlSeconds: 10 * 365 * 86_400,
       alsoMark: ctx.config.monthlyAllowance > 0 ? [keys.grant(period)] : [],
+      markApplied: ctx.config.monthlyAllowance > 0 ? [keys.grantApplied("seed"), keys.grantApplied(period)] : [keys.grantApplied("seed")],
       amount: seed, reason: "Initial balance",
     });
-    if (outcome.status === "duplicate") pending.push(outcome.opId);
+    if (outcome.status === "duplicate") pending.push({ opId: outcome.opId, names: ["seed"] });
     // The seed stands for its month: nothing more to grant now.
     if (outcome.status === "applied") return true;
   }
   if (missing.includes(period) && ctx.config.monthlyAllowance > 0) {
     const outcome = await grantMonthly(ctx, userId, period);
-    if (outcome?.status === "duplicate") pending.push(outcome.opId);
+    if (outcome?.status === "duplicate") pending.push({ opId: outcome.opId, names: [period] });
   }
-  for (const opId of pending) {
+  for (const { opId, names } of pending) {
     if (!(await awaitApplied(ctx, keys, opId))) return false;
+    // A grant applied by an older version (or whose marker expired) has no "applied"
+    // marker: set it, so the next refusals do not wait for it again.
+    const mark = ctx.kv.multi();
+    for (const name of names) mark.set(keys.grantApplied(name), opId, { ex: MARK_TTL_SECONDS });
+    await execTx(mark, { timeoutMs: ctx.config.kvTimeoutMs });
   }
   return true;
 }
@@ -70,6 +77,7 @@ export async function grantMonthly(ctx: MeteringContext, userId: string, period 
   const keys = userKeys(ctx.config.namespace, userId);
   return claimAndApply(ctx, {
     keys, kind: "refill", guardKey: keys.grant(period), guardTtlSeconds: GRANT_CLAIM_TTL_SECONDS,
+    markApplied: [keys.grantApplied(period)],
     amount: ctx.config.refillPolicy === "add" ? allowance : { topUpTo: allowance },
     reason: `Monthly allowance ${period}`,
     period,

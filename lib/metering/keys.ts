@@ -16,6 +16,7 @@ import { assertUserId } from "./user-id";
  *   <ns>:{<user>}:r:<id>         the balance right after the operation (COPY of bal)
  *   <ns>:{<user>}:void:<id>      set when a debit's round trip failed: never settle it
  *   <ns>:{<user>}:g:<name>       claim of a one-time grant ("2026-11", "seed") → op id
+ *   <ns>:{<user>}:ga:<name>      set when that grant's tokens are in the balance
  *   <ns>:{<user>}:cl:<key>       claim of a client-keyed credit → op id
  *   <ns>:{<user>}:rf:<debitId>   claim of the refund of one debit → op id
  *   <ns>:{<user>}:idem:<key>     Idempotency-Key of a metered request → debit id
@@ -38,6 +39,7 @@ export interface UserKeys {
   result(id: string): string;
   void(id: string): string;
   grant(name: string): string;
+  grantApplied(name: string): string;
   creditClaim(key: string): string;
   refundClaim(debitId: string): string;
   idempotency(key: string): string;
@@ -60,6 +62,7 @@ export function userKeys(namespace: string, userId: string): UserKeys {
     result: (id) => `${base}:r:${id}`,
     void: (id) => `${base}:void:${id}`,
     grant: (name) => `${base}:g:${name}`,
+    grantApplied: (name) => `${base}:ga:${name}`,
     creditClaim: (key) => `${base}:cl:${key}`,
     refundClaim: (debitId) => `${base}:rf:${debitId}`,
     idempotency: (key) => `${base}:idem:${key}`,

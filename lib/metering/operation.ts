@@ -33,6 +33,8 @@ export interface Operation {
   target: number | null;
   /** For a refund: the daily-usage field ("<day>|<route>") of the debit it gives back. */
   usage: string | null;
+  /** Keys set in the transaction that applies the operation (a grant's "applied" marker). */
+  marks?: readonly string[];
 }
 
 export function operationFields(op: Operation): Record<string, string | number> {
@@ -46,6 +48,8 @@ export function operationFields(op: Operation): Record<string, string | number> 
   if (op.idempotencyKey !== null) fields.idem = op.idempotencyKey;
   if (op.target !== null) fields.target = op.target;
   if (op.usage !== null) fields.usage = op.usage;
+  // Keys never contain "," (user ids cannot), so a plain list is unambiguous.
+  if (op.marks !== undefined && op.marks.length > 0) fields.marks = op.marks.join(",");
   return fields;
 }
 
@@ -78,6 +82,7 @@ export function parseOperation(id: string, raw: unknown): Operation | null {
     idempotencyKey: str(h.idem),
     target: asIntOrNull(h.target, "op.target"),
     usage: str(h.usage),
+    marks: typeof h.marks === "string" && h.marks !== "" ? h.marks.split(",") : [],
   };
 }
 

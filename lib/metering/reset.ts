@@ -1,4 +1,5 @@
 import type { MeteringContext } from "./context";
+import { MARK_TTL_SECONDS } from "./apply";
 import { KvProtocolError } from "./errors";
 import { decodeEntry, encodeEntry, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
@@ -47,7 +48,11 @@ export async function reset(ctx: MeteringContext, userId: string, reason = "Rese
   tx.zadd(keys.history, { score: now, member: encodeEntry(entry) });
   tx.hset(keys.lastReset, { id: entry.id, at: now });
   tx.set(keys.grant(periodOf(now)), entry.id, { ex: 40 * 86_400 });
-  if (userId in ctx.config.seedUsers) tx.set(keys.grant("seed"), entry.id);
+  tx.set(keys.grantApplied(periodOf(now)), entry.id, { ex: MARK_TTL_SECONDS });
+  if (userId in ctx.config.seedUsers) {
+    tx.set(keys.grant("seed"), entry.id);
+    tx.set(keys.grantApplied("seed"), entry.id, { ex: MARK_TTL_SECONDS });
+  }
   tx.hset(keys.op(entry.id), operationFields(carry));
   tx.expire(keys.op(entry.id), keep);
   tx.zadd(keys.open, { score: now, member: openMember(entry.id, 0) });

@@ -14,7 +14,8 @@ export type Background = (task: Promise<unknown>) => void;
  *   replayed Idempotency-Key        → replay (give this debit back, answer the stored one)
  *   balance ≥ 0 after the DECRBY    → paid (and grant what is missing, in the background)
  *   balance < 0                     → refused; tried once more when the refusal may be
- *     only because the month's grant had not landed yet ("after_grants") or because
+ *     only because the month's grant had not landed yet (unclaimed, or claimed by another
+ *     request and not yet applied: "after_grants") or because
  *     earlier refused debits of the same batch had not been given back yet ("after_batch")
  */
 export type DebitDecision =
@@ -26,7 +27,7 @@ export function decideDebit(reading: DebitReading, retried: boolean): DebitDecis
   if (reading.replayOf !== null) return { status: "replay" };
   if (reading.after >= 0) return { status: "paid", grantInBackground: reading.missingGrants };
   if (retried) return { status: "refused", retry: null };
-  if (reading.missingGrants.length > 0) return { status: "refused", retry: "after_grants" };
+  if (reading.missingGrants.length > 0 || reading.pendingGrants.length > 0) return { status: "refused", retry: "after_grants" };
   if (reading.retryAfter !== undefined) return { status: "refused", retry: "after_batch" };
   return { status: "refused", retry: null };
 }
@@ -79,7 +80,7 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, tran
         } finally {
           reading.onDecided?.();
         }
-        if (decision.retry === "after_grants" && (await ensureGrants(ctx, userId, reading.missingGrants))) {
+        if (decision.retry === "after_grants" && (await ensureGrants(ctx, userId, [...reading.missingGrants, ...reading.pendingGrants]))) {
           retried = true;
           continue;
         }

@@ -47,6 +47,20 @@ describe("thousands of debits from several processes on one balance (real Redis)
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 
+  // Issue 9, 1b: a burst of first requests was refused although the allowance covered it.
+  it.each(["direct", "coalesced"])("serves every first request the allowance covers when processes race (%s)", async (mode) => {
+    const namespace = uniqueNamespace("burst");
+    // 4 processes × 10 requests costing 2,3,1,2,3,1,2,3,1,2: 80 tokens of an allowance of 100.
+    const tally = await hammer(redis.url, redis.token, namespace, "fresh", 4, 10, mode, 100);
+    expect(tally).toMatchObject({ error: 0, ok: 40, insufficient_tokens: 0, paid: 80 });
+    const metering = createMetering(createKvClient({ url: redis.url, token: redis.token }), { namespace, monthlyAllowance: 100 });
+    const ledger = await readLedger(metering.context, "fresh", 1000);
+    expect(ledger.history.filter((e) => e.type === "refill")).toHaveLength(1);
+    expect(ledger.history.filter((e) => e.type === "debit")).toHaveLength(40);
+    expect(ledger.balance).toBe(20);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
   it("grants the monthly allowance once when processes race on a new user's first requests", async () => {
     const namespace = uniqueNamespace("grant");
     const tally = await hammer(redis.url, redis.token, namespace, "newbie", 4, 50, "direct", 100);

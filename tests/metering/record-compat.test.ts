@@ -44,6 +44,26 @@ describe.each(kvTargets())("records in the previous version's format, on the $en
     expect(await m.refund("old", id(1))).toMatchObject({ status: "refunded", balance: 140 });
   });
 
+  it("takes a monthly grant applied by the previous version (no 'applied' marker) as applied", async () => {
+    const clock = manualClock(T0);
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000, monthlyAllowance: 100 });
+    const k = userKeys(m.context.config.namespace, "veteran");
+    const refill = '{"id":"ref_0","type":"refill","amount":100,"balanceAfter":100,"reason":"Monthly allowance 2026-11","route":null,"at":' + T0 + "}";
+    await m.context.kv.multi()
+      .set(k.balance, 2).hset(k.totals, { credits: 100, debits: 98, refunds: 0, generations: 40 })
+      .zadd(k.history, { score: T0, member: refill })
+      .set(k.grant("2026-11"), "ref_0")
+      .hset(k.op("ref_0"), { kind: "refill", state: "open", amount: 100, at: T0, period: "2026-11", reason: "Monthly allowance 2026-11", target: 100 })
+      .exec();
+    expect(await m.debit({ userId: "veteran", cost: 3 })).toMatchObject({ status: "insufficient_tokens", balance: 2 });
+    expect(await m.context.kv.multi().exists(k.grantApplied("2026-11")).exec()).toEqual([1]);
+    const paid = await m.debit({ userId: "veteran", cost: 2 });
+    expect(paid).toMatchObject({ status: "ok", balance: 0 });
+    if (paid.status === "ok") await paid.settle();
+    const ledger = await readLedger(m.context, "veteran");
+    expect(ledger.history.filter((e) => e.type === "refill")).toHaveLength(1);
+  });
+
   it("replays an answer stored in the previous format", () => {
     const stored = decodeStoredResponse('{"v":1,"status":200,"contentType":"application/json","body":"{\\"answer\\":42}"}');
     expect(stored.kind).toBe("response");

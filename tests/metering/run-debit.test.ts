@@ -4,7 +4,7 @@ import type { DebitReading } from "../../lib/metering/debit";
 import { decideDebit } from "../../lib/metering/run-debit";
 
 const reading = (over: Partial<DebitReading>): DebitReading => ({
-  after: 5, staleIds: [], missingGrants: [], replayOf: null, storedResponse: null, keyAgeMs: null, ...over,
+  after: 5, staleIds: [], missingGrants: [], pendingGrants: [], replayOf: null, storedResponse: null, keyAgeMs: null, ...over,
 });
 
 describe("decideDebit", () => {
@@ -19,6 +19,7 @@ describe("decideDebit", () => {
 
   it("retries a refusal once: after the month's grant, or after the batch's earlier refusals", () => {
     expect(decideDebit(reading({ after: -3, missingGrants: ["2026-12"] }), false)).toEqual({ status: "refused", retry: "after_grants" });
+    expect(decideDebit(reading({ after: -3, pendingGrants: ["2026-12"] }), false)).toEqual({ status: "refused", retry: "after_grants" });
     expect(decideDebit(reading({ after: -3, retryAfter: Promise.resolve() }), false)).toEqual({ status: "refused", retry: "after_batch" });
     expect(decideDebit(reading({ after: -3 }), false)).toEqual({ status: "refused", retry: null });
     expect(decideDebit(reading({ after: -3, missingGrants: ["2026-12"] }), true)).toEqual({ status: "refused", retry: null });
