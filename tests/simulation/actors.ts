@@ -15,8 +15,12 @@ export interface ActorContext {
   trace: Trace;
   store: SimStore;
   instances: Instance[];
-  /** Users the oracle last saw with operations open (heals prefer them). */
+  /** Users the oracle last saw with operations open, most first (heals prefer them). */
   openUsers: () => string[];
+  /** This seed's share of traffic that goes to one hot user (swarm testing). */
+  hotUserChance: number;
+  /** Makes an instance's round trips crawl for a while (faults.ts, Weather.slowUntil). */
+  slowDown(instance: string, ms: number): void;
   /** How many clock jumps happened: keys that expire in 24 h are unique per jump. */
   jumps: () => number;
   violate(v: Violation): void;
@@ -36,13 +40,18 @@ function label(inst: Instance, what: string): string {
   return `op${++opCounter} ${inst.name} ${what}`;
 }
 
+/** Module counters restart with every run, or a second run in one process would differ. */
 export function resetOpCounter(): void {
   opCounter = 0;
+  creditCalls = 0;
 }
 
 function pickUser(ctx: ActorContext): string {
   const p = ctx.prng;
-  const known = [...ctx.model.users.values()].filter((u) => !u.fresh && u.id.startsWith("new-")).map((u) => u.id);
+  if (p.chance(ctx.hotUserChance)) return REGULAR_USERS[0]!;
+  // Users met through their first requests join the crowd once those are answered (until
+  // then their first requests must be their only activity: see firstRequests).
+  const known = [...ctx.model.users.values()].filter((u) => !u.fresh && u.id.startsWith("new-") && !ctx.model.reserved.has(u.id)).map((u) => u.id);
   if (known.length > 0 && p.chance(0.3)) return p.pick(known.slice(-8));
   return p.pick(REGULAR_USERS);
 }
@@ -163,6 +172,7 @@ export const OPERATIONS = {
   reset: 1,
   heal: 5,
   stats: 4,
+  slowHeal: 1,
   firstRequest: 3,
   burst: 1,
   monthlyCron: 1,
@@ -196,6 +206,20 @@ export function startOperation(ctx: ActorContext, kind: OperationKind): Promise<
       const open = ctx.openUsers();
       const userId = open.length > 0 && p.chance(0.7) ? p.pick(open) : pickUser(ctx);
       const name = label(inst, `heal ${userId}`);
+      ctx.trace.note(`${name}: start`);
+      return inst.metering.heal(userId).then(
+        (r) => ctx.trace.note(`${name}: ${r.locked ? `examined ${r.examined} settled ${r.settled} compensated ${r.compensated} applied ${r.applied} dropped ${r.dropped}` : "locked by another healer"}`),
+        (error: unknown) => ctx.trace.note(`${name}: error ${errorText(error)}`),
+      );
+    }
+    case "slowHeal": {
+      // A healer whose round trips crawl (each just under the KV timeout) while it works
+      // through the user with the most open operations: its pass can outlive the heal
+      // lock (15 s), and the next healer then takes the lock in the middle of it.
+      const [userId] = ctx.openUsers();
+      if (userId === undefined) return Promise.resolve();
+      ctx.slowDown(inst.name, p.int(20_000, 40_000));
+      const name = label(inst, `slowed heal ${userId}`);
       ctx.trace.note(`${name}: start`);
       return inst.metering.heal(userId).then(
         (r) => ctx.trace.note(`${name}: ${r.locked ? `examined ${r.examined} settled ${r.settled} compensated ${r.compensated} applied ${r.applied} dropped ${r.dropped}` : "locked by another healer"}`),
@@ -238,8 +262,10 @@ async function firstRequests(ctx: ActorContext, inst: Instance, count: number): 
   const path = p.pick<Path>(["debit", "coalesced", "gated"]);
   const cost = 3;
   ctx.trace.note(`${inst.name}: ${count} first request(s) of ${userId} via ${path}`);
+  ctx.model.reserved.add(userId);
   const endings = await Promise.all(Array.from({ length: count }, () =>
     path === "gated" ? gatedOnce(ctx, inst, userId, null, "2xx", p.int(0, 50), "article") : debitOnce(ctx, inst, userId, cost, null, path === "coalesced")));
+  ctx.model.reserved.delete(userId);
   const covered = count * cost <= ALLOWANCE;
   const tally = (e: Ending) => endings.filter((x) => x === e).length;
   ctx.trace.note(`${userId}: first requests: ${tally("paid")} paid, ${tally("refused")} refused, ${tally("error")} failed`);

@@ -1,3 +1,4 @@
+import { writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { formatReport, runSimulation } from "./simulator";
 
@@ -13,6 +14,7 @@ import { formatReport, runSimulation } from "./simulator";
  *   SIM_STEPS=n       steps per seed (default 1500)
  *   SIM_BREAK_TIMING=1  break the design's timing assumption on purpose (faults.ts)
  *   SIM_KEEP_GOING=1  do not stop at the first violation; report the first of each kind
+ *   SIM_TRACE_FILE=f  write the whole trace of the (last) seed to f
  */
 const env = process.env;
 const steps = Number(env.SIM_STEPS ?? 1500);
@@ -21,17 +23,21 @@ const seeds = env.SIM_SEED !== undefined
   : Array.from({ length: Number(env.SIM_SEEDS ?? 3) }, (_, i) => i + 1);
 const breakTiming = env.SIM_BREAK_TIMING === "1";
 const keepGoing = env.SIM_KEEP_GOING === "1";
+const traceFile = env.SIM_TRACE_FILE;
 
 describe("ledger simulation", () => {
   it.each(seeds)("seed %i: every check holds", async (seed) => {
-    const result = await runSimulation({ seed, steps, breakTiming, keepGoing });
-    if (result.violations.length > 0) throw new Error(formatReport(result, { breakTiming }));
+    const result = await runSimulation({ seed, steps, breakTiming, keepGoing, fullTrace: traceFile !== undefined });
+    if (traceFile !== undefined) writeFileSync(traceFile, result.trace.join("\n") + "\n");
+    if (result.violations.length > 0) throw new Error(formatReport({ ...result, trace: result.trace.slice(-80) }, { breakTiming }));
     expect(result.steps).toBe(steps);
   }, 120_000);
 
   it("replays a seed exactly", async () => {
-    const a = await runSimulation({ seed: 424242, steps: 300, keepGoing: true });
-    const b = await runSimulation({ seed: 424242, steps: 300, keepGoing: true });
+    const a = await runSimulation({ seed: 424242, steps: 300, keepGoing: true, fullTrace: true });
+    const b = await runSimulation({ seed: 424242, steps: 300, keepGoing: true, fullTrace: true });
+    const diverged = a.trace.findIndex((line, i) => b.trace[i] !== line);
+    expect(diverged === -1 ? null : { first: a.trace[diverged], replay: b.trace[diverged] }).toBeNull();
     expect(b.digest).toBe(a.digest);
     expect(b.violations).toEqual(a.violations);
   }, 120_000);

@@ -45,6 +45,8 @@ export class Model {
   readonly paidById = new Map<string, PaidDebit>();
   /** Paid debits in answer order, for picking refund targets. */
   readonly paidOrder: PaidDebit[] = [];
+  /** Users whose first requests are in flight: no other operation may touch them yet. */
+  readonly reserved = new Set<string>();
   private freshCounter = 0;
 
   user(id: string): UserModel {

@@ -17,6 +17,8 @@ export interface SimOptions {
   breakTiming?: boolean;
   /** Keep running after a violation, collecting the first of each kind (for exploration). */
   keepGoing?: boolean;
+  /** Return the whole trace, not only the lines before the first violation. */
+  fullTrace?: boolean;
 }
 
 export interface StepViolation extends Violation {
@@ -54,9 +56,10 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const time = installVirtualTime(START);
   const ids = deterministicIds(new Prng(seed ^ 0x1d5));
   resetOpCounter();
-  const trace = new Trace();
+  const trace = new Trace(options.fullTrace ?? false);
   const store = await SimStore.create(NAMESPACE, () => Date.now());
   try {
+    if (options.fullTrace) store.onApplied = (a) => trace.note(`store #${a.seq} from ${a.from}: ${a.summary}`);
     return await new Simulation(options, prng, time, trace, store).run(steps);
   } finally {
     await store.close();
@@ -74,12 +77,18 @@ class Simulation {
   private readonly instances: Instance[];
   /** Reads the ledger straight from the store (no faults): the checks' eyes. */
   private readonly oracle: Metering;
-  private readonly pending = new Set<Promise<unknown>>();
+  /** Operations whose caller has not had its answer yet, with what they are. */
+  private readonly pending = new Map<Promise<unknown>, string>();
   private readonly violations: StepViolation[] = [];
   private readonly seen = new Set<string>();
   private readonly openCount = new Map<string, number>();
   private readonly counts: Record<string, number> = {};
   private jumps = 0;
+  /**
+   * Swarm testing: each seed runs its own mix (operation weights, fault rates, a hot
+   * user), so some seeds dwell on what others barely touch.
+   */
+  private readonly swarm: { weights: Record<OperationKind, number>; faultRate: number; hotUserChance: number };
   private firstTrace: string[] | null = null;
 
   constructor(
@@ -89,6 +98,11 @@ class Simulation {
     private readonly trace: Trace,
     private readonly store: SimStore,
   ) {
+    this.swarm = {
+      weights: Object.fromEntries(Object.entries(OPERATIONS).map(([k, w]) => [k, w * (0.25 + prng.next() * 2.75)])) as Record<OperationKind, number>,
+      faultRate: 0.5 + prng.next() * 2.5,
+      hotUserChance: prng.chance(0.5) ? prng.next() * 0.6 : 0,
+    };
     this.faults = { enabled: true, breakTiming: options.breakTiming ?? false, kvTimeoutMs: METERING.kvTimeoutMs!, healAfterMs: METERING.healAfterMs! };
     this.network = new Network(store, this.weather, new Prng(options.seed ^ 0x7e7), this.faults, trace);
     // Three instances, each with its own clock skew; the gate of i0 and i2 debits through
@@ -98,7 +112,7 @@ class Simulation {
       const answer = await store.answer("oracle", path, body);
       if (answer.status !== 200) throw new Error(`oracle read failed: ${JSON.stringify(answer.body)}`);
       return answer.body;
-    });
+    }, 60_000);
     this.oracle = createMetering(oracleKv, { ...METERING, clock: () => Date.now() });
   }
 
@@ -109,7 +123,12 @@ class Simulation {
       trace: this.trace,
       store: this.store,
       instances: this.instances,
-      openUsers: () => [...this.openCount].filter(([, n]) => n > 0).map(([u]) => u),
+      openUsers: () => [...this.openCount].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([u]) => u),
+      hotUserChance: this.swarm.hotUserChance,
+      slowDown: (instance, ms) => {
+        this.weather.slowUntil.set(instance, this.time.now() + ms);
+        this.trace.note(`weather: ${instance} slow until ${iso(this.time.now() + ms)}`);
+      },
       jumps: () => this.jumps,
       violate: (v) => this.violate(v),
     };
@@ -134,9 +153,9 @@ class Simulation {
       this.evolveWeather();
       const starts = this.prng.chance(0.15) ? this.prng.int(2, 5) : 1;
       for (let i = 0; i < starts && this.pending.size < MAX_IN_FLIGHT; i++) {
-        const kind = this.prng.weighted<OperationKind>(OPERATIONS);
+        const kind = this.prng.weighted<OperationKind>(this.swarm.weights);
         this.counts[kind] = (this.counts[kind] ?? 0) + 1;
-        this.track(startOperation(actors, kind));
+        this.track(startOperation(actors, kind), `${kind} started at step ${step}`);
       }
       await this.time.advance(this.pickDelay());
       await this.checkTouched();
@@ -146,7 +165,7 @@ class Simulation {
       seed: this.options.seed,
       steps: step - 1,
       violations: this.violations,
-      trace: this.firstTrace ?? this.trace.last(80),
+      trace: this.options.fullTrace ? this.trace.lines_() : (this.firstTrace ?? this.trace.last(80)),
       digest: this.trace.digest,
       counts: { ...this.counts, users: this.model.users.size, storeRequests: this.store.lastSeq },
     };
@@ -156,8 +175,8 @@ class Simulation {
     return this.violations.length > 0 && !this.options.keepGoing;
   }
 
-  private track(task: Promise<unknown>): void {
-    this.pending.add(task);
+  private track(task: Promise<unknown>, what: string): void {
+    this.pending.set(task, what);
     void task.finally(() => this.pending.delete(task));
   }
 
@@ -174,20 +193,21 @@ class Simulation {
 
   /**
    * Trouble starts now and then and ends on its own. Bounds (README "Limits"): an outage
-   * or a partition never lasts so long that a failed debit's void cannot land before a
-   * healer acts (voidDebit retries for 80 % of healAfterMs).
+   * never lasts so long that a failed debit's void cannot land before a healer acts
+   * (voidDebit retries for 80 % of healAfterMs).
    */
   private evolveWeather(): void {
     const p = this.prng;
     const now = this.time.now();
-    const roll = p.next();
+    const roll = p.next() / this.swarm.faultRate;
     if (!this.faults.enabled) return;
     if (roll < 0.002) {
       this.weather.storeDownUntil = now + p.int(1_000, 8_000);
       this.trace.note(`weather: store down until ${iso(this.weather.storeDownUntil)}`);
     } else if (roll < 0.005) {
+      // Requests still arrive (and voids land), only answers are lost, so this may last.
       const inst = p.pick(this.instances).name;
-      this.weather.partitionedUntil.set(inst, now + p.int(1_000, 8_000));
+      this.weather.partitionedUntil.set(inst, now + p.int(1_000, 20_000));
       this.trace.note(`weather: answers to ${inst} lost until ${iso(this.weather.partitionedUntil.get(inst)!)}`);
     } else if (roll < 0.008) {
       const inst = p.pick(this.instances).name;
@@ -220,7 +240,18 @@ class Simulation {
     this.firstTrace ??= this.trace.last(80);
   }
 
+  /** Store-level: no debit given back twice, no claimed top-up, grant or refund applied twice. */
+  private checkOnce(): void {
+    for (const [id, { count, userId }] of this.store.compensations) {
+      if (count > 1) this.violate({ check: "debit-given-back-at-most-once", userId, detail: `debit ${id} was given back (INCRBY) ${count} times` });
+    }
+    for (const [id, { count, userId }] of this.store.applications) {
+      if (count > 1) this.violate({ check: "claim-applied-at-most-once", userId, detail: `${id} added its tokens (INCRBY) ${count} times` });
+    }
+  }
+
   private async checkTouched(): Promise<void> {
+    this.checkOnce();
     for (const userId of this.store.takeTouched()) {
       const ledger = await readLedger(this.oracle.context, userId);
       this.openCount.set(userId, ledger.openIds.length);
@@ -241,7 +272,7 @@ class Simulation {
       await this.checkTouched();
     }
     if (this.pending.size > 0 || this.background.size > 0) {
-      this.violate({ check: "work-finishes", userId: "-", detail: `${this.pending.size} operations and ${this.background.size} background tasks still running after 300 s` });
+      this.violate({ check: "work-finishes", userId: "-", detail: `${this.pending.size} operations (${[...this.pending.values()].join(", ")}) and ${this.background.size} background tasks still running after 300 s` });
     }
     await this.time.advance(METERING.healAfterMs! + 5_000);
     const healer = this.instances[0]!;

@@ -28,6 +28,16 @@ export class SimStore {
   /** Debit id → store seq at which its refund changed the balance. */
   readonly refundAppliedAt = new Map<string, number>();
   readonly applied: Applied[] = [];
+  /**
+   * Operation id → how many transactions gave its debit back (INCRBY bal with DEL r:<id>),
+   * and how many applied its claimed tokens (INCRBY bal with COPY to r:<id>). Either one
+   * twice creates tokens, whatever the ledger's bookkeeping says afterwards.
+   */
+  readonly compensations = new Map<string, { count: number; userId: string }>();
+  readonly applications = new Map<string, { count: number; userId: string }>();
+
+  /** Set to see every applied request in the trace (SIM_TRACE_FILE). */
+  onApplied: ((applied: Applied) => void) | null = null;
 
   private constructor(
     readonly engine: Engine,
@@ -51,7 +61,9 @@ export class SimStore {
     const replies = repliesOf(path, answer);
     this.observe(seq, commands, replies);
     if (this.applied.length > 2_000) this.applied.splice(0, 1_000);
-    this.applied.push({ seq, at: Date.now(), from, summary: summarize(commands, this.namespace) });
+    const applied = { seq, at: Date.now(), from, summary: summarize(commands, this.namespace, answer.status === 200 ? "" : ` → HTTP ${answer.status}`) };
+    this.applied.push(applied);
+    this.onApplied?.(applied);
     return answer;
   }
 
@@ -84,6 +96,17 @@ export class SimStore {
         if (debit !== undefined && !this.refundAppliedAt.has(debit)) this.refundAppliedAt.set(debit, seq);
       }
     });
+    const incr = commands.some((c) => (c[0] ?? "").toLowerCase() === "incrby" && (c[1] ?? "").endsWith(":bal"));
+    if (incr) {
+      for (const c of commands) {
+        const name = (c[0] ?? "").toLowerCase();
+        const del = name === "del" ? c.slice(1).map((k) => /:r:([a-z]+_[0-9a-f]{32})$/.exec(k)?.[1]).find(Boolean) : undefined;
+        const userId = userOf(c[1] ?? "", this.namespace) ?? "?";
+        if (del !== undefined) this.compensations.set(del, { count: (this.compensations.get(del)?.count ?? 0) + 1, userId });
+        const copy = name === "copy" ? /:r:([a-z]+_[0-9a-f]{32})$/.exec(c[2] ?? "")?.[1] : undefined;
+        if (copy !== undefined) this.applications.set(copy, { count: (this.applications.get(copy)?.count ?? 0) + 1, userId });
+      }
+    }
     for (const [user, balance] of last) {
       const log = this.balances.get(user) ?? [];
       log.push({ seq, balance });
@@ -111,12 +134,13 @@ export function userOf(key: string, namespace: string): string | null {
 }
 
 /** "DECRBY ann 3, COPY, ..." — enough to read a trace, short enough to print 60 of. */
-function summarize(commands: string[][], namespace: string): string {
-  const shown = commands.slice(0, 6).map((c) => {
+function summarize(commands: string[][], namespace: string, suffix: string): string {
+  const shown = commands.slice(0, 8).map((c) => {
     const name = (c[0] ?? "").toUpperCase();
     const user = userOf(c[1] ?? "", namespace);
     const field = (c[1] ?? "").split("}:")[1] ?? "";
-    return `${name} ${user ?? ""}${field ? ":" + field.slice(0, 28) : ""}${name.endsWith("BY") ? " " + c[2] : ""}`;
+    const arg = name.endsWith("BY") || name === "SET" || name === "COPY" ? ` ${(c[2] ?? "").split("}:").pop()!.slice(0, 40)}` : "";
+    return `${name} ${user ?? ""}${field ? ":" + field.slice(0, 40) : ""}${arg}`;
   });
-  return shown.join("; ") + (commands.length > 6 ? ` …(+${commands.length - 6})` : "");
+  return shown.join("; ") + (commands.length > 8 ? ` …(+${commands.length - 8})` : "") + suffix;
 }

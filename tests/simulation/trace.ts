@@ -8,7 +8,13 @@ export class Trace {
   private hash = 0x811c9dc5;
   step = 0;
 
-  constructor(private readonly keep = 400) {}
+  /** `all`: keep every line (SIM_TRACE_FILE), not just the recent ones. */
+  constructor(private readonly all = false, private readonly keep = 400) {}
+
+  /** Every line kept (all of them when constructed with `all`). */
+  lines_(): string[] {
+    return [...this.lines];
+  }
 
   note(line: string): void {
     const text = `#${this.step} t=${new Date(Date.now()).toISOString().slice(11, 23)} ${line}`;
@@ -17,7 +23,7 @@ export class Trace {
       this.hash = Math.imul(this.hash, 0x01000193) >>> 0;
     }
     this.lines.push(text);
-    if (this.lines.length > this.keep * 2) this.lines.splice(0, this.keep);
+    if (!this.all && this.lines.length > this.keep * 2) this.lines.splice(0, this.keep);
   }
 
   get digest(): string {

@@ -12,14 +12,17 @@ export type Send = (path: string, body: string) => Promise<unknown>;
  * lib/server/kv-node-transport.ts builds its Node client: a custom requester. As with
  * lib/kv-client.ts, nothing is ever re-sent (the requester has no retry loop, and the
  * client's own retries only exist in its fetch transport, which a requester replaces) and
- * nothing is auto-pipelined (that only wraps clients built from a URL). The request's
- * bound is the metering core's own (execTx races kvTimeoutMs on a fake timer).
+ * nothing is auto-pipelined (that only wraps clients built from a URL). Like the Node
+ * transport's AbortSignal.timeout, every request gives up after `timeoutMs` (a fake timer
+ * here), so a request whose answer is lost never hangs its caller, even outside execTx
+ * (the monthly cron's SCAN).
  */
-export function createInProcessKv(send: Send): VercelKV {
-  const request = async (req: UpstashRequest) => {
+export function createInProcessKv(send: Send, timeoutMs: number): VercelKV {
+  const request = (req: UpstashRequest) => new Promise<unknown>((resolve, reject) => {
     const path = `/${(req.path ?? []).map(encodeURIComponent).join("/")}`;
-    return send(path, JSON.stringify(req.body));
-  };
+    const timer = setTimeout(() => reject(new DOMException("The operation was aborted due to timeout", "TimeoutError")), timeoutMs);
+    send(path, JSON.stringify(req.body)).then(resolve, reject).finally(() => clearTimeout(timer));
+  });
   const requester: Requester = { request: request as Requester["request"] };
   return new VercelKV(requester);
 }

@@ -53,7 +53,7 @@ export class Background {
 const SIGNING_SECRET = "simulation-gate-secret-0123456789abcdef";
 
 export function buildInstance(name: string, skewMs: number, network: Network, background: Background, coalescedGate: boolean): Instance {
-  const kv = createInProcessKv((path, body) => network.send(name, path, body));
+  const kv = createInProcessKv((path, body) => network.send(name, path, body), METERING.kvTimeoutMs!);
   const clock = () => Date.now() + skewMs;
   const metering = createMetering(kv, { ...METERING, clock }, { background: background.add });
   const coalescer = createDebitCoalescer(metering, { background: background.add });
