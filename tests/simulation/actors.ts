@@ -21,8 +21,9 @@ export interface ActorContext {
   hotUserChance: number;
   /** Makes an instance's round trips crawl for a while (faults.ts, Weather.slowUntil). */
   slowDown(instance: string, ms: number): void;
-  /** How many clock jumps happened: keys that expire in 24 h are unique per jump. */
-  jumps: () => number;
+  /** A prefix that changes with every clock jump and every virtual day: keys whose claims
+   * live 24 h are reused within it (to race and replay) and never across it. */
+  keyEpoch: () => string;
   violate(v: Violation): void;
 }
 
@@ -184,7 +185,7 @@ export type OperationKind = keyof typeof OPERATIONS;
 export function startOperation(ctx: ActorContext, kind: OperationKind): Promise<unknown> {
   const p = ctx.prng;
   const inst = p.pick(ctx.instances);
-  const maybeKey = (userId: string) => (p.chance(0.25) ? `j${ctx.jumps()}-${userId}-r${p.int(1, 6)}` : null);
+  const maybeKey = (userId: string) => (p.chance(0.25) ? `${ctx.keyEpoch()}-${userId}-r${p.int(1, 6)}` : null);
   switch (kind) {
     case "debit":
     case "coalesced": {
@@ -301,8 +302,8 @@ async function topUp(ctx: ActorContext, inst: Instance): Promise<void> {
   const p = ctx.prng;
   const userId = pickUser(ctx);
   ctx.model.started(userId);
-  // Keyed top-ups reuse a few keys per user (their claims live 24 h: unique per clock jump).
-  const key = p.chance(0.6) ? `j${ctx.jumps()}-${userId}-c${p.int(1, 4)}` : null;
+  // Keyed top-ups reuse a few keys per user, so retries and races happen.
+  const key = p.chance(0.6) ? `${ctx.keyEpoch()}-${userId}-c${p.int(1, 4)}` : null;
   const labelText = key !== null ? `key=${key}` : `call=${++creditCalls}`;
   const amount = p.int(1, 40);
   const name = label(inst, `top-up ${userId} +${amount} ${labelText}`);
@@ -321,7 +322,6 @@ async function resetUser(ctx: ActorContext, inst: Instance, userId: string): Pro
   const u = ctx.model.started(userId);
   const name = label(inst, `reset ${userId}`);
   const startedAt = Date.now();
-  u.resetsInFlight++;
   ctx.trace.note(`${name}: start`);
   try {
     await inst.metering.reset(userId);
@@ -333,7 +333,5 @@ async function resetUser(ctx: ActorContext, inst: Instance, userId: string): Pro
     ctx.trace.note(`${name}: error ${errorText(error)}`);
     // It may still land, within the timing bound: nothing before then is certain.
     u.certainSince = Math.max(u.certainSince, startedAt + METERING.healAfterMs!);
-  } finally {
-    u.resetsInFlight--;
   }
 }

@@ -19,11 +19,12 @@ export function creditLabel(entry: HistoryEntry): string | null {
  * (lib/metering/invariants.ts; I1 and I3 only apply at rest, and the function knows), and
  * the history against what callers were answered:
  * - every debit in the history was answered as paid (a refused, replayed or 503 debit
- *   never is), and appears once;
+ *   never is), and appears once; a debit made before `answeredBy` must have been
+ *   answered by now (later ones may still be on their way to their caller);
  * - no refund, grant or keyed top-up is applied twice;
  * - nothing from before a reset shows up in the ledger that replaced it.
  */
-export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model): Violation[] {
+export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model, answeredBy: number): Violation[] {
   const out: Violation[] = [];
   const add = (check: string, detail: string) => out.push({ check, userId: user.id, detail });
   for (const problem of checkInvariants(ledger, { historyComplete: true })) {
@@ -38,8 +39,9 @@ export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model
     ids.set(e.id, (ids.get(e.id) ?? 0) + 1);
     if (e.type === "debit") {
       const paid = model.paidById.get(e.id);
-      if (paid === undefined) add("history-debit-was-answered-paid", `debit ${e.id} (${-e.amount}) is in the history, but no caller was answered that id as paid`);
-      else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt) {
+      if (paid === undefined) {
+        if (e.at < answeredBy) add("history-debit-was-answered-paid", `debit ${e.id} (${-e.amount}) is in the history, but no caller was answered that id as paid`);
+      } else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt) {
         add("reset-isolates-old-ledger", `debit ${e.id}, answered before the reset at ${iso(user.lastReset.startedAt)}, was settled into the new ledger`);
       }
     }

@@ -60,6 +60,8 @@ export class Network {
 
   send(instance: string, path: string, body: string): Promise<unknown> {
     const fate = this.fate(instance);
+    // The trace names a request by who sent it and when: a late one stands out.
+    const from = `${instance} (sent ${new Date(Date.now()).toISOString().slice(11, 23)})`;
     this.inFlight++;
     return new Promise<unknown>((resolve, reject) => {
       const fail = (why: string) => setTimeout(() => {
@@ -79,7 +81,7 @@ export class Network {
           }, fate.back);
           return;
         }
-        void this.store.answer(instance, path, body).then((answer) => {
+        void this.store.answer(from, path, body).then((answer) => {
           const lost = fate.kind === "lost" || this.weather.partitioned(instance, Date.now());
           if (lost) {
             this.trace.note(`net: answer to ${instance} lost after apply (seq ${this.store.lastSeq})`);

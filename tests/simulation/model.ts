@@ -36,7 +36,6 @@ export interface UserModel {
   certainSince: number;
   /** The last reset known to have been applied: [started, answered]. */
   lastReset: { startedAt: number; answeredAt: number } | null;
-  resetsInFlight: number;
 }
 
 export class Model {
@@ -54,7 +53,7 @@ export class Model {
     if (u === undefined) {
       u = {
         id, fresh: true, paid: new Map(), owedRefunds: new Map(), appliedCredits: new Map(),
-        certainSince: 0, lastReset: null, resetsInFlight: 0,
+        certainSince: 0, lastReset: null,
       };
       this.users.set(id, u);
     }

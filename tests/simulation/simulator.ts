@@ -28,6 +28,9 @@ export interface StepViolation extends Violation {
 
 export interface SimResult {
   seed: number;
+  /** Steps asked for: the jump schedule depends on it, so a replay must ask for as many. */
+  configuredSteps: number;
+  /** Steps run (fewer when a check failed). */
   steps: number;
   violations: StepViolation[];
   /** The trace around the first violation (or the end of the run). */
@@ -47,6 +50,12 @@ const START = Date.parse("2027-12-31T23:59:00Z");
 const JUMPS = ["2028-01-31T23:59:30Z", "2028-02-28T23:59:30Z", "2028-02-29T23:59:30Z"].map(Date.parse);
 const JUMP_AT = [0.3, 0.55, 0.8];
 const MAX_IN_FLIGHT = 80;
+/**
+ * A debit in the history that no caller was answered about is only a violation once its
+ * caller must have had the answer: every caller's chain of round trips (a refusal, a
+ * grant, a retry) ends well within this, and a healer only settles after healAfterMs.
+ */
+const ANSWER_GRACE_MS = 60_000;
 
 export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const { seed, steps } = options;
@@ -129,7 +138,7 @@ class Simulation {
         this.weather.slowUntil.set(instance, this.time.now() + ms);
         this.trace.note(`weather: ${instance} slow until ${iso(this.time.now() + ms)}`);
       },
-      jumps: () => this.jumps,
+      keyEpoch: () => `j${this.jumps}d${Math.floor(this.time.now() / 86_400_000)}`,
       violate: (v) => this.violate(v),
     };
   }
@@ -163,6 +172,7 @@ class Simulation {
     if (!this.stopped) await this.settleEverything("at the end");
     return {
       seed: this.options.seed,
+      configuredSteps: this.options.steps,
       steps: step - 1,
       violations: this.violations,
       trace: this.options.fullTrace ? this.trace.lines_() : (this.firstTrace ?? this.trace.last(80)),
@@ -255,7 +265,7 @@ class Simulation {
     for (const userId of this.store.takeTouched()) {
       const ledger = await readLedger(this.oracle.context, userId);
       this.openCount.set(userId, ledger.openIds.length);
-      for (const v of stepChecks(ledger, this.model.user(userId), this.model)) this.violate(v);
+      for (const v of stepChecks(ledger, this.model.user(userId), this.model, this.time.now() - ANSWER_GRACE_MS)) this.violate(v);
     }
   }
 
@@ -292,7 +302,7 @@ class Simulation {
       for (const owed of user.owedRefunds.values()) if (givenUp.has(owed.debitId)) owed.optional = true;
       const ledger = await readLedger(this.oracle.context, user.id);
       this.openCount.set(user.id, ledger.openIds.length);
-      for (const v of [...stepChecks(ledger, user, this.model), ...finalChecks(ledger, user)]) this.violate(v);
+      for (const v of [...stepChecks(ledger, user, this.model, Infinity), ...finalChecks(ledger, user)]) this.violate(v);
     }
     this.trace.note(`settled ${why}: ${this.model.users.size} users checked`);
     this.faults.enabled = true;
@@ -308,7 +318,7 @@ function iso(t: number): string {
 
 /** The failure report: seed, check, trace, and how to replay it. */
 export function formatReport(result: SimResult, options: { breakTiming?: boolean } = {}): string {
-  const replay = `${options.breakTiming ? "SIM_BREAK_TIMING=1 " : ""}SIM_SEED=${result.seed} SIM_STEPS=${result.steps} REDIS_URL=redis://127.0.0.1:6379 npx vitest run --project node tests/simulation`;
+  const replay = `${options.breakTiming ? "SIM_BREAK_TIMING=1 " : ""}SIM_SEED=${result.seed} SIM_STEPS=${result.configuredSteps} REDIS_URL=redis://127.0.0.1:6379 npx vitest run --project node tests/simulation`;
   const lines = [
     `simulation seed ${result.seed} failed ${result.violations.length} check(s) within ${result.steps} steps:`,
     ...result.violations.map((v) => `  [step ${v.step} ${v.at}] ${v.check} (user ${v.userId}): ${v.detail}`),

@@ -133,14 +133,14 @@ export function userOf(key: string, namespace: string): string | null {
   return end === -1 ? null : key.slice(namespace.length + 2, end);
 }
 
-/** "DECRBY ann 3, COPY, ..." — enough to read a trace, short enough to print 60 of. */
+/** "DECRBY ann:bal 3; COPY ann:bal r:deb_…; …" — what a request did, for the full trace. */
 function summarize(commands: string[][], namespace: string, suffix: string): string {
-  const shown = commands.slice(0, 8).map((c) => {
+  const shown = commands.map((c) => {
     const name = (c[0] ?? "").toUpperCase();
     const user = userOf(c[1] ?? "", namespace);
     const field = (c[1] ?? "").split("}:")[1] ?? "";
     const arg = name.endsWith("BY") || name === "SET" || name === "COPY" ? ` ${(c[2] ?? "").split("}:").pop()!.slice(0, 40)}` : "";
     return `${name} ${user ?? ""}${field ? ":" + field.slice(0, 40) : ""}${arg}`;
   });
-  return shown.join("; ") + (commands.length > 8 ? ` …(+${commands.length - 8})` : "") + suffix;
+  return shown.join("; ") + suffix;
 }
