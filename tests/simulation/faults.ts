@@ -124,7 +124,7 @@ export class Network {
     } else if (slowRoll < 0.06) {
       back = p.int(o.kvTimeoutMs / 4, o.kvTimeoutMs * 2);
     }
-    if (o.breakTiming && slowRoll > 0.99) {
+    if (o.breakTiming && slowRoll > 0.997) {
       toStore = o.healAfterMs + p.int(1_000, 30_000);
       this.trace.note(`net: BREAK_TIMING request from ${instance} will reach the store in ${toStore} ms`);
     }

@@ -10,17 +10,17 @@ import { formatReport, runSimulation } from "./simulator";
  * the seed replays it exactly.
  *
  *   SIM_SEED=n        run that one seed
- *   SIM_SEEDS=k       run seeds 1..k (default 3)
- *   SIM_STEPS=n       steps per seed (default 1500)
+ *   SIM_SEEDS=k       run seeds 1..k (default 4)
+ *   SIM_STEPS=n       steps per seed (default 2500)
  *   SIM_BREAK_TIMING=1  break the design's timing assumption on purpose (faults.ts)
  *   SIM_KEEP_GOING=1  do not stop at the first violation; report the first of each kind
  *   SIM_TRACE_FILE=f  write the whole trace of the (last) seed to f
  */
 const env = process.env;
-const steps = Number(env.SIM_STEPS ?? 1500);
+const steps = Number(env.SIM_STEPS ?? 2500);
 const seeds = env.SIM_SEED !== undefined
   ? [Number(env.SIM_SEED)]
-  : Array.from({ length: Number(env.SIM_SEEDS ?? 3) }, (_, i) => i + 1);
+  : Array.from({ length: Number(env.SIM_SEEDS ?? 4) }, (_, i) => i + 1);
 const breakTiming = env.SIM_BREAK_TIMING === "1";
 const keepGoing = env.SIM_KEEP_GOING === "1";
 const traceFile = env.SIM_TRACE_FILE;
