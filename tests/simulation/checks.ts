@@ -42,7 +42,7 @@ export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model
       if (paid === undefined) {
         if (e.at < answeredBy) add("history-debit-was-answered-paid", `debit ${e.id} (${-e.amount}) is in the history, but no caller was answered that id as paid`);
       } else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt) {
-        add("reset-isolates-old-ledger", `debit ${e.id}, answered before the reset at ${iso(user.lastReset.startedAt)}, was settled into the new ledger`);
+        add("reset-isolates-old-ledger/settle", `debit ${e.id}, answered before the reset at ${iso(user.lastReset.startedAt)}, was settled into the new ledger`);
       }
     }
     if (e.type === "refund" && e.ref !== undefined) {
@@ -50,7 +50,7 @@ export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model
       const paid = model.paidById.get(e.ref);
       if (paid === undefined) add("refund-of-a-paid-debit", `refund ${e.id} gives back ${e.ref}, which was never answered as paid`);
       else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt) {
-        add("reset-isolates-old-ledger", `refund ${e.id} of debit ${e.ref}, answered before the reset at ${iso(user.lastReset.startedAt)}, was applied to the new ledger (+${e.amount})`);
+        add("reset-isolates-old-ledger/refund", `refund ${e.id} of debit ${e.ref}, answered before the reset at ${iso(user.lastReset.startedAt)}, was applied to the new ledger (+${e.amount})`);
       }
     }
     const grant = grantOf(e);

@@ -255,6 +255,9 @@ class Simulation {
     for (const [id, { count, userId }] of this.store.compensations) {
       if (count > 1) this.violate({ check: "debit-given-back-at-most-once", userId, detail: `debit ${id} was given back (INCRBY) ${count} times` });
     }
+    for (const { debitId, userId, amount } of this.store.givenBackAcrossReset) {
+      this.violate({ check: "reset-isolates-old-ledger/give-back", userId, detail: `debit ${debitId}, taken before a reset, was given back into the new ledger (+${amount})` });
+    }
     for (const [id, { count, userId }] of this.store.applications) {
       if (count > 1) this.violate({ check: "claim-applied-at-most-once", userId, detail: `${id} added its tokens (INCRBY) ${count} times` });
     }

@@ -35,6 +35,11 @@ export class SimStore {
    */
   readonly compensations = new Map<string, { count: number; userId: string }>();
   readonly applications = new Map<string, { count: number; userId: string }>();
+  /** Debit id → store seq of its DECRBY; user → store seq of their last reset (SET bal). */
+  private readonly debitSeq = new Map<string, number>();
+  private readonly resetSeq = new Map<string, number>();
+  /** Debits taken before a reset and given back after it: tokens added to the new ledger. */
+  readonly givenBackAcrossReset: { debitId: string; userId: string; amount: number }[] = [];
 
   /** Set to see every applied request in the trace (SIM_TRACE_FILE). */
   onApplied: ((applied: Applied) => void) | null = null;
@@ -96,13 +101,29 @@ export class SimStore {
         if (debit !== undefined && !this.refundAppliedAt.has(debit)) this.refundAppliedAt.set(debit, seq);
       }
     });
-    const incr = commands.some((c) => (c[0] ?? "").toLowerCase() === "incrby" && (c[1] ?? "").endsWith(":bal"));
-    if (incr) {
+    const balCommand = (verb: string) => commands.find((c) => (c[0] ?? "").toLowerCase() === verb && (c[1] ?? "").endsWith(":bal"));
+    const decr = balCommand("decrby");
+    const incr = balCommand("incrby");
+    const reset = balCommand("set");
+    if (reset !== undefined) this.resetSeq.set(userOf(reset[1]!, this.namespace) ?? "?", seq);
+    if (decr !== undefined) {
+      for (const c of commands) {
+        const copied = (c[0] ?? "").toLowerCase() === "copy" ? /:r:(deb_[0-9a-f]{32})$/.exec(c[2] ?? "")?.[1] : undefined;
+        if (copied !== undefined) this.debitSeq.set(copied, seq);
+      }
+    }
+    if (incr !== undefined) {
       for (const c of commands) {
         const name = (c[0] ?? "").toLowerCase();
         const del = name === "del" ? c.slice(1).map((k) => /:r:([a-z]+_[0-9a-f]{32})$/.exec(k)?.[1]).find(Boolean) : undefined;
         const userId = userOf(c[1] ?? "", this.namespace) ?? "?";
-        if (del !== undefined) this.compensations.set(del, { count: (this.compensations.get(del)?.count ?? 0) + 1, userId });
+        if (del !== undefined) {
+          this.compensations.set(del, { count: (this.compensations.get(del)?.count ?? 0) + 1, userId });
+          const taken = this.debitSeq.get(del);
+          if (taken !== undefined && taken < (this.resetSeq.get(userId) ?? 0)) {
+            this.givenBackAcrossReset.push({ debitId: del, userId, amount: Number(incr[2]) });
+          }
+        }
         const copy = name === "copy" ? /:r:([a-z]+_[0-9a-f]{32})$/.exec(c[2] ?? "")?.[1] : undefined;
         if (copy !== undefined) this.applications.set(copy, { count: (this.applications.get(copy)?.count ?? 0) + 1, userId });
       }
