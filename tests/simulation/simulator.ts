@@ -252,14 +252,14 @@ class Simulation {
 
   /** Store-level: no debit given back twice, no claimed top-up, grant or refund applied twice. */
   private checkOnce(): void {
-    for (const [id, { count, userId }] of this.store.compensations) {
-      if (count > 1) this.violate({ check: "debit-given-back-at-most-once", userId, detail: `debit ${id} was given back (INCRBY) ${count} times` });
+    for (const [id, { userId, by }] of this.store.compensations) {
+      if (by.length > 1) this.violate({ check: "debit-given-back-at-most-once", userId, detail: `debit ${id} was given back (INCRBY) ${by.length} times: ${by.join("; ")}` });
     }
     for (const { debitId, userId, amount } of this.store.givenBackAcrossReset) {
       this.violate({ check: "reset-isolates-old-ledger/give-back", userId, detail: `debit ${debitId}, taken before a reset, was given back into the new ledger (+${amount})` });
     }
-    for (const [id, { count, userId }] of this.store.applications) {
-      if (count > 1) this.violate({ check: "claim-applied-at-most-once", userId, detail: `${id} added its tokens (INCRBY) ${count} times` });
+    for (const [id, { userId, by }] of this.store.applications) {
+      if (by.length > 1) this.violate({ check: "claim-applied-at-most-once", userId, detail: `${id} added its tokens (INCRBY) ${by.length} times: ${by.join("; ")}` });
     }
   }
 

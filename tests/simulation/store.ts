@@ -1,6 +1,12 @@
 import { answerInProcess, createEmbeddedEngine, type Engine } from "../../lib/kv-server";
 import { isReadOnlyCommand } from "../../lib/kv-server/command-policy";
 
+/** Transactions that did something that must happen once, and who sent them. */
+export interface OnceRecord {
+  userId: string;
+  by: string[];
+}
+
 /** One request the store applied, as the trace shows it. */
 export interface Applied {
   seq: number;
@@ -33,8 +39,8 @@ export class SimStore {
    * and how many applied its claimed tokens (INCRBY bal with COPY to r:<id>). Either one
    * twice creates tokens, whatever the ledger's bookkeeping says afterwards.
    */
-  readonly compensations = new Map<string, { count: number; userId: string }>();
-  readonly applications = new Map<string, { count: number; userId: string }>();
+  readonly compensations = new Map<string, OnceRecord>();
+  readonly applications = new Map<string, OnceRecord>();
   /** Debit id → store seq of its DECRBY; user → store seq of their last reset (SET bal). */
   private readonly debitSeq = new Map<string, number>();
   private readonly resetSeq = new Map<string, number>();
@@ -64,7 +70,7 @@ export class SimStore {
     const seq = ++this.seq;
     const commands = commandsOf(path, body);
     const replies = repliesOf(path, answer);
-    this.observe(seq, commands, replies);
+    this.observe(seq, commands, replies, `${from} applied ${new Date(Date.now()).toISOString().slice(11, 23)}`);
     if (this.applied.length > 2_000) this.applied.splice(0, 1_000);
     const applied = { seq, at: Date.now(), from, summary: summarize(commands, this.namespace, answer.status === 200 ? "" : ` → HTTP ${answer.status}`) };
     this.applied.push(applied);
@@ -82,7 +88,7 @@ export class SimStore {
     return this.engine.close();
   }
 
-  private observe(seq: number, commands: string[][], replies: (unknown | undefined)[]): void {
+  private observe(seq: number, commands: string[][], replies: (unknown | undefined)[], by: string): void {
     const last = new Map<string, number>();
     commands.forEach((command, i) => {
       const name = (command[0] ?? "").toLowerCase();
@@ -118,14 +124,14 @@ export class SimStore {
         const del = name === "del" ? c.slice(1).map((k) => /:r:([a-z]+_[0-9a-f]{32})$/.exec(k)?.[1]).find(Boolean) : undefined;
         const userId = userOf(c[1] ?? "", this.namespace) ?? "?";
         if (del !== undefined) {
-          this.compensations.set(del, { count: (this.compensations.get(del)?.count ?? 0) + 1, userId });
+          this.compensations.set(del, { userId, by: [...(this.compensations.get(del)?.by ?? []), by] });
           const taken = this.debitSeq.get(del);
           if (taken !== undefined && taken < (this.resetSeq.get(userId) ?? 0)) {
             this.givenBackAcrossReset.push({ debitId: del, userId, amount: Number(incr[2]) });
           }
         }
         const copy = name === "copy" ? /:r:([a-z]+_[0-9a-f]{32})$/.exec(c[2] ?? "")?.[1] : undefined;
-        if (copy !== undefined) this.applications.set(copy, { count: (this.applications.get(copy)?.count ?? 0) + 1, userId });
+        if (copy !== undefined) this.applications.set(copy, { userId, by: [...(this.applications.get(copy)?.by ?? []), by] });
       }
     }
     for (const [user, balance] of last) {
