@@ -1,5 +1,6 @@
 import { createMetering, type Metering, readLedger } from "../../lib/metering";
-import { type ActorContext, type OperationKind, OPERATIONS, resetOpCounter, startOperation } from "./actors";
+import type { ActorContext } from "./actor-context";
+import { type OperationKind, OPERATIONS, startOperation } from "./actors";
 import { finalChecks, stepChecks, type Violation } from "./checks";
 import { type FaultOptions, Network, Weather } from "./faults";
 import { Model } from "./model";
@@ -64,7 +65,6 @@ export async function runSimulation(options: SimOptions): Promise<SimResult> {
   const prng = new Prng(seed);
   const time = installVirtualTime(START);
   const ids = deterministicIds(new Prng(seed ^ 0x1d5));
-  resetOpCounter();
   const trace = new Trace(options.fullTrace ?? false);
   const store = await SimStore.create(NAMESPACE, () => Date.now());
   try {
@@ -125,8 +125,11 @@ class Simulation {
     this.oracle = createMetering(oracleKv, { ...METERING, clock: () => Date.now() });
   }
 
+  private readonly counters = { ops: 0, credits: 0 };
+
   private get actors(): ActorContext {
     return {
+      counters: this.counters,
       prng: this.prng,
       model: this.model,
       trace: this.trace,
