@@ -34,6 +34,37 @@ export class Weather {
   slow(instance: string, now: number): boolean {
     return now < (this.slowUntil.get(instance) ?? 0);
   }
+
+  /**
+   * Called once per scheduler step: now and then trouble starts (`rate` scales how often,
+   * per seed); it ends on its own. Bounds (README "Limits"): an outage never lasts so long
+   * that a failed debit's void cannot land before a healer acts (voidDebit retries for
+   * 80 % of healAfterMs). A partition may last longer: requests still arrive (and voids
+   * land), only answers are lost.
+   */
+  evolve(p: Prng, rate: number, instances: string[], trace: Trace): void {
+    const now = Date.now();
+    const roll = p.next() / rate;
+    const until = (t: number) => new Date(t).toISOString();
+    if (roll < 0.002) {
+      this.storeDownUntil = now + p.int(1_000, 8_000);
+      trace.note(`weather: store down until ${until(this.storeDownUntil)}`);
+    } else if (roll < 0.005) {
+      const inst = p.pick(instances);
+      this.partitionedUntil.set(inst, now + p.int(1_000, 20_000));
+      trace.note(`weather: answers to ${inst} lost until ${until(this.partitionedUntil.get(inst)!)}`);
+    } else if (roll < 0.008) {
+      const inst = p.pick(instances);
+      this.slowUntil.set(inst, now + p.int(15_000, 40_000));
+      trace.note(`weather: ${inst} slow (round trips just under the KV timeout) until ${until(this.slowUntil.get(inst)!)}`);
+    }
+  }
+
+  clear(): void {
+    this.storeDownUntil = 0;
+    this.partitionedUntil.clear();
+    this.slowUntil.clear();
+  }
 }
 
 /**

@@ -162,7 +162,7 @@ class Simulation {
         }
         continue;
       }
-      this.evolveWeather();
+      if (this.faults.enabled) this.weather.evolve(this.prng, this.swarm.faultRate, this.instances.map((i) => i.name), this.trace);
       const starts = this.prng.chance(0.15) ? this.prng.int(2, 5) : 1;
       for (let i = 0; i < starts && this.pending.size < MAX_IN_FLIGHT; i++) {
         const kind = this.prng.weighted<OperationKind>(this.swarm.weights);
@@ -201,31 +201,6 @@ class Simulation {
       case "short": return p.int(1, 150);
       case "medium": return p.int(150, 2_500);
       case "long": return p.int(2_500, 12_000);
-    }
-  }
-
-  /**
-   * Trouble starts now and then and ends on its own. Bounds (README "Limits"): an outage
-   * never lasts so long that a failed debit's void cannot land before a healer acts
-   * (voidDebit retries for 80 % of healAfterMs).
-   */
-  private evolveWeather(): void {
-    const p = this.prng;
-    const now = this.time.now();
-    const roll = p.next() / this.swarm.faultRate;
-    if (!this.faults.enabled) return;
-    if (roll < 0.002) {
-      this.weather.storeDownUntil = now + p.int(1_000, 8_000);
-      this.trace.note(`weather: store down until ${iso(this.weather.storeDownUntil)}`);
-    } else if (roll < 0.005) {
-      // Requests still arrive (and voids land), only answers are lost, so this may last.
-      const inst = p.pick(this.instances).name;
-      this.weather.partitionedUntil.set(inst, now + p.int(1_000, 20_000));
-      this.trace.note(`weather: answers to ${inst} lost until ${iso(this.weather.partitionedUntil.get(inst)!)}`);
-    } else if (roll < 0.008) {
-      const inst = p.pick(this.instances).name;
-      this.weather.slowUntil.set(inst, now + p.int(15_000, 40_000));
-      this.trace.note(`weather: ${inst} slow (round trips just under the KV timeout) until ${iso(this.weather.slowUntil.get(inst)!)}`);
     }
   }
 
@@ -312,9 +287,7 @@ class Simulation {
     }
     this.trace.note(`settled ${why}: ${this.model.users.size} users checked`);
     this.faults.enabled = true;
-    this.weather.storeDownUntil = 0;
-    this.weather.partitionedUntil.clear();
-    this.weather.slowUntil.clear();
+    this.weather.clear();
   }
 }
 
