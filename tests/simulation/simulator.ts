@@ -302,6 +302,7 @@ export function formatReport(result: SimResult, options: { breakTiming?: boolean
     `simulation seed ${result.seed} failed ${result.violations.length} check(s) within ${result.steps} steps:`,
     ...result.violations.map((v) => `  [step ${v.step} ${v.at}] ${v.check} (user ${v.userId}): ${v.detail}`),
     `replay: ${replay}`,
+    `every request the store applied, with its send time: SIM_TRACE_FILE=/tmp/sim-${result.seed}.trace ${replay}`,
     `trace before the first violation (last ${result.trace.length} events):`,
     ...result.trace.map((l) => `  ${l}`),
   ];
