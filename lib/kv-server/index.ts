@@ -8,6 +8,6 @@ export { DataDirLockedError } from "./embedded/persistence/data-dir";
 export { CorruptDataError } from "./embedded/persistence/records";
 export { createRedisEngine, redactUrl } from "./redis-engine";
 export type { RedisEngineOptions } from "./redis-engine";
-export { startKvServer } from "./http/server";
+export { answerInProcess, startKvServer } from "./http/server";
 export type { KvServerOptions, RunningKvServer } from "./http/server";
 export type { Fault, FaultOptions, KvServerCounters } from "./http/instrumentation";

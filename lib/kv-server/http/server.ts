@@ -73,6 +73,22 @@ async function execute(
   return { status: 200, body: merged.map((reply) => encodeItem(reply, base64)) };
 }
 
+/**
+ * The protocol without the socket: one Upstash REST request (its path and JSON body)
+ * answered by an engine in this process, as `handle` would answer it after auth and
+ * faults. For simulation tests that must run the real client and the real protocol
+ * handling under a virtual clock, where no real I/O may happen.
+ */
+export async function answerInProcess(
+  engine: Engine,
+  path: string,
+  body: string,
+): Promise<{ status: number; body: unknown }> {
+  const parsed = parseRequest(routeFor(path), "POST", Buffer.from(body, "utf8"));
+  if (!parsed.ok) return { status: parsed.status, body: { error: parsed.error } };
+  return execute(engine, parsed.request, false);
+}
+
 function validate(options: KvServerOptions): void {
   if (typeof options.token !== "string" || options.token.length === 0) {
     throw new TypeError("KV server needs a non-empty token");

@@ -1,0 +1,116 @@
+import { checkInvariants, type HistoryEntry, type LedgerSnapshot, periodOf } from "../../lib/metering";
+import type { Model, UserModel } from "./model";
+
+/** A failed check: a stable name (what a report cites) and what was seen. */
+export interface Violation {
+  check: string;
+  userId: string;
+  detail: string;
+}
+
+/** The label a simulated credit carries in its reason ("key=K" or "call=N"). */
+export function creditLabel(entry: HistoryEntry): string | null {
+  const match = /^Top-up (key=\S+|call=\S+)$/.exec(entry.reason ?? "");
+  return match ? match[1]! : null;
+}
+
+/**
+ * Checks that hold at every step, in flight or not: the ledger's own invariants
+ * (lib/metering/invariants.ts; I1 and I3 only apply at rest, and the function knows), and
+ * the history against what callers were answered:
+ * - every debit in the history was answered as paid (a refused, replayed or 503 debit
+ *   never is), and appears once; a debit made before `answeredBy` must have been
+ *   answered by now (later ones may still be on their way to their caller);
+ * - no refund, grant or keyed top-up is applied twice;
+ * - nothing from before a reset shows up in the ledger that replaced it.
+ */
+export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model, answeredBy: number): Violation[] {
+  const out: Violation[] = [];
+  const add = (check: string, detail: string) => out.push({ check, userId: user.id, detail });
+  for (const problem of checkInvariants(ledger, { historyComplete: true })) {
+    add(`invariant ${problem.slice(0, 2)}`, `${problem} (open: ${ledger.openIds.length})`);
+  }
+
+  const ids = new Map<string, number>();
+  const refundsOf = new Map<string, number>();
+  const grantsIn = new Map<string, string[]>();
+  const credits = new Map<string, number>();
+  for (const e of ledger.history) {
+    ids.set(e.id, (ids.get(e.id) ?? 0) + 1);
+    if (e.type === "debit") {
+      const paid = model.paidById.get(e.id);
+      if (paid === undefined) {
+        if (e.at < answeredBy) add("history-debit-was-answered-paid", `debit ${e.id} (${-e.amount}) is in the history, but no caller was answered that id as paid`);
+      } else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt) {
+        add("reset-isolates-old-ledger/settle", `debit ${e.id}, answered before the reset at ${iso(user.lastReset.startedAt)}, was settled into the new ledger`);
+      }
+    }
+    if (e.type === "refund" && e.ref !== undefined) {
+      refundsOf.set(e.ref, (refundsOf.get(e.ref) ?? 0) + 1);
+      const paid = model.paidById.get(e.ref);
+      if (paid === undefined) add("refund-of-a-paid-debit", `refund ${e.id} gives back ${e.ref}, which was never answered as paid`);
+      else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt) {
+        add("reset-isolates-old-ledger/refund", `refund ${e.id} of debit ${e.ref}, answered before the reset at ${iso(user.lastReset.startedAt)}, was applied to the new ledger (+${e.amount})`);
+      }
+    }
+    const grant = grantOf(e);
+    if (grant !== null) grantsIn.set(grant, [...(grantsIn.get(grant) ?? []), `${e.type} ${e.id} +${e.amount}`]);
+    const label = creditLabel(e);
+    if (e.type === "credit" && label !== null) credits.set(label, (credits.get(label) ?? 0) + 1);
+  }
+  for (const [id, n] of ids) if (n > 1) add("history-entry-once", `entry ${id} is in the history ${n} times`);
+  for (const [ref, n] of refundsOf) if (n > 1) add("refund-at-most-once", `debit ${ref} was refunded ${n} times`);
+  for (const [period, grants] of grantsIn) {
+    if (grants.length > 1) add("grant-once-per-month", `${period} was granted ${grants.length} times: ${grants.join(", ")}`);
+  }
+  for (const [label, n] of credits) if (n > 1) add("top-up-at-most-once", `top-up ${label} was applied ${n} times`);
+  return out;
+}
+
+/**
+ * After everything settled (time past healAfterMs, every user healed): nothing is open,
+ * and everything callers were told happened is in the ledger exactly once.
+ */
+export function finalChecks(ledger: LedgerSnapshot, user: UserModel): Violation[] {
+  const out: Violation[] = [];
+  const add = (check: string, detail: string) => out.push({ check, userId: user.id, detail });
+  if (ledger.openIds.length > 0) add("nothing-open-after-healing", `still open: ${ledger.openIds.join(", ")}`);
+  const debits = countBy(ledger.history.filter((e) => e.type === "debit"), (e) => e.id);
+  const refunds = countBy(ledger.history.filter((e) => e.type === "refund"), (e) => e.ref ?? "");
+  const credits = countBy(ledger.history.filter((e) => e.type === "credit"), (e) => creditLabel(e) ?? "");
+  for (const paid of user.paid.values()) {
+    if (paid.startedAt < user.certainSince) continue;
+    const n = debits.get(paid.id) ?? 0;
+    if (n !== 1) add("paid-debit-in-history-once", `debit ${paid.id} (${paid.cost}, ${paid.via}) was answered as paid; the history has it ${n} times`);
+  }
+  for (const owed of user.owedRefunds.values()) {
+    const paid = user.paid.get(owed.debitId);
+    if (paid === undefined || paid.startedAt < user.certainSince) continue;
+    const n = refunds.get(owed.debitId) ?? 0;
+    if (n > 1 || (n === 0 && !owed.optional)) add("owed-refund-in-history-once", `refund of ${owed.debitId} (${owed.why}): the history has it ${n} times`);
+  }
+  for (const [label, startedAt] of user.appliedCredits) {
+    if (startedAt < user.certainSince) continue;
+    const n = credits.get(label) ?? 0;
+    if (n !== 1) add("applied-top-up-in-history-once", `top-up ${label} was answered "applied"; the history has it ${n} times`);
+  }
+  return out;
+}
+
+/** Which month's allowance an entry stands for: a refill, a reset, a seed grant. */
+function grantOf(e: HistoryEntry): string | null {
+  if (e.type === "refill") return e.amount > 0 ? (/^Monthly allowance (\d{4}-\d{2})$/.exec(e.reason ?? "")?.[1] ?? periodOf(e.at)) : null;
+  if (e.type === "reset") return periodOf(e.at);
+  if (e.type === "credit" && e.reason === "Initial balance") return periodOf(e.at);
+  return null;
+}
+
+function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const item of items) out.set(key(item), (out.get(key(item)) ?? 0) + 1);
+  return out;
+}
+
+function iso(t: number): string {
+  return new Date(t).toISOString();
+}

@@ -1,0 +1,145 @@
+import type { GatePass } from "../../lib/gateway/forwarded-headers";
+import { PRICING } from "../../lib/gateway/pricing";
+import type { DebitOutcome } from "../../lib/metering";
+import { type ActorContext, errorText, label } from "./actor-context";
+import { ALLOWANCE, type Instance } from "./world";
+
+/**
+ * The paid-request paths: a debit straight through metering or a coalescer, a request
+ * through the gate and metered(), and the first requests of a user nobody has seen.
+ */
+
+/** How a single request's debit is made. */
+type Path = "debit" | "coalesced" | "gated";
+
+/** One simulated request's end, as its caller saw it. */
+type Ending = "paid" | "refused" | "replay" | "error" | "in-use";
+
+/** A debit made straight through metering or an instance's coalescer (no HTTP). */
+export async function debitOnce(ctx: ActorContext, inst: Instance, userId: string, cost: number, key: string | null, coalesced: boolean): Promise<Ending> {
+  ctx.model.started(userId);
+  const via = `${inst.name}/${coalesced ? "coalesced" : "debit"}`;
+  const name = label(ctx, inst, `${coalesced ? "coalesced " : ""}debit ${userId} ${cost}${key ? ` key=${key}` : ""}`);
+  const startedAt = Date.now();
+  ctx.trace.note(`${name}: start`);
+  let outcome: DebitOutcome;
+  try {
+    outcome = await (coalesced ? inst.coalescer.debit : inst.metering.debit)({ userId, cost, route: "sim", reason: "Simulated work", idempotencyKey: key });
+  } catch (error) {
+    ctx.trace.note(`${name}: error ${errorText(error)}`);
+    return "error";
+  }
+  switch (outcome.status) {
+    case "ok": {
+      ctx.model.answeredPaid({ id: outcome.debitId, userId, cost, via, startedAt, answeredAt: Date.now() });
+      // Now and then the caller dies between its answer and the settle: a healer must do it.
+      const dies = ctx.prng.chance(0.08);
+      ctx.trace.note(`${name}: paid ${outcome.debitId} balance ${outcome.balance}${dies ? " (caller dies before settling)" : ""}`);
+      if (!dies) await outcome.settle().catch((error: unknown) => ctx.trace.note(`${name}: settle failed ${errorText(error)}`));
+      return "paid";
+    }
+    case "insufficient_tokens":
+      ctx.trace.note(`${name}: refused, balance ${outcome.balance}`);
+      return "refused";
+    case "replay":
+      ctx.trace.note(`${name}: replay of ${outcome.originalDebitId}`);
+      return "replay";
+  }
+}
+
+/**
+ * A request through the gate in the handler (createGate signer:null + metered()). The
+ * handler takes some virtual time and then succeeds, answers 4xx or 5xx, or throws; on
+ * all but success metered() gives the tokens back.
+ */
+export async function gatedOnce(
+  ctx: ActorContext, inst: Instance, userId: string, key: string | null,
+  behaviour: "2xx" | "4xx" | "5xx" | "throw", workMs: number, routeId?: string,
+): Promise<Ending> {
+  ctx.model.started(userId);
+  const route = PRICING.find((r) => r.id === routeId) ?? ctx.prng.pick(PRICING);
+  const name = label(ctx, inst, `gated ${route.id} ${userId} → ${behaviour}${key ? ` key=${key}` : ""}`);
+  const startedAt = Date.now();
+  ctx.trace.note(`${name}: start`);
+  let pass: GatePass | null = null;
+  const handler = async (_request: Request, p: GatePass): Promise<Response> => {
+    pass = p;
+    ctx.model.answeredPaid({ id: p.debitId, userId, cost: p.cost, via: `${inst.name}/gate`, startedAt, answeredAt: Date.now() });
+    ctx.trace.note(`${name}: handler runs on ${p.debitId} (balance ${p.balance})`);
+    await new Promise((resolve) => setTimeout(resolve, workMs));
+    if (behaviour === "throw") throw new Error("simulated handler crash");
+    const status = behaviour === "2xx" ? 200 : behaviour === "4xx" ? 422 : 502;
+    return new Response(JSON.stringify({ work: status === 200 ? "done" : "failed" }), { status, headers: { "content-type": "application/json" } });
+  };
+  const headers: Record<string, string> = { authorization: `Bearer ${userId}`, "content-type": "application/json" };
+  if (key !== null) headers["idempotency-key"] = key;
+  let response: Response;
+  try {
+    response = await inst.route(handler)(new Request(`http://sim.test${route.path}`, { method: "POST", headers, body: "{}" }));
+  } catch (error) {
+    ctx.trace.note(`${name}: threw ${errorText(error)}`);
+    return "error";
+  }
+  const status = response.status;
+  const p = pass as GatePass | null;
+  if (p === null) {
+    ctx.trace.note(`${name}: answered ${status} before the handler${response.headers.get("idempotent-replayed") ? " (replayed)" : ""}`);
+    if (status === 402) return "refused";
+    if (status === 409) return "in-use";
+    if (status >= 200 && status < 300) return "replay";
+    return "error";
+  }
+  const refunded = response.headers.get("x-tokens-refunded");
+  const remaining = response.headers.get("x-tokens-remaining");
+  ctx.trace.note(`${name}: answered ${status} refunded=${refunded ?? "-"} remaining=${remaining ?? "-"}`);
+  if (status >= 300) {
+    ctx.model.owesRefund(userId, { debitId: p.debitId, why: `metered() answered ${status}`, optional: false });
+    if (refunded !== null && remaining !== null) checkRemainingAfterRefund(ctx, userId, p, Number(remaining), status);
+  }
+  return "paid";
+}
+
+/**
+ * A refunded answer's X-Tokens-Remaining must be a balance the store held after the
+ * refund was applied (and before the answer): anything else tells the client a number
+ * that never included the tokens the same answer says were given back.
+ */
+function checkRemainingAfterRefund(ctx: ActorContext, userId: string, pass: GatePass, remaining: number, status: number): void {
+  const appliedAt = ctx.store.refundAppliedAt.get(pass.debitId);
+  const held = (ctx.store.balances.get(userId) ?? []).filter((b) => appliedAt !== undefined && b.seq >= appliedAt).map((b) => b.balance);
+  if (appliedAt === undefined || !held.includes(remaining)) {
+    ctx.violate({
+      check: "refunded-answer-shows-balance-after-refund",
+      userId,
+      detail: `HTTP ${status} for ${pass.debitId} says X-Tokens-Refunded ${pass.cost}, X-Tokens-Remaining ${remaining} (balance before the refund: ${pass.balance}); ` +
+        (appliedAt === undefined ? "the refund had not changed the balance yet" : `balances since the refund: ${held.join(", ")}`),
+    });
+  }
+}
+
+/**
+ * `count` concurrent first requests of a user nobody has seen, each costing 3 against the
+ * monthly allowance of 100. Whatever the allowance covers must be served: a refusal here
+ * is a false one (unless a request failed outright, which makes the burst inconclusive).
+ */
+export async function firstRequests(ctx: ActorContext, inst: Instance, count: number): Promise<void> {
+  const p = ctx.prng;
+  const userId = ctx.model.freshUserId();
+  const path = p.pick<Path>(["debit", "coalesced", "gated"]);
+  const cost = 3;
+  ctx.trace.note(`${inst.name}: ${count} first request(s) of ${userId} via ${path}`);
+  ctx.model.reserved.add(userId);
+  const endings = await Promise.all(Array.from({ length: count }, () =>
+    path === "gated" ? gatedOnce(ctx, inst, userId, null, "2xx", p.int(0, 50), "article") : debitOnce(ctx, inst, userId, cost, null, path === "coalesced")));
+  ctx.model.reserved.delete(userId);
+  const covered = count * cost <= ALLOWANCE;
+  const tally = (e: Ending) => endings.filter((x) => x === e).length;
+  ctx.trace.note(`${userId}: first requests: ${tally("paid")} paid, ${tally("refused")} refused, ${tally("error")} failed`);
+  if (covered && tally("error") === 0 && tally("refused") > 0) {
+    ctx.violate({
+      check: "allowance-covers-first-requests",
+      userId,
+      detail: `${count} concurrent first request(s) via ${inst.name}/${path}, ${count} × ${cost} within the allowance of ${ALLOWANCE}: ${tally("paid")} served, ${tally("refused")} refused`,
+    });
+  }
+}
