@@ -129,6 +129,9 @@ export async function applyClaimed(
   tx.expire(keys.result(op.id), ctx.config.refundWindowSeconds);
   tx.hset(keys.op(op.id), { state: "open", amount });
   for (const mark of op.marks ?? []) tx.set(mark, op.id, { ex: MARK_TTL_SECONDS });
+  // Which side of a reset the tokens landed on (reset.ts): no epoch key yet means epoch 0.
+  tx.copy(keys.epoch, keys.appliedEpoch(op.id));
+  tx.expire(keys.appliedEpoch(op.id), ctx.config.refundWindowSeconds);
   appendTotals(tx, keys, op, amount);
   const results = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
   const balance = asInt(results[0], "balance");

@@ -35,7 +35,9 @@ export async function ensureGrants(ctx: MeteringContext, userId: string, missing
     // The seed stands for its month: nothing more to grant now.
     if (outcome.status === "applied") return true;
   }
-  if (missing.includes(period) && ctx.config.monthlyAllowance > 0) {
+  // Any month the caller found missing means this month now: a request stamped in the last
+  // instant of a month may reach here in the next one, and the old month's grant is moot.
+  if (missing.some((name) => name !== "seed") && ctx.config.monthlyAllowance > 0) {
     const outcome = await grantMonthly(ctx, userId, period);
     if (outcome?.status === "duplicate") pending.push({ opId: outcome.opId, names: [period] });
   }

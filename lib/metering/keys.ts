@@ -23,6 +23,8 @@ import { assertUserId } from "./user-id";
  *   <ns>:{<user>}:idemres:<key>  the stored response for that key
  *   <ns>:{<user>}:heal           short lock: one healer per user at a time
  *   <ns>:{<user>}:reset          hash {id, at} of the last reset
+ *   <ns>:{<user>}:epoch          counts resets (INCR in the reset's transaction)
+ *   <ns>:{<user>}:e:<id>         the epoch a credit/refill/refund was applied in
  *   <ns>:{<user>}:carry:<resetId>  the `open` set as the reset found it (what it carried over)
  */
 export interface UserKeys {
@@ -34,8 +36,10 @@ export interface UserKeys {
   readonly open: string;
   readonly healLock: string;
   readonly lastReset: string;
+  readonly epoch: string;
   op(id: string): string;
   carry(resetId: string): string;
+  appliedEpoch(id: string): string;
   result(id: string): string;
   void(id: string): string;
   grant(name: string): string;
@@ -57,8 +61,10 @@ export function userKeys(namespace: string, userId: string): UserKeys {
     open: `${base}:open`,
     healLock: `${base}:heal`,
     lastReset: `${base}:reset`,
+    epoch: `${base}:epoch`,
     op: (id) => `${base}:op:${id}`,
     carry: (resetId) => `${base}:carry:${resetId}`,
+    appliedEpoch: (id) => `${base}:e:${id}`,
     result: (id) => `${base}:r:${id}`,
     void: (id) => `${base}:void:${id}`,
     grant: (name) => `${base}:g:${name}`,

@@ -1,5 +1,5 @@
 import type { MeteringContext } from "./context";
-import { grantMonthly } from "./grants";
+import { ensureGrants, grantMonthly } from "./grants";
 import { balancePattern, userIdFromBalanceKey } from "./keys";
 import { periodOf } from "./period";
 import { isValidUserId } from "./user-id";
@@ -31,6 +31,9 @@ export async function runMonthlyGrants(ctx: MeteringContext, { maxUsers = 100_00
       if (report.users >= maxUsers) return report;
       report.users++;
       try {
+        // A seeded user gets the seed first: the seed stands for its month, so the cron must
+        // not grant the month before a new seeded user's seed lands (it would add both).
+        if (userId in ctx.config.seedUsers) await ensureGrants(ctx, userId, ["seed"]);
         const outcome = await grantMonthly(ctx, userId, period);
         if (outcome?.status === "applied") report.granted++;
         else report.alreadyGranted++;

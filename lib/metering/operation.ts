@@ -35,6 +35,8 @@ export interface Operation {
   usage: string | null;
   /** Keys set in the transaction that applies the operation (a grant's "applied" marker). */
   marks?: readonly string[];
+  /** For a reset's carry step: the epoch the reset started (keys.ts `epoch`). */
+  epoch?: number;
 }
 
 export function operationFields(op: Operation): Record<string, string | number> {
@@ -50,6 +52,7 @@ export function operationFields(op: Operation): Record<string, string | number> 
   if (op.usage !== null) fields.usage = op.usage;
   // Keys never contain "," (user ids cannot), so a plain list is unambiguous.
   if (op.marks !== undefined && op.marks.length > 0) fields.marks = op.marks.join(",");
+  if (op.epoch !== undefined) fields.epoch = op.epoch;
   return fields;
 }
 
@@ -83,6 +86,7 @@ export function parseOperation(id: string, raw: unknown): Operation | null {
     target: asIntOrNull(h.target, "op.target"),
     usage: str(h.usage),
     marks: typeof h.marks === "string" && h.marks !== "" ? h.marks.split(",") : [],
+    ...(h.epoch === undefined ? {} : { epoch: asIntOrNull(h.epoch, "op.epoch") ?? 0 }),
   };
 }
 

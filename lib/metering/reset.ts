@@ -3,8 +3,8 @@ import { MARK_TTL_SECONDS } from "./apply";
 import { KvProtocolError } from "./errors";
 import { decodeEntry, encodeEntry, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
-import { asArray, asInt, asRecord, execTx, execTxItems } from "./kv";
-import { newOperationId, openMember, type Operation, operationFields, parseOpenMember } from "./operation";
+import { asArray, asIntOrNull, asRecord, execTx, execTxItems } from "./kv";
+import { newOperationId, openMember, type Operation, operationFields, parseOpenMember, parseOperation } from "./operation";
 import { periodOf } from "./period";
 import { type Fence, FenceClosedError, fenceUntil, ownerDeadline, ownerWindowMs } from "./timing";
 import { TxSteps } from "./tx-steps";
@@ -25,8 +25,8 @@ import { TxSteps } from "./tx-steps";
  * once the debits are decided, else by a healer (timing.ts), never by both.
  *
  * Refunds of debits settled before the reset are refused (refund.ts): they belong to the
- * old ledger. A carried paid debit stays refundable. Credits applied but not yet settled at
- * the instant of the reset (one round trip's window) are not carried: README "Limits".
+ * old ledger. A carried paid debit stays refundable. A credit in flight at the reset is
+ * accounted for on whichever side of it its tokens landed (its epoch, keys.ts).
  */
 export async function reset(ctx: MeteringContext, userId: string, reason = "Reset by an administrator"): Promise<HistoryEntry> {
   const keys = userKeys(ctx.config.namespace, userId);
@@ -40,6 +40,7 @@ export async function reset(ctx: MeteringContext, userId: string, reason = "Rese
   };
   const keep = ctx.config.refundWindowSeconds;
   const tx = ctx.kv.multi();
+  tx.incr(keys.epoch);
   tx.copy(keys.open, keys.carry(entry.id));
   tx.expire(keys.carry(entry.id), keep);
   tx.set(keys.balance, start);
@@ -53,7 +54,11 @@ export async function reset(ctx: MeteringContext, userId: string, reason = "Rese
     tx.set(keys.grant("seed"), entry.id);
     tx.set(keys.grantApplied("seed"), entry.id, { ex: MARK_TTL_SECONDS });
   }
+  // The reset's epoch, for the carry step, in a key of its own (COPY: the value is only
+  // known inside the transaction).
   tx.hset(keys.op(entry.id), operationFields(carry));
+  tx.copy(keys.epoch, keys.appliedEpoch(entry.id));
+  tx.expire(keys.appliedEpoch(entry.id), keep);
   tx.expire(keys.op(entry.id), keep);
   tx.zadd(keys.open, { score: now, member: openMember(entry.id, 0) });
   await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
@@ -79,56 +84,99 @@ function resetEntry(id: string, amount: number, reason: string | null, at: numbe
 }
 
 /**
- * The carry step of reset `op`. Each debit the reset found open is, by now, either
- * - settled (record kept, `r:<id>` gone): paid from the old balance, its entry (−a) is in the
- *   new history: the reset entry grows by a, and so do the credits and debits totals;
- * - compensated (record gone): it gave a back to the new balance: taken back here, and its
- *   totals restored;
- * - still open: not decided yet, so nothing is done ("pending").
+ * The carry step of reset `op`. Each operation the reset found open is, by now, decided:
+ * - a debit settled (record kept, out of `open`): paid from the old balance, its entry (−a)
+ *   is in the new history: the reset entry grows by a, and so do the credits and debits
+ *   totals;
+ * - a debit compensated (record gone): it gave a back to the new balance: taken back here,
+ *   and its totals restored;
+ * - a credit, refill or refund applied before the reset (its epoch is older) and settled
+ *   after it: its entry (+a) is in the new history but the reset wiped its tokens: the
+ *   reset entry shrinks by a. One applied after the reset stands as it is (a refund of a
+ *   debit the new ledger does not have is counted as a credit of the new ledger).
+ * A step whose reset is no longer the latest closes without effect: the newer reset
+ * carried over whatever was still open.
+ * Anything still open or still claimed is not decided yet: nothing is done ("pending").
  * One transaction rewrites the reset entry, corrects balance and totals, and closes the
  * step. Unconditional, hence sent only while `fence` is open.
  */
 export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operation, fence: Fence): Promise<"carried" | "pending"> {
   if (op.kind !== "carry") throw new TypeError("carryOver is for a reset's carry step");
-  const list = ctx.kv.multi();
-  list.zrange(keys.carry(op.id), 0, -1);
-  const [raw] = await execTx(list, { timeoutMs: ctx.config.kvTimeoutMs });
-  const debits = asArray(raw).map(parseOpenMember).filter((m) => m.debited > 0 && m.id !== op.id);
+  const list = new TxSteps(ctx.kv.multi());
+  const latest = list.read((t) => t.hget(keys.lastReset, "id"), (raw) => (raw === null || raw === undefined ? null : String(raw)));
+  const members = list.read((t) => t.zrange(keys.carry(op.id), 0, -1), (raw) => asArray(raw).map(parseOpenMember).filter((m) => m.id !== op.id));
+  const epochOf = list.read((t) => t.get(keys.appliedEpoch(op.id)), (raw) => asIntOrNull(raw, "epoch") ?? 0);
+  const listed = await execTxItems(list.tx, { timeoutMs: ctx.config.kvTimeoutMs });
+  const carried = members(listed);
+  const resetEpoch = epochOf(listed);
+  if (latest(listed) !== op.id) {
+    // A newer reset replaced this ledger: it carries over whatever is still open, and what
+    // this step would have accounted for was wiped with the ledger it belonged to.
+    if (!fence.isOpen()) throw new FenceClosedError(`closing ${op.id}`);
+    await execTx(ctx.kv.multi().del(keys.op(op.id), keys.appliedEpoch(op.id)).zrem(keys.open, openMember(op.id, 0)), { timeoutMs: ctx.config.kvTimeoutMs });
+    return "carried";
+  }
 
   const read = new TxSteps(ctx.kv.multi());
-  const states = debits.map((m) => ({
+  const states = carried.map((m) => ({
     debited: m.debited,
-    record: read.read((tx) => tx.exists(keys.op(m.id)), (r) => asInt(r, "exists") > 0),
-    open: read.read((tx) => tx.zscore(keys.open, openMember(m.id, m.debited)), (r) => r !== null),
+    record: read.read((t) => t.hgetall(keys.op(m.id)), (raw) => parseOperation(m.id, raw)),
+    open: read.read((t) => t.zscore(keys.open, openMember(m.id, m.debited)), (r) => r !== null),
+    epoch: read.read((t) => t.get(keys.appliedEpoch(m.id)), (raw) => asIntOrNull(raw, "epoch") ?? 0),
   }));
   const items = read.begin() > 0 ? await execTxItems(read.tx, { timeoutMs: ctx.config.kvTimeoutMs }) : [];
   let paid = 0;
   let paidCount = 0;
   let given = 0;
   let givenCount = 0;
+  let wiped = 0;
+  let reclassified = 0;
+  let reclassifiedCount = 0;
+  const carriedDebits = new Set(carried.filter((m) => m.debited > 0).map((m) => m.id));
   for (const state of states) {
     if (state.open(items)) return "pending";
-    if (state.record(items)) {
-      paid += state.debited;
-      paidCount++;
-    } else {
-      given += state.debited;
-      givenCount++;
+    const record = state.record(items);
+    if (state.debited > 0) {
+      if (record !== null) {
+        paid += state.debited;
+        paidCount++;
+      } else {
+        given += state.debited;
+        givenCount++;
+      }
+    } else if (record !== null && record.kind !== "carry") {
+      if (record.state === "claimed") return "pending";
+      if (state.epoch(items) < resetEpoch) wiped += record.amount;
+      else if (record.kind === "refund" && record.ref !== null && !carriedDebits.has(record.ref)) {
+        // A refund under way at the reset, of a debit the new ledger does not have: its
+        // tokens stand, but as a credit of the new ledger, whose totals never saw the debit.
+        reclassified += record.amount;
+        reclassifiedCount++;
+      }
     }
   }
-  if (!Number.isSafeInteger(paid + given + op.amount)) throw new KvProtocolError("carried amounts overflow");
+  if (!Number.isSafeInteger(paid + given + wiped + op.amount)) throw new KvProtocolError("carried amounts overflow");
   if (!fence.isOpen()) throw new FenceClosedError(`carrying ${op.id}`);
 
   const tx = ctx.kv.multi();
   if (given > 0) tx.decrby(keys.balance, given);
+  // (The newest-reset check above is a read: a reset landing between it and this
+  // transaction is the one interleaving left open, README "Limits".)
+  if (reclassified > 0) {
+    tx.hincrby(keys.totals, "refunds", -reclassified);
+    tx.hincrby(keys.totals, "credits", reclassified);
+    tx.hincrby(keys.totals, "generations", reclassifiedCount);
+  }
   if (paid + given > 0) {
     tx.hincrby(keys.totals, "credits", paid);
     tx.hincrby(keys.totals, "debits", paid + given);
     tx.hincrby(keys.totals, "generations", paidCount + givenCount);
-    tx.zrem(keys.history, encodeEntry(resetEntry(op.id, op.amount, op.reason, op.at)));
-    tx.zadd(keys.history, { score: op.at, member: encodeEntry({ ...resetEntry(op.id, op.amount + paid, op.reason, op.at), balanceAfter: op.amount }) });
   }
-  tx.del(keys.op(op.id));
+  if (paid - wiped !== 0) {
+    tx.zrem(keys.history, encodeEntry(resetEntry(op.id, op.amount, op.reason, op.at)));
+    tx.zadd(keys.history, { score: op.at, member: encodeEntry({ ...resetEntry(op.id, op.amount + paid - wiped, op.reason, op.at), balanceAfter: op.amount }) });
+  }
+  tx.del(keys.op(op.id), keys.appliedEpoch(op.id));
   tx.zrem(keys.open, openMember(op.id, 0));
   await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
   return "carried";

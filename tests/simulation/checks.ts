@@ -22,9 +22,10 @@ export function creditLabel(entry: HistoryEntry): string | null {
  *   never is), and appears once; a debit made before `answeredBy` must have been
  *   answered by now (later ones may still be on their way to their caller);
  * - no refund, grant or keyed top-up is applied twice;
- * - nothing from before a reset shows up in the ledger that replaced it.
+ * - nothing from before a reset shows up in the ledger that replaced it, except what the
+ *   reset carried over (the debits open when it landed: `carried`, read from the store).
  */
-export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model, answeredBy: number): Violation[] {
+export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model, answeredBy: number, carried: ReadonlySet<string>): Violation[] {
   const out: Violation[] = [];
   const add = (check: string, detail: string) => out.push({ check, userId: user.id, detail });
   for (const problem of checkInvariants(ledger, { historyComplete: true })) {
@@ -40,8 +41,8 @@ export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model
     if (e.type === "debit") {
       const paid = model.paidById.get(e.id);
       if (paid === undefined) {
-        if (e.at < answeredBy) add("history-debit-was-answered-paid", `debit ${e.id} (${-e.amount}) is in the history, but no caller was answered that id as paid`);
-      } else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt) {
+        if (e.at < answeredBy && !model.chargedWithoutAnswer(e.id)) add("history-debit-was-answered-paid", `debit ${e.id} (${-e.amount}) is in the history, but no caller was answered that id as paid`);
+      } else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt && !carried.has(e.id)) {
         add("reset-isolates-old-ledger/settle", `debit ${e.id}, answered before the reset at ${iso(user.lastReset.startedAt)}, was settled into the new ledger`);
       }
     }
@@ -49,11 +50,13 @@ export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model
       refundsOf.set(e.ref, (refundsOf.get(e.ref) ?? 0) + 1);
       const paid = model.paidById.get(e.ref);
       if (paid === undefined) add("refund-of-a-paid-debit", `refund ${e.id} gives back ${e.ref}, which was never answered as paid`);
-      else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt) {
+      // A refund already under way when the reset landed (claimed before it) still lands,
+      // on the new ledger (reset.ts); one claimed after it must not.
+      else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt && !carried.has(e.ref) && e.at >= user.lastReset.startedAt) {
         add("reset-isolates-old-ledger/refund", `refund ${e.id} of debit ${e.ref}, answered before the reset at ${iso(user.lastReset.startedAt)}, was applied to the new ledger (+${e.amount})`);
       }
     }
-    const grant = grantOf(e);
+    const grant = grantOf(e, ledger.history);
     if (grant !== null) grantsIn.set(grant, [...(grantsIn.get(grant) ?? []), `${e.type} ${e.id} +${e.amount}`]);
     const label = creditLabel(e);
     if (e.type === "credit" && label !== null) credits.set(label, (credits.get(label) ?? 0) + 1);
@@ -97,9 +100,19 @@ export function finalChecks(ledger: LedgerSnapshot, user: UserModel): Violation[
   return out;
 }
 
-/** Which month's allowance an entry stands for: a refill, a reset, a seed grant. */
-function grantOf(e: HistoryEntry): string | null {
-  if (e.type === "refill") return e.amount > 0 ? (/^Monthly allowance (\d{4}-\d{2})$/.exec(e.reason ?? "")?.[1] ?? periodOf(e.at)) : null;
+/**
+ * Which month's allowance an entry stands for: a refill, a reset, a seed grant. A grant
+ * claimed before a reset in the same month and applied after it is the one race the
+ * design leaves open (README "Limits": a top-up's amount is read before it is added, and a
+ * reset can land in between): not counted, so the check keeps catching every other case.
+ */
+function grantOf(e: HistoryEntry, history: readonly HistoryEntry[]): string | null {
+  const resetAfter = (month: string) => history.some((r) => r.type === "reset" && r.at > e.at && periodOf(r.at) === month);
+  if (e.type === "refill") {
+    const month = e.amount > 0 ? (/^Monthly allowance (\d{4}-\d{2})$/.exec(e.reason ?? "")?.[1] ?? periodOf(e.at)) : null;
+    return month !== null && resetAfter(month) ? null : month;
+  }
+  if (e.type === "credit" && e.reason === "Initial balance" && resetAfter(periodOf(e.at))) return null;
   if (e.type === "reset") return periodOf(e.at);
   if (e.type === "credit" && e.reason === "Initial balance") return periodOf(e.at);
   return null;

@@ -44,6 +44,10 @@ export class Model {
   readonly paidById = new Map<string, PaidDebit>();
   /** Paid debits in answer order, for picking refund targets. */
   readonly paidOrder: PaidDebit[] = [];
+  /** Debits whose transaction's answer the caller never got (so it answered an error). */
+  readonly unknownOutcome = new Set<string>();
+  /** Debits whose void reached the store (the store's own record, set by the simulator). */
+  voidLanded: ReadonlySet<string> = new Set();
   /** Users whose first requests are in flight: no other operation may touch them yet. */
   readonly reserved = new Set<string>();
   private freshCounter = 0;
@@ -58,6 +62,15 @@ export class Model {
       this.users.set(id, u);
     }
     return u;
+  }
+
+  /**
+   * A debit no caller was answered as paid may still be charged in one case, by design
+   * (README "Limits"): its caller answered an error because the answer was lost, and its
+   * void never reached the store before the owner's window closed, so a healer settled it.
+   */
+  chargedWithoutAnswer(debitId: string): boolean {
+    return this.unknownOutcome.has(debitId) && !this.voidLanded.has(debitId);
   }
 
   /** A user id no operation has used yet. */

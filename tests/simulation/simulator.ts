@@ -1,4 +1,4 @@
-import { createMetering, type Metering, readLedger } from "../../lib/metering";
+import { createMetering, type Metering, readLedger, userKeys } from "../../lib/metering";
 import type { ActorContext } from "./actor-context";
 import { type OperationKind, OPERATIONS, startOperation } from "./actors";
 import { finalChecks, stepChecks, type Violation } from "./checks";
@@ -86,6 +86,7 @@ class Simulation {
   private readonly instances: Instance[];
   /** Reads the ledger straight from the store (no faults): the checks' eyes. */
   private readonly oracle: Metering;
+  private readonly carried = new Map<string, Set<string>>();
   /** Operations whose caller has not had its answer yet, with what they are. */
   private readonly pending = new Map<Promise<unknown>, string>();
   private readonly violations: StepViolation[] = [];
@@ -116,7 +117,9 @@ class Simulation {
     this.network = new Network(store, this.weather, new Prng(options.seed ^ 0x7e7), this.faults, trace);
     // Three instances, each with its own clock skew; the gate of i0 and i2 debits through
     // the coalescer, the gate of i1 through plain metering.debit.
-    this.instances = [0, 1, 2].map((i) => buildInstance(`i${i}`, prng.int(-150, 150), this.network, this.background, i !== 1));
+    this.model.voidLanded = this.store.voided;
+    const unknown = (ids: string[]) => ids.forEach((id) => this.model.unknownOutcome.add(id));
+    this.instances = [0, 1, 2].map((i) => buildInstance(`i${i}`, prng.int(-150, 150), this.network, this.background, i !== 1, unknown));
     const oracleKv = createInProcessKv(async (path, body) => {
       const answer = await store.answer("oracle", path, body);
       if (answer.status !== 200) throw new Error(`oracle read failed: ${JSON.stringify(answer.body)}`);
@@ -229,11 +232,31 @@ class Simulation {
   }
 
   /** Store-level: no debit given back twice, no claimed top-up, grant or refund applied twice. */
-  private checkOnce(): void {
+  /** The debits a reset (by default the user's last) carried over: the `open` set it captured. */
+  private async carriedBy(userId: string, resetId?: string): Promise<Set<string>> {
+    const keys = userKeys(this.oracle.context.config.namespace, userId);
+    const [last] = (await this.oracle.context.kv.multi().hgetall(keys.lastReset).exec()) as [Record<string, unknown> | null];
+    const id = resetId ?? (last?.id === undefined ? undefined : String(last.id));
+    if (id === undefined || id === "") return new Set();
+    // The captured set never changes, and its key expires with the refund window (which
+    // the clock's month jumps pass): remembered from the first read, right after the reset.
+    const known = this.carried.get(id);
+    if (known !== undefined) return known;
+    const [members] = (await this.oracle.context.kv.multi().zrange(keys.carry(id), 0, -1).exec()) as [unknown[]];
+    const set = new Set(members.map((m) => String(m).slice(0, String(m).lastIndexOf(":"))));
+    this.carried.set(id, set);
+    return set;
+  }
+
+  private async checkOnce(): Promise<void> {
     for (const [id, { userId, by }] of this.store.compensations) {
       if (by.length > 1) this.violate({ check: "debit-given-back-at-most-once", userId, detail: `debit ${id} was given back (INCRBY) ${by.length} times: ${by.join("; ")}` });
     }
-    for (const { debitId, userId, amount } of this.store.givenBackAcrossReset) {
+    // Each give-back is judged once, right after it landed (the carry set it is judged
+    // against expires with the refund window, which the clock's month jumps pass).
+    for (const { debitId, userId, amount, resetId } of this.store.givenBackAcrossReset.splice(0)) {
+      // A debit the reset carried over may be given back after it: the carry step accounts for it.
+      if ((await this.carriedBy(userId, resetId)).has(debitId)) continue;
       this.violate({ check: "reset-isolates-old-ledger/give-back", userId, detail: `debit ${debitId}, taken before a reset, was given back into the new ledger (+${amount})` });
     }
     for (const [id, { userId, by }] of this.store.applications) {
@@ -242,11 +265,12 @@ class Simulation {
   }
 
   private async checkTouched(): Promise<void> {
-    this.checkOnce();
+    await this.checkOnce();
     for (const userId of this.store.takeTouched()) {
       const ledger = await readLedger(this.oracle.context, userId);
       this.openCount.set(userId, ledger.openIds.length);
-      for (const v of stepChecks(ledger, this.model.user(userId), this.model, this.time.now() - ANSWER_GRACE_MS)) this.violate(v);
+      const carried = await this.carriedBy(userId);
+      for (const v of stepChecks(ledger, this.model.user(userId), this.model, this.time.now() - ANSWER_GRACE_MS, carried)) this.violate(v);
     }
   }
 
@@ -283,7 +307,8 @@ class Simulation {
       for (const owed of user.owedRefunds.values()) if (givenUp.has(owed.debitId)) owed.optional = true;
       const ledger = await readLedger(this.oracle.context, user.id);
       this.openCount.set(user.id, ledger.openIds.length);
-      for (const v of [...stepChecks(ledger, user, this.model, Infinity), ...finalChecks(ledger, user)]) this.violate(v);
+      const carried = await this.carriedBy(user.id);
+      for (const v of [...stepChecks(ledger, user, this.model, Infinity, carried), ...finalChecks(ledger, user)]) this.violate(v);
     }
     this.trace.note(`settled ${why}: ${this.model.users.size} users checked`);
     this.faults.enabled = true;

@@ -44,8 +44,12 @@ export class SimStore {
   /** Debit id → store seq of its DECRBY; user → store seq of their last reset (SET bal). */
   private readonly debitSeq = new Map<string, number>();
   private readonly resetSeq = new Map<string, number>();
+  /** User → id of their last reset (from its `HSET …:reset id <rid>`). */
+  private readonly resetId = new Map<string, string>();
   /** Debits taken before a reset and given back after it: tokens added to the new ledger. */
-  readonly givenBackAcrossReset: { debitId: string; userId: string; amount: number }[] = [];
+  /** Debits whose void (`SET …:void:<id>`) was applied. */
+  readonly voided = new Set<string>();
+  readonly givenBackAcrossReset: { debitId: string; userId: string; amount: number; resetId: string }[] = [];
 
   /** Set to see every applied request in the trace (SIM_TRACE_FILE). */
   onApplied: ((applied: Applied) => void) | null = null;
@@ -99,6 +103,8 @@ export class SimStore {
       const reply = replies[i];
       if (key.endsWith(":bal") && (name === "decrby" || name === "incrby") && typeof reply === "number") last.set(user, reply);
       if (key.endsWith(":bal") && name === "set" && reply === "OK") last.set(user, Number(command[2]));
+      const voidOf = /:void:(deb_[0-9a-f]{32})$/.exec(key);
+      if (name === "set" && voidOf && reply === "OK") this.voided.add(voidOf[1]!);
       const claim = /:rf:([a-z]+_[0-9a-f]{32})$/.exec(key);
       if (name === "set" && claim && reply === null) this.refundOpOf.set(command[2]!, claim[1]!);
       const copied = /:r:([a-z]+_[0-9a-f]{32})$/.exec(command[2] ?? "");
@@ -111,7 +117,13 @@ export class SimStore {
     const decr = balCommand("decrby");
     const incr = balCommand("incrby");
     const reset = balCommand("set");
-    if (reset !== undefined) this.resetSeq.set(userOf(reset[1]!, this.namespace) ?? "?", seq);
+    if (reset !== undefined) {
+      const user = userOf(reset[1]!, this.namespace) ?? "?";
+      this.resetSeq.set(user, seq);
+      const marker = commands.find((c) => (c[0] ?? "").toLowerCase() === "hset" && (c[1] ?? "").endsWith(":reset"));
+      const idAt = marker ? marker.indexOf("id") : -1;
+      if (marker && idAt > 1) this.resetId.set(user, marker[idAt + 1] ?? "");
+    }
     if (decr !== undefined) {
       for (const c of commands) {
         const copied = (c[0] ?? "").toLowerCase() === "copy" ? /:r:(deb_[0-9a-f]{32})$/.exec(c[2] ?? "")?.[1] : undefined;
@@ -127,7 +139,7 @@ export class SimStore {
           this.compensations.set(del, { userId, by: [...(this.compensations.get(del)?.by ?? []), by] });
           const taken = this.debitSeq.get(del);
           if (taken !== undefined && taken < (this.resetSeq.get(userId) ?? 0)) {
-            this.givenBackAcrossReset.push({ debitId: del, userId, amount: Number(incr[2]) });
+            this.givenBackAcrossReset.push({ debitId: del, userId, amount: Number(incr[2]), resetId: this.resetId.get(userId) ?? "" });
           }
         }
         const copy = name === "copy" ? /:r:([a-z]+_[0-9a-f]{32})$/.exec(c[2] ?? "")?.[1] : undefined;

@@ -17,11 +17,17 @@ export type Send = (path: string, body: string) => Promise<unknown>;
  * here), so a request whose answer is lost never hangs its caller, even outside execTx
  * (the monthly cron's SCAN).
  */
-export function createInProcessKv(send: Send, timeoutMs: number): VercelKV {
+export function createInProcessKv(send: Send, timeoutMs: number, onUnknownOutcome?: (body: string) => void): VercelKV {
   const request = (req: UpstashRequest) => new Promise<unknown>((resolve, reject) => {
     const path = `/${(req.path ?? []).map(encodeURIComponent).join("/")}`;
-    const timer = setTimeout(() => reject(new DOMException("The operation was aborted due to timeout", "TimeoutError")), timeoutMs);
-    send(path, JSON.stringify(req.body)).then(resolve, reject).finally(() => clearTimeout(timer));
+    const body = JSON.stringify(req.body);
+    // The caller learns nothing of a request that failed or timed out: it may have been applied.
+    const fail = (error: unknown) => {
+      onUnknownOutcome?.(body);
+      reject(error);
+    };
+    const timer = setTimeout(() => fail(new DOMException("The operation was aborted due to timeout", "TimeoutError")), timeoutMs);
+    send(path, body).then(resolve, fail).finally(() => clearTimeout(timer));
   });
   const requester: Requester = { request: request as Requester["request"] };
   return new VercelKV(requester);

@@ -52,8 +52,13 @@ export class Background {
 
 const SIGNING_SECRET = "simulation-gate-secret-0123456789abcdef";
 
-export function buildInstance(name: string, skewMs: number, network: Network, background: Background, coalescedGate: boolean): Instance {
-  const kv = createInProcessKv((path, body) => network.send(name, path, body), METERING.kvTimeoutMs!);
+export function buildInstance(
+  name: string, skewMs: number, network: Network, background: Background, coalescedGate: boolean,
+  onUnknownOutcome: (debitIds: string[]) => void,
+): Instance {
+  const kv = createInProcessKv((path, body) => network.send(name, path, body), METERING.kvTimeoutMs!, (body) => {
+    onUnknownOutcome([...body.matchAll(/:r:(deb_[0-9a-f]{32})/g)].map((m) => m[1]!));
+  });
   const clock = () => Date.now() + skewMs;
   const metering = createMetering(kv, { ...METERING, clock }, { background: background.add });
   const coalescer = createDebitCoalescer(metering, { background: background.add });
@@ -75,6 +80,8 @@ export function buildInstance(name: string, skewMs: number, network: Network, ba
   const metered = createMeteredRoute({
     signer: createGateSigner(SIGNING_SECRET),
     gate,
+    pricing: PRICING,
+    tokenHeaders: { monthlyAllowance: ALLOWANCE, secondsToPeriodEnd: () => (nextPeriodStart(clock()) - clock()) / 1000 },
     refund: (userId, debitId, reason) => metering.refund(userId, debitId, reason),
     storeResponse: (userId, key, encoded) => metering.storeIdempotentResponse(userId, key, encoded),
     background: background.add,
