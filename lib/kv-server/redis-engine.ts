@@ -2,7 +2,8 @@ import { refusalReason } from "./command-policy";
 import { EngineUnavailableError, type Engine } from "./engine";
 import { RedisConnection, type RedisConnectionOptions } from "./redis/connection";
 import { parseRedisUrl } from "./redis/redis-url";
-import { encodeCommand, encodeCommands } from "./redis/resp";
+import { encodeCommand } from "./redis/resp";
+import { ScriptShaMap } from "./redis/script-shas";
 import { ErrorText, ReplyError, type Reply } from "./reply";
 
 export type RedisEngineOptions = RedisConnectionOptions;
@@ -18,28 +19,35 @@ const EXEC = encodeCommand(["EXEC"]);
  */
 class RedisEngine implements Engine {
   readonly kind = "redis";
+  /** Upstash script flags: scripts are forwarded without them, under SHAs mapped back here. */
+  private readonly scripts = new ScriptShaMap();
 
   constructor(private readonly connection: RedisConnection) {}
 
   async exec(args: string[]): Promise<Reply> {
     const refusal = refusalReason(args);
     if (refusal !== undefined) return new ReplyError(refusal);
-    const [reply] = await this.connection.send(encodeCommand(args), 1);
-    return reply ?? null;
+    const forwarded = this.scripts.forward(args);
+    const [reply] = await this.connection.send(encodeCommand(forwarded.args), 1);
+    return forwarded.reply(reply ?? null);
   }
 
   async pipeline(commands: string[][]): Promise<Reply[]> {
     const refusals = commands.map((args) => refusalReason(args));
     let payload = "";
-    let forwarded = 0;
-    commands.forEach((args, index) => {
-      if (refusals[index] !== undefined) return;
-      payload += encodeCommand(args);
-      forwarded++;
+    const forwarded = commands.flatMap((args, index) => {
+      if (refusals[index] !== undefined) return [];
+      const command = this.scripts.forward(args);
+      payload += encodeCommand(command.args);
+      return [command];
     });
-    const replies = forwarded > 0 ? await this.connection.send(payload, forwarded) : [];
+    const replies = forwarded.length > 0 ? await this.connection.send(payload, forwarded.length) : [];
     let next = 0;
-    return refusals.map((refusal) => (refusal !== undefined ? new ReplyError(refusal) : (replies[next++] ?? null)));
+    return refusals.map((refusal) => {
+      if (refusal !== undefined) return new ReplyError(refusal);
+      const index = next++;
+      return forwarded[index]!.reply(replies[index] ?? null);
+    });
   }
 
   /**
@@ -53,7 +61,9 @@ class RedisEngine implements Engine {
     if (commands.some((args) => refusalReason(args) !== undefined || args.length === 0)) {
       return new ReplyError(ErrorText.execAbort);
     }
-    const replies = await this.connection.send(MULTI + encodeCommands(commands) + EXEC, commands.length + 2);
+    const forwarded = commands.map((args) => this.scripts.forward(args));
+    const payload = MULTI + forwarded.map((command) => encodeCommand(command.args)).join("") + EXEC;
+    const replies = await this.connection.send(payload, commands.length + 2);
     const [opened] = replies;
     const result = replies[replies.length - 1] ?? null;
     if (opened !== "OK") throw new EngineUnavailableError(`Redis refused MULTI: ${describe(opened ?? null)}`);
@@ -63,7 +73,7 @@ class RedisEngine implements Engine {
     if (!Array.isArray(result) || result.length !== commands.length) {
       throw new EngineUnavailableError(`unexpected EXEC reply from Redis: ${describe(result)}`);
     }
-    return result;
+    return result.map((reply, index) => forwarded[index]!.reply(reply));
   }
 
   close(): Promise<void> {

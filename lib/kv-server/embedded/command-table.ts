@@ -10,6 +10,7 @@ import { setCommands } from "./commands/sets";
 import { stringCommands } from "./commands/strings";
 import { zsetRangeCommands } from "./commands/zset-ranges";
 import { zsetCommands } from "./commands/zsets";
+import { scriptCommands } from "./scripting/script-commands";
 
 const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
   [
@@ -22,11 +23,17 @@ const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
     ...zsetCommands,
     ...zsetRangeCommands,
     ...serverCommands,
+    ...scriptCommands,
   ].map((spec) => [spec.name, spec]),
 );
 
 /** Names the embedded engine implements, for documentation and tests. */
 export const EMBEDDED_COMMANDS: readonly string[] = [...TABLE.keys()].sort();
+
+/** The spec of a command the embedded engine implements (name in lowercase). */
+export function lookupCommand(name: string): CommandSpec | undefined {
+  return TABLE.get(name);
+}
 
 export type Resolution = { readonly ok: true; readonly spec: CommandSpec } | { readonly ok: false; readonly error: ReplyError };
 
