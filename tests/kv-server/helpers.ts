@@ -10,6 +10,7 @@ export const TEST_DB = {
   differentialCommands: 13,
   differentialRandom: 14,
   http: 12,
+  differentialScripting: 11,
 } as const;
 
 export function redisUrlFor(db: number): string {

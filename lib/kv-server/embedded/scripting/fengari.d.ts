@@ -34,6 +34,16 @@ declare module "fengari" {
     lua_newthread(L: LuaState): LuaState;
     lua_resume(L: LuaState, from: LuaState | null, nargs: number): number;
     lua_pcall(L: LuaState, nargs: number, nresults: number, msgh: number): number;
+    lua_pcallk(
+      L: LuaState,
+      nargs: number,
+      nresults: number,
+      msgh: number,
+      ctx: number,
+      k: (L: LuaState, status: number, ctx: number) => number,
+    ): number;
+    lua_insert(L: LuaState, index: number): void;
+    lua_remove(L: LuaState, index: number): void;
     lua_yield(L: LuaState, n: number): void;
     lua_isyieldable(L: LuaState): boolean;
     lua_sethook(L: LuaState, hook: Hook | null, mask: number, count: number): void;

@@ -37,6 +37,34 @@ export function patchNumberModel(): void {
   };
 }
 
+const ERR = toLua("err");
+
+/**
+ * Redis 7.0's pcall: an error that is a {err=...} table (what redis.call
+ * raises) is handed to the script as its message string. Written with
+ * lua_pcallk, as the stock pcall is, so a script can still be paused for
+ * the event loop while inside it (see script-run.ts).
+ */
+function redisPcall(L: LuaState): number {
+  lauxlib.luaL_checkany(L, 1);
+  lua.lua_pushboolean(L, true);
+  lua.lua_insert(L, 1);
+  const status = lua.lua_pcallk(L, lua.lua_gettop(L) - 2, lua.LUA_MULTRET, 0, 0, finishPcall);
+  return finishPcall(L, status, 0);
+}
+
+function finishPcall(L: LuaState, status: number, extra: number): number {
+  if (status === lua.LUA_OK || status === lua.LUA_YIELD) return lua.lua_gettop(L) - extra;
+  lua.lua_pushboolean(L, false);
+  lua.lua_pushvalue(L, -2);
+  if (lua.lua_type(L, -1) === lua.LUA_TTABLE) {
+    lua.lua_getfield(L, -1, ERR);
+    if (lua.lua_type(L, -1) === lua.LUA_TSTRING || lua.lua_type(L, -1) === lua.LUA_TNUMBER) lua.lua_remove(L, -2);
+    else lua.lua_pop(L, 1);
+  }
+  return 2;
+}
+
 /** A JavaScript function under `name` in the table on top of the stack. */
 function setFunction(L: LuaState, name: string, fn: (L: LuaState) => number): void {
   lua.lua_pushjsfunction(L, fn);
@@ -74,6 +102,8 @@ export function installLua51Globals(L: LuaState): void {
     return 1;
   });
   lua.lua_setglobal(L, toLua("tostring"));
+  lua.lua_pushjsfunction(L, redisPcall);
+  lua.lua_setglobal(L, toLua("pcall"));
   alias(L, ["table", "unpack"], "unpack");
   alias(L, "load", "loadstring");
   alias(L, ["math", "fmod"], ["math", "mod"]);
@@ -122,4 +152,17 @@ export function installLua51Globals(L: LuaState): void {
     lua.lua_pushnil(L);
     lua.lua_setglobal(L, toLua(name));
   }
+}
+
+/**
+ * Lua 5.3 words type errors "attempt to index a nil value (local 't')";
+ * 5.1, and so Redis, "attempt to index local 't' (a nil value)". Applied to
+ * the error a script fails with (what the client sees); a message caught
+ * by pcall inside the script keeps 5.3's wording.
+ */
+export function withLua51Wording(message: string): string {
+  return message.replace(
+    /attempt to (.+?) a (\w+) value \((local|global|field|upvalue|method) '([^']*)'\)/,
+    "attempt to $1 $3 '$4' (a $2 value)",
+  );
 }

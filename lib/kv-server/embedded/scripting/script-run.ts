@@ -3,6 +3,7 @@ import { lauxlib, lua, type LuaState } from "fengari";
 import { ReplyError, type Reply } from "../../reply";
 import { rawString, toReply } from "./conversions";
 import { raiseError, SCRIPT_SOURCE } from "./lua-sandbox";
+import { withLua51Wording } from "./lua51-compat";
 import { fromLua, toLua } from "./lua-strings";
 import { scriptFailure, ScriptErrorText } from "./script-errors";
 
@@ -137,7 +138,7 @@ export class RunningScript {
         return rawString(T, lua.lua_gettop(T), ERR) ?? "ERR unknown error";
       case lua.LUA_TSTRING:
       case lua.LUA_TNUMBER:
-        return `ERR ${fromLua(lua.lua_tolstring(T, -1)!)}`;
+        return `ERR ${withLua51Wording(fromLua(lua.lua_tolstring(T, -1)!))}`;
       case lua.LUA_TNIL:
         return "ERR nil";
       case lua.LUA_TBOOLEAN:
