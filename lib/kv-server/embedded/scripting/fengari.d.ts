@@ -14,6 +14,7 @@ declare module "fengari" {
     what: LuaString | null;
     source: LuaString | null;
     currentline: number;
+    linedefined: number;
   }
 
   export const lua: {

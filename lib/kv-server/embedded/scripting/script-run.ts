@@ -5,7 +5,7 @@ import { rawString, toReply } from "./conversions";
 import { raiseError, SCRIPT_SOURCE } from "./lua-sandbox";
 import { withLua51Wording } from "./lua51-compat";
 import { fromLua, toLua } from "./lua-strings";
-import { scriptFailure, ScriptErrorText } from "./script-errors";
+import { normalizeErrorText, scriptFailure, ScriptErrorText } from "./script-errors";
 
 export interface SliceOptions {
   /** After this long a script makes other callers get BUSY (Redis's busy-reply-threshold). */
@@ -83,10 +83,10 @@ export class RunningScript {
     return "OK";
   }
 
-  /** Ends the script at its next instruction whatever it did (the engine is closing). */
+  /** Ends the script at its next pause whatever it did (SCRIPT KILL goes through kill). */
   stop(reason: string): void {
     this.stopReason ??= reason;
-    // From now on every instruction raises, so a pcall in a loop cannot swallow it.
+    // Where it cannot pause (a table.sort comparator), the hook raises on every instruction instead.
     if (this.outcome === undefined) lua.lua_sethook(this.thread, this.hook, lua.LUA_MASKCOUNT, 1);
   }
 
@@ -97,9 +97,13 @@ export class RunningScript {
   private sliceEnd = 0;
 
   private readonly hook = (T: LuaState): void => {
-    if (this.stopReason !== undefined) raiseError(T, this.stopReason);
     // Only the script's own main coroutine yields to us; a coroutine the script made yields to the script.
-    if (T === this.thread && performance.now() >= this.sliceEnd && lua.lua_isyieldable(T)) lua.lua_yield(T, 0);
+    const canPause = T === this.thread && lua.lua_isyieldable(T);
+    if (this.stopReason !== undefined) {
+      // Paused, the script is simply never resumed: nothing inside it (a pcall) can catch that.
+      if (canPause) lua.lua_yield(T, 0);
+      else raiseError(T, this.stopReason);
+    } else if (canPause && performance.now() >= this.sliceEnd) lua.lua_yield(T, 0);
   };
 
   private continue(): void {
@@ -109,11 +113,20 @@ export class RunningScript {
   }
 
   private slice(): void {
-    this.enter();
-    this.sliceEnd = performance.now() + this.options.sliceMs;
-    const status = lua.lua_resume(this.thread, this.L, 0);
-    if (status === lua.LUA_YIELD) return;
-    const reply =
+    if (this.stopReason === undefined) {
+      this.enter();
+      this.sliceEnd = performance.now() + this.options.sliceMs;
+      const status = lua.lua_resume(this.thread, this.L, 0);
+      if (status !== lua.LUA_YIELD) return this.finishWith(status);
+    }
+    // Stopped while paused (SCRIPT KILL between slices), or paused by the hook after it.
+    if (this.stopReason !== undefined) {
+      this.finish(new ReplyError(scriptFailure(normalizeErrorText(this.stopReason), this.sha, this.where())));
+    }
+  }
+
+  private finishWith(status: number): void {
+    const reply: Reply =
       status === lua.LUA_OK
         ? lua.lua_gettop(this.thread) >= 1
           ? toReply(this.thread, 1)
@@ -158,7 +171,8 @@ export class RunningScript {
     for (let level = 0; lua.lua_getstack(this.thread, level, ar); level++) {
       lua.lua_getinfo(this.thread, toLua("Sl"), ar);
       const source = ar.source === null ? "" : fromLua(ar.source);
-      if (source === SCRIPT_SOURCE) return { source, line: ar.currentline };
+      // Paused on a function's first instruction, fengari (like Lua 5.3) reports no current line.
+      if (source === SCRIPT_SOURCE) return { source, line: ar.currentline >= 0 ? ar.currentline : Math.max(1, ar.linedefined) };
     }
     return undefined;
   }
