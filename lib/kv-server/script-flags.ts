@@ -52,18 +52,29 @@ export function parseShebang(body: string): Shebang {
 /**
  * The body as Redis 7.0 accepts it: Upstash-only flags removed from the
  * shebang, everything after the first line unchanged (so line numbers in
- * errors stay right). A body without such flags, or with a shebang Redis
- * would refuse anyway, comes back unchanged for Redis to judge.
+ * errors stay right). Anything else in the shebang is left for Redis to
+ * judge, with its own error texts; a body without Upstash-only flags comes
+ * back unchanged.
  */
 export function withoutUpstashFlags(body: string): string {
-  const shebang = parseShebang(body);
-  if (!shebang.ok || !shebang.present) return body;
+  if (!body.startsWith("#!")) return body;
+  const end = body.indexOf("\n");
+  const parts = end === -1 ? undefined : splitArgs(body.slice(0, end));
+  if (parts === undefined || parts[0] !== "#!lua") return body;
   const upstashOnly: ReadonlySet<string> = new Set(UPSTASH_ONLY_SCRIPT_FLAGS);
-  if (![...shebang.flags].some((flag) => upstashOnly.has(flag))) return body;
-  const kept = [...shebang.flags].filter((flag) => !upstashOnly.has(flag));
-  // "#!lua" alone keeps the script out of compat mode, as the client's shebang did.
-  const line = kept.length > 0 ? `#!lua flags=${kept.join(",")}` : "#!lua";
-  return line + body.slice(shebang.length);
+  let removed = false;
+  const kept = parts.slice(1).flatMap((part) => {
+    if (!part.startsWith("flags=")) return [part];
+    const list = part.slice("flags=".length);
+    const flags = list === "" ? [] : list.split(",");
+    const redisFlags = flags.filter((flag) => !upstashOnly.has(flag));
+    if (redisFlags.length === flags.length) return [part];
+    removed = true;
+    // Dropping the option entirely, not leaving "flags=": "#!lua" alone still leaves compat mode, as the client's shebang did.
+    return redisFlags.length > 0 ? [`flags=${redisFlags.join(",")}`] : [];
+  });
+  if (!removed) return body;
+  return ["#!lua", ...kept].join(" ") + body.slice(end);
 }
 
 /**
