@@ -129,4 +129,26 @@ describe("a long script behind the HTTP server", () => {
       await server.close();
     }
   });
+
+  it("closes promptly with a script that can no longer be killed still running", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tollgate-kv-busy-"));
+    dirs.push(dir);
+    const server = await startKvServer({
+      port: 0,
+      engine: await createEmbeddedEngine({ busyScriptTimeMs: LIMIT_MS, dataDir: dir }),
+      token: "busy-token",
+    });
+    const script = fetch(`${server.url}/`, {
+      method: "POST",
+      headers: { authorization: "Bearer busy-token" },
+      body: JSON.stringify(["eval", `redis.call('set', KEYS[1], 'kept') ${RUNAWAY}`, 1, "k"]),
+    }).catch(() => "connection closed");
+    await sleep(LIMIT_MS + 20);
+    const started = performance.now();
+    await server.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await script).toBe("connection closed");
+    const reopened = await engine({ dataDir: dir });
+    expect(await reopened.exec(["get", "k"])).toBe("kept");
+  });
 });
