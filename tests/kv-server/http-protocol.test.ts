@@ -196,6 +196,17 @@ describe("protocol on the embedded engine", () => {
     expect((await call("/", ["dbsize"], { token: READ_ONLY_TOKEN })).status).toBe(200);
   });
 
+  it("lets the read-only token run EVAL_RO, whose scripts cannot write", async () => {
+    await call("/", ["set", "ro-read", "v"]);
+    expect((await call("/", ["eval_ro", "return redis.call('get', KEYS[1])", 1, "ro-read"], { token: READ_ONLY_TOKEN })).body).toEqual({
+      result: "v",
+    });
+    const write = await call("/", ["eval_ro", "return redis.call('set', KEYS[1], 'w')", 1, "ro-read"], { token: READ_ONLY_TOKEN });
+    expect(write).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^ERR Write commands are not allowed from read-only scripts\. script: /) } });
+    expect((await call("/", ["get", "ro-read"])).body).toEqual({ result: "v" });
+    expect((await call("/", ["script", "load", "return 1"], { token: READ_ONLY_TOKEN })).status).toBe(403);
+  });
+
   it("serves path-style commands with GET and POST, token in header or query", async () => {
     expect((await call("/set/path%20key/a%2Fb")).body).toEqual({ result: "OK" });
     expect((await call("/get/path%20key")).body).toEqual({ result: "a/b" });
