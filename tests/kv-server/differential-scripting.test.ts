@@ -151,6 +151,16 @@ const SCENARIOS: Record<string, string[][]> = {
     evalOf("local t = {3, 1, 2} table.sort(t) return t"), evalOf("return table.concat({1, 2, 3}, ',')"),
     evalOf("return string.gsub('hello world', 'o', '0')"), evalOf("return {string.find('hello', 'l')}"),
   ],
+  "the bit library (LuaBitOp), conversions of odd inputs included": [
+    evalOf(
+      "return {bit.tobit(0xffffffff), bit.tobit(2^32 + 5), bit.tobit(1.5), bit.tobit(2.5), bit.tobit(-1.5), bit.tobit(-2^40 - 3), bit.tobit(1/0), bit.tobit(0/0), bit.tobit('12')}",
+    ),
+    evalOf("return {bit.tohex(255), bit.tohex(-1, -4), bit.tohex(0x12345678, 2), bit.tohex(1, 10), bit.tohex(-1), bit.tohex(7, 0)}"),
+    evalOf("return {bit.bnot(0), bit.band(0xff, 0x0f, 0x3), bit.bor(1, 2, 4), bit.bxor(5, 3), bit.band(7)}"),
+    evalOf("return {bit.lshift(1, 31), bit.lshift(1, 32), bit.lshift(1, -1), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.arshift(-1, 40)}"),
+    evalOf("return {bit.rol(0x12345678, 8), bit.ror(0x12345678, 8), bit.rol(1, 0), bit.ror(1, 33), bit.bswap(0x12345678)}"),
+    evalOf("return bit.band()"), evalOf("return bit.tohex(1, nil)"), evalOf("return bit.tobit('x')"),
+  ],
   "SCRIPT LOAD, EXISTS, EVALSHA and NOSCRIPT": [
     ["script", "load", fresh("return 'loaded'")], ["evalsha", sha1hex(fresh("return 'loaded'")), "0"],
     ["evalsha", sha1hex(fresh("return 'loaded'")).toUpperCase(), "0"], ["evalsha_ro", sha1hex(fresh("return 'loaded'")), "0"],

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { lauxlib, lua, lualib, type LuaState } from "fengari";
 import { REDIS_COMMANDS } from "../../command-policy";
 import { ReplyError, type Reply } from "../../reply";
+import { installBitLibrary } from "./bit-library";
 import { argumentsFrom, pushField, pushReply } from "./conversions";
 import { installLua51Globals, patchNumberModel } from "./lua51-compat";
 import { fromLua, toLua } from "./lua-strings";
@@ -45,6 +46,7 @@ export class LuaSandbox {
     lualib.luaL_openlibs(L);
     installLua51Globals(L);
     installRedisTable(L, host);
+    installBitLibrary(L);
     this.runTrusted(PROTECT_GLOBALS);
   }
 
