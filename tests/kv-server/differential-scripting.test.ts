@@ -128,7 +128,7 @@ const SCENARIOS: Record<string, string[][]> = {
       "unpack", "loadstring", "os", "io", "debug", "print", "require", "dofile", "loadfile", "module", "setfenv",
       "utf8", "package", "coroutine", "math", "string", "table", "redis", "xpcall", "pcall", "select", "tostring",
       "tonumber", "next", "pairs", "ipairs", "rawequal", "rawset", "rawget", "setmetatable", "getmetatable", "type",
-      "error", "assert", "_G", "load",
+      "error", "assert", "_G", "load", "bit", "cjson",
     ]),
     evalOf("return {type(table.unpack), type(table.getn), type(math.pow), type(math.mod), type(math.log10), type(string.pack), type(table.move), type(math.tointeger), type(math.type)}"),
     evalOf("return tostring(10/2) .. ' ' .. tostring(3) .. ' ' .. tostring(2^53) .. ' ' .. tostring(1e15) .. ' ' .. tostring(0.1) .. ' ' .. tostring(-0.0)"),
@@ -160,6 +160,28 @@ const SCENARIOS: Record<string, string[][]> = {
     evalOf("return {bit.lshift(1, 31), bit.lshift(1, 32), bit.lshift(1, -1), bit.rshift(-1, 28), bit.arshift(-256, 4), bit.arshift(-1, 40)}"),
     evalOf("return {bit.rol(0x12345678, 8), bit.ror(0x12345678, 8), bit.rol(1, 0), bit.ror(1, 33), bit.bswap(0x12345678)}"),
     evalOf("return bit.band()"), evalOf("return bit.tohex(1, nil)"), evalOf("return bit.tobit('x')"),
+  ],
+  // Objects with more than one key are left out: their key order is each Lua's table order.
+  "cjson.encode: numbers, escapes, arrays, sparse arrays, nesting, errors": [
+    evalOf("return {cjson.encode({1, 2, 3}), cjson.encode({}), cjson.encode({a = 1}), cjson.encode({1, nil, 3}), cjson.encode({[1] = 1, [2] = 2, [4] = 4})}"),
+    evalOf("return cjson.encode('a/b\"c\\\\d\\n\\t\\1\\127é\\31\\0')"),
+    evalOf("return {cjson.encode(0.1), cjson.encode(1/3), cjson.encode(1e300), cjson.encode(12345678901234), cjson.encode(2^53), cjson.encode(-0.0), cjson.encode(100)}"),
+    evalOf("return {cjson.encode(true), cjson.encode(cjson.null), cjson.encode({{}, {1}, {x = {}}}), cjson.encode({[-1] = 1}), cjson.encode({[1.5] = 1})}"),
+    evalOf("return cjson.encode(1/0)"), evalOf("return cjson.encode(function() end)"), evalOf("return cjson.encode({[true] = 1})"),
+    evalOf("return cjson.encode()"), evalOf("return cjson.encode({[11] = 1})"),
+    evalOf("local t = {} local c = t for i = 1, 1001 do c[1] = {} c = c[1] end return cjson.encode(t)"),
+  ],
+  "cjson.decode: values, cjson.null, escapes, strtod numbers, errors with their positions": [
+    evalOf("local t = cjson.decode(ARGV[1]) return {t.a, t.b[1], t.b[2], tostring(t.c == cjson.null), type(t.d), t.e, t.f}", [], [
+      '{"a":"x","b":[1,2.5],"c":null,"d":{},"e":"\\u00e9\\ud83d\\ude00","f":1e400}',
+    ]),
+    ...[
+      '[1,"2",true,false,null,[3]]', "{bad", "", "[1,]", "1 2", '"str"', '["\\u0041\\ud800"]', '["\\x"]', '["abc', "[0x10, 010, -inf, nan]",
+      "[tru]", '{"a" 1}', '{"a":1 "b"}', "[1 2]", "[-]", "[.5]", "[+1]", "[1.]", "  [1]  ", "[1e2, -0, 0.5, 1E-2]",
+    ].map((json) => evalOf("return cjson.decode(ARGV[1])", [], [json])),
+    evalOf("return cjson.decode(ARGV[1]).a", [], ['{"a":1,"a":2}']), evalOf("return cjson.decode(123)"), evalOf("return cjson.decode()"),
+    evalOf("return cjson.decode(string.rep('[', 1001) .. string.rep(']', 1001))"),
+    evalOf("return cjson.encode(cjson.decode('[1e2, -0, 0.5, 1E-2, 123456789012345678]'))"),
   ],
   "SCRIPT LOAD, EXISTS, EVALSHA and NOSCRIPT": [
     ["script", "load", fresh("return 'loaded'")], ["evalsha", sha1hex(fresh("return 'loaded'")), "0"],

@@ -62,6 +62,8 @@ declare module "fengari" {
     lua_tonumber(L: LuaState, index: number): number;
     lua_tolstring(L: LuaState, index: number): LuaString | null;
     lua_pushnil(L: LuaState): void;
+    lua_pushlightuserdata(L: LuaState, value: object): void;
+    lua_touserdata(L: LuaState, index: number): unknown;
     lua_pushboolean(L: LuaState, value: boolean): void;
     lua_pushnumber(L: LuaState, value: number): void;
     lua_pushinteger(L: LuaState, value: number): void;
@@ -91,6 +93,7 @@ declare module "fengari" {
     luaL_loadbuffer(L: LuaState, buffer: LuaString, size: number | null, chunkname: LuaString): number;
     luaL_error(L: LuaState, format: LuaString, ...args: unknown[]): never;
     luaL_checkany(L: LuaState, arg: number): void;
+    luaL_argerror(L: LuaState, arg: number, message: LuaString): never;
     luaL_checknumber(L: LuaState, arg: number): number;
     luaL_checkinteger(L: LuaState, arg: number): number;
     luaL_optinteger(L: LuaState, arg: number, def: number): number;

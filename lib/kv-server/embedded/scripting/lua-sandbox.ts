@@ -3,6 +3,7 @@ import { lauxlib, lua, lualib, type LuaState } from "fengari";
 import { REDIS_COMMANDS } from "../../command-policy";
 import { ReplyError, type Reply } from "../../reply";
 import { installBitLibrary } from "./bit-library";
+import { installCjsonLibrary } from "./cjson-library";
 import { argumentsFrom, pushField, pushReply } from "./conversions";
 import { installLua51Globals, patchNumberModel } from "./lua51-compat";
 import { fromLua, toLua } from "./lua-strings";
@@ -47,6 +48,7 @@ export class LuaSandbox {
     installLua51Globals(L);
     installRedisTable(L, host);
     installBitLibrary(L);
+    installCjsonLibrary(L);
     this.runTrusted(PROTECT_GLOBALS);
   }
 
