@@ -152,3 +152,19 @@ describe("a long script behind the HTTP server", () => {
     expect(await reopened.exec(["get", "k"])).toBe("kept");
   });
 });
+
+describe("two long scripts in one pipeline", () => {
+  it("the second one's busy limit counts too: others get BUSY during it", async () => {
+    const kv = await engine({ busyScriptTimeMs: 300 });
+    const pipeline = kv.pipeline([
+      ["eval", WORK, "0"],
+      ["eval", RUNAWAY, "0"],
+    ]);
+    await sleep(20);
+    // Queued during the first script, which finishes under the limit; the second then runs past it.
+    const waiting = kv.exec(["get", "k"]);
+    expect(plain(await waiting)).toEqual({ error: BUSY });
+    expect(await kv.exec(["script", "kill"])).toBe("OK");
+    expect(plain(await pipeline)).toMatchObject([null, { error: expect.stringMatching(/^ERR Script killed by user/) }]);
+  });
+});

@@ -33,9 +33,30 @@ export interface EmbeddedEngineOptions {
  * call (the rest of its pipeline or transaction included) has finished.
  */
 interface Hold {
+  /** The script the call is waiting for now (a pipeline may run several). */
   script: RunningScript;
   readonly released: Promise<void>;
   release(): void;
+  /** Settles when the call moves on to waiting for another script. */
+  scriptChanged: Promise<void>;
+  changeScript(script: RunningScript): void;
+}
+
+function createHold(script: RunningScript): Hold {
+  let release!: () => void;
+  let announce!: () => void;
+  const hold: Hold = {
+    script,
+    released: new Promise<void>((resolve) => (release = resolve)),
+    release: () => release(),
+    scriptChanged: new Promise<void>((resolve) => (announce = resolve)),
+    changeScript(next) {
+      hold.script = next;
+      announce();
+      hold.scriptChanged = new Promise<void>((resolve) => (announce = resolve));
+    },
+  };
+  return hold;
 }
 
 /** Keys examined per sweep; lazy expiry covers the rest, as in Redis. */
@@ -134,20 +155,15 @@ class EmbeddedEngine implements Engine {
     work: (wait: (script: RunningScript) => Promise<Reply>) => Promise<T>,
   ): Promise<T> {
     while (this.hold !== undefined) {
-      const { script, released } = this.hold;
+      const { script, released, scriptChanged } = this.hold;
       if (script.isPastBusyLimit) return onBusy(script);
-      await Promise.race([released, script.pastBusyLimit]);
+      await Promise.race([released, script.pastBusyLimit, scriptChanged]);
     }
     this.assertOpen();
     let mine: Hold | undefined;
     const wait = (script: RunningScript): Promise<Reply> => {
-      if (mine === undefined) {
-        let release!: () => void;
-        const released = new Promise<void>((resolve) => (release = resolve));
-        mine = { script, released, release };
-        this.hold = mine;
-      }
-      mine.script = script;
+      if (mine === undefined) this.hold = mine = createHold(script);
+      else mine.changeScript(script);
       return script.finished;
     };
     try {
