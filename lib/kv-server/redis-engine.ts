@@ -22,11 +22,16 @@ class RedisEngine implements Engine {
   /** Upstash script flags: scripts are forwarded without them, under SHAs mapped back here. */
   private readonly scripts = new ScriptShaMap();
 
-  constructor(private readonly connection: RedisConnection) {}
+  constructor(
+    private readonly connection: RedisConnection,
+    /** Dials a connection of its own, for SCRIPT KILL. */
+    private readonly dialAnother: () => RedisConnection,
+  ) {}
 
   async exec(args: string[]): Promise<Reply> {
     const refusal = refusalReason(args);
     if (refusal !== undefined) return new ReplyError(refusal);
+    if (isScriptKill(args)) return this.onOwnConnection(args);
     const forwarded = this.scripts.forward(args);
     const [reply] = await this.connection.send(encodeCommand(forwarded.args), 1);
     return forwarded.reply(reply ?? null);
@@ -76,9 +81,30 @@ class RedisEngine implements Engine {
     return result.map((reply, index) => forwarded[index]!.reply(reply));
   }
 
+  /**
+   * A runaway script occupies the shared connection: everything sent on it
+   * waits behind the EVAL, SCRIPT KILL included. So SCRIPT KILL goes to
+   * Redis on a connection of its own, which Redis serves once the script is
+   * past its busy-reply-threshold.
+   */
+  private async onOwnConnection(args: string[]): Promise<Reply> {
+    const side = this.dialAnother();
+    try {
+      await side.open();
+      const [reply] = await side.send(encodeCommand(args), 1);
+      return reply ?? null;
+    } finally {
+      await side.close();
+    }
+  }
+
   close(): Promise<void> {
     return this.connection.close();
   }
+}
+
+function isScriptKill(args: readonly string[]): boolean {
+  return args.length === 2 && (args[0] ?? "").toLowerCase() === "script" && (args[1] ?? "").toLowerCase() === "kill";
 }
 
 function describe(reply: Reply): string {
@@ -92,14 +118,16 @@ function describe(reply: Reply): string {
  * request with an error. A URL it cannot honour is a TypeError.
  */
 export async function createRedisEngine(url: string, options: RedisEngineOptions = {}): Promise<Engine> {
-  const connection = new RedisConnection(parseRedisUrl(url), options);
+  const address = parseRedisUrl(url);
+  const connection = new RedisConnection(address, options);
   try {
     await connection.open();
   } catch (error) {
     await connection.close();
     throw new EngineUnavailableError(`cannot connect to Redis at ${redactUrl(url)}`, { cause: error });
   }
-  return new RedisEngine(connection);
+  // SCRIPT KILL is server-wide: the extra connection needs no database (a SELECT would get BUSY).
+  return new RedisEngine(connection, () => new RedisConnection({ ...address, db: 0 }, options));
 }
 
 /** The URL without its password, for logs and errors. */

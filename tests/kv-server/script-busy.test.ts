@@ -3,11 +3,13 @@
  * scripts in slices, queues other callers while one runs, answers BUSY once
  * it has run past the limit, and lets SCRIPT KILL stop it unless it wrote.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createEmbeddedEngine, startKvServer, type Engine } from "../../lib/kv-server";
+import { createEmbeddedEngine, createRedisEngine, startKvServer, type Engine } from "../../lib/kv-server";
 import { sha1hex } from "../../lib/kv-server/redis/script-shas";
 import { plain } from "./helpers";
 
@@ -168,3 +170,67 @@ describe("two long scripts in one pipeline", () => {
     expect(plain(await pipeline)).toMatchObject([null, { error: expect.stringMatching(/^ERR Script killed by user/) }]);
   });
 });
+
+/**
+ * On the Redis engine the script runs in Redis, on the connection every
+ * request shares, so SCRIPT KILL must travel on another. This runs a
+ * Redis of its own with a 100 ms busy threshold: a runaway script on the
+ * shared test Redis would block everyone using it.
+ */
+describe("a long script on the Redis engine", () => {
+  let redisServer: ChildProcess | undefined;
+  afterEach(() => {
+    // SIGKILL: a Redis busy with a script defers SIGTERM until the script ends, which may be never.
+    if (redisServer?.pid !== undefined) process.kill(redisServer.pid, "SIGKILL");
+    redisServer = undefined;
+  });
+
+  async function privateRedis(): Promise<string> {
+    const port = await freePort();
+    redisServer = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--busy-reply-threshold", "100"], {
+      stdio: "ignore",
+    });
+    const url = `redis://127.0.0.1:${port}`;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const probe = await createRedisEngine(url, { connectTimeoutMs: 500 });
+        await probe.close();
+        return url;
+      } catch (error) {
+        if (attempt > 50) throw error;
+        await sleep(100);
+      }
+    }
+  }
+
+  it("SCRIPT KILL reaches Redis on a connection of its own and stops the script", async () => {
+    const server = await startKvServer({ port: 0, engine: await createRedisEngine(await privateRedis()), token: "t" });
+    try {
+      const call = async (body: unknown[]) => {
+        const response = await fetch(`${server.url}/`, { method: "POST", headers: { authorization: "Bearer t" }, body: JSON.stringify(body) });
+        return (await response.json()) as unknown;
+      };
+      const script = call(["eval", RUNAWAY, 0]);
+      await sleep(300);
+      expect(await call(["script", "kill"])).toEqual({ result: "OK" });
+      expect(await script).toEqual({
+        error: `ERR Script killed by user with SCRIPT KILL... script: ${sha1hex(RUNAWAY)}, on @user_script:1.`,
+      });
+      expect(await call(["set", "k", "v"])).toEqual({ result: "OK" });
+      expect(await call(["script", "kill"])).toEqual({ error: "NOTBUSY No scripts in execution right now." });
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
