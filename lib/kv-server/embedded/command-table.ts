@@ -14,6 +14,7 @@ import { scriptCommands } from "./scripting/script-commands";
 
 const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
   [
+    ...scriptCommands,
     ...stringCommands,
     ...keyCommands,
     ...scanCommands,
@@ -23,7 +24,6 @@ const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
     ...zsetCommands,
     ...zsetRangeCommands,
     ...serverCommands,
-    ...scriptCommands,
   ].map((spec) => [spec.name, spec]),
 );
 
