@@ -34,6 +34,8 @@ export class RunningScript {
   private readonly startedAt = performance.now();
   private stopReason: string | undefined;
   private busyTimer: NodeJS.Timeout | undefined;
+  /** When the slice in progress is used up (performance.now() time). */
+  private sliceEnd = 0;
   private overLimit = false;
   private reachedLimit!: () => void;
   private settle!: (reply: Reply) => void;
@@ -93,8 +95,6 @@ export class RunningScript {
   private elapsed(): number {
     return performance.now() - this.startedAt;
   }
-
-  private sliceEnd = 0;
 
   private readonly hook = (T: LuaState): void => {
     // Only the script's own main coroutine yields to us; a coroutine the script made yields to the script.
