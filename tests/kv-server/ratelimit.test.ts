@@ -1,6 +1,7 @@
 /**
  * The real @upstash/ratelimit (2.2, unchanged) against the KV server on both
- * engines, through @upstash/redis. Its scripts start with
+ * engines, through @upstash/redis, and through @vercel/kv, whose
+ * auto-pipelining sends the scripts in /pipeline. Its scripts start with
  * `#!lua flags=allow-key-locking`, which plain Redis 7 refuses: this is
  * what the flag handling on both engines is for.
  */
@@ -10,6 +11,18 @@ import { afterAll, describe, expect, it } from "vitest";
 import { kvTargets } from "../support/kv";
 import { randomPrefix } from "./helpers";
 
+// @vercel/kv's default export is an env-reading proxy that vitest's interop touches on import.
+process.env.KV_REST_API_URL ??= "http://127.0.0.1:1";
+process.env.KV_REST_API_TOKEN ??= "unused-by-these-tests";
+const { createClient } = await import("@vercel/kv");
+
+const CLIENTS: Record<string, (url: string, token: string) => Redis> = {
+  "@upstash/redis": (url, token) => new Redis({ url, token, enableTelemetry: false }),
+  "@vercel/kv": (url, token) => createClient({ url, token }),
+};
+
+const targets = kvTargets().flatMap((target) => Object.keys(CLIENTS).map((client) => ({ ...target, client })));
+
 type Limiter = ConstructorParameters<typeof Ratelimit>[0]["limiter"];
 
 const ALGORITHMS: Record<string, () => Limiter> = {
@@ -18,8 +31,8 @@ const ALGORITHMS: Record<string, () => Limiter> = {
   "token bucket": () => Ratelimit.tokenBucket(1, "30 s", 3),
 };
 
-describe.each(kvTargets())("@upstash/ratelimit against the $engine engine", ({ url, token }) => {
-  const redis = new Redis({ url, token, enableTelemetry: false });
+describe.each(targets)("@upstash/ratelimit against the $engine engine through $client", ({ url, token, client }) => {
+  const redis = CLIENTS[client]!(url, token);
   const run = randomPrefix("ratelimit");
 
   afterAll(async () => {
