@@ -33,6 +33,7 @@ declare module "fengari" {
     readonly LUA_MULTRET: number;
     lua_Debug: new () => LuaDebug;
     lua_newthread(L: LuaState): LuaState;
+    lua_atnativeerror(L: LuaState, handler: JsFunction): void;
     lua_resume(L: LuaState, from: LuaState | null, nargs: number): number;
     lua_pcall(L: LuaState, nargs: number, nresults: number, msgh: number): number;
     lua_pcallk(

@@ -45,6 +45,13 @@ export class LuaSandbox {
     this.L = lauxlib.luaL_newstate();
     const L = this.L;
     lualib.luaL_openlibs(L);
+    // A JavaScript exception inside the interpreter (a bug in a command or a library) becomes
+    // the script's error, instead of leaving the script unfinished with the engine held.
+    lua.lua_atnativeerror(L, (T) => {
+      const error = lua.lua_touserdata(T, 1);
+      pushField(T, ERR, `ERR internal error: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    });
     installLua51Globals(L);
     installRedisTable(L, host);
     installBitLibrary(L);

@@ -116,7 +116,14 @@ export class RunningScript {
     if (this.stopReason === undefined) {
       this.enter();
       this.sliceEnd = performance.now() + this.options.sliceMs;
-      const status = lua.lua_resume(this.thread, this.L, 0);
+      let status: number;
+      try {
+        status = lua.lua_resume(this.thread, this.L, 0);
+      } catch (error) {
+        // Never expected (JavaScript errors become Lua errors), but a throw between slices
+        // would otherwise leave the engine held for ever.
+        return this.finish(new ReplyError(`ERR internal error while running the script: ${String(error)}`));
+      }
       if (status !== lua.LUA_YIELD) return this.finishWith(status);
     }
     // Stopped while paused (SCRIPT KILL between slices), or paused by the hook after it.
