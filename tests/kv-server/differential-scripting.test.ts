@@ -45,6 +45,9 @@ async function compare(commands: string[][]): Promise<void> {
   expect(mismatches.join("\n")).toBe("");
 }
 
+/** Lua: hex(s), to compare binary results as text. */
+const HEX = "local function hex(s) return (s:gsub('.', function(c) return string.format('%02x', string.byte(c)) end)) end ";
+
 const evalOf = (body: string, keys: string[] = [], argv: string[] = []) => ["eval", fresh(body), String(keys.length), ...keys, ...argv];
 
 const SCENARIOS: Record<string, string[][]> = {
@@ -128,7 +131,7 @@ const SCENARIOS: Record<string, string[][]> = {
       "unpack", "loadstring", "os", "io", "debug", "print", "require", "dofile", "loadfile", "module", "setfenv",
       "utf8", "package", "coroutine", "math", "string", "table", "redis", "xpcall", "pcall", "select", "tostring",
       "tonumber", "next", "pairs", "ipairs", "rawequal", "rawset", "rawget", "setmetatable", "getmetatable", "type",
-      "error", "assert", "_G", "load", "bit", "cjson",
+      "error", "assert", "_G", "load", "bit", "cjson", "cmsgpack",
     ]),
     evalOf("return {type(table.unpack), type(table.getn), type(math.pow), type(math.mod), type(math.log10), type(string.pack), type(table.move), type(math.tointeger), type(math.type)}"),
     evalOf("return tostring(10/2) .. ' ' .. tostring(3) .. ' ' .. tostring(2^53) .. ' ' .. tostring(1e15) .. ' ' .. tostring(0.1) .. ' ' .. tostring(-0.0)"),
@@ -182,6 +185,21 @@ const SCENARIOS: Record<string, string[][]> = {
     evalOf("return cjson.decode(ARGV[1]).a", [], ['{"a":1,"a":2}']), evalOf("return cjson.decode(123)"), evalOf("return cjson.decode()"),
     evalOf("return cjson.decode(string.rep('[', 1001) .. string.rep(']', 1001))"),
     evalOf("return cjson.encode(cjson.decode('[1e2, -0, 0.5, 1E-2, 123456789012345678]'))"),
+  ],
+  // Maps with more than one key are left out: their key order is each Lua's table order.
+  "cmsgpack: the encodings of every kind of value, unpacking, offsets and errors": [
+    evalOf(`${HEX}return {hex(cmsgpack.pack(nil)), hex(cmsgpack.pack(true)), hex(cmsgpack.pack(false)), hex(cmsgpack.pack('ab')), hex(cmsgpack.pack({1, 2})), hex(cmsgpack.pack({a = 1})), hex(cmsgpack.pack({})), hex(cmsgpack.pack(1, 2))}`),
+    evalOf(`${HEX}local r = {} for _, n in ipairs({0, 127, 128, 255, 256, 65535, 65536, 2^32 - 1, 2^32, 2^53, -1, -32, -33, -128, -129, -32768, -32769, -2^31, -2^31 - 1, -2^63}) do r[#r + 1] = hex(cmsgpack.pack(n)) end return r`),
+    evalOf(`${HEX}local r = {} for _, n in ipairs({1.5, 0.1, -0.0, math.huge, -math.huge, 0/0, 2^63, 2^64, 1e300, 3.4028234663852886e38}) do r[#r + 1] = hex(cmsgpack.pack(n)) end return r`),
+    evalOf(`${HEX}return {hex(cmsgpack.pack(string.rep('x', 31))):sub(1, 4), hex(cmsgpack.pack(string.rep('x', 40))):sub(1, 8), hex(cmsgpack.pack(string.rep('y', 300))):sub(1, 8), hex(cmsgpack.pack(string.rep('z', 70000))):sub(1, 10)}`),
+    evalOf(`${HEX}local big = {} for i = 1, 20 do big[i] = i end return {hex(cmsgpack.pack(big)):sub(1, 6), hex(cmsgpack.pack({[1] = 1, [3] = 3})):sub(1, 2), hex(cmsgpack.pack(function() end))}`),
+    evalOf(`${HEX}local t = {} local c = t for i = 1, 20 do c[1] = {} c = c[1] end return hex(cmsgpack.pack(t))`),
+    evalOf("return {cmsgpack.unpack(cmsgpack.pack(1, 'a', {1, 2}, 1.5, {x = {true, false}}, -2^40, 2^40))}"),
+    evalOf("return cmsgpack.unpack('')"), evalOf("return cmsgpack.unpack('\\205')"), evalOf("return cmsgpack.unpack('\\193')"),
+    evalOf("return cmsgpack.unpack(ARGV[1])", [], ["\u00c4\u0002ab"]), evalOf("return cmsgpack.pack()"),
+    evalOf("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3))}"), evalOf("return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}"),
+    evalOf("return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2), 2)}"), evalOf("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 1)}"),
+    evalOf("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), 9)}"), evalOf("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2, 3), -1)}"),
   ],
   "SCRIPT LOAD, EXISTS, EVALSHA and NOSCRIPT": [
     ["script", "load", fresh("return 'loaded'")], ["evalsha", sha1hex(fresh("return 'loaded'")), "0"],

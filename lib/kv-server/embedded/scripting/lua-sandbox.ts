@@ -4,6 +4,7 @@ import { REDIS_COMMANDS } from "../../command-policy";
 import { ReplyError, type Reply } from "../../reply";
 import { installBitLibrary } from "./bit-library";
 import { installCjsonLibrary } from "./cjson-library";
+import { installCmsgpackLibrary } from "./cmsgpack-library";
 import { argumentsFrom, pushField, pushReply } from "./conversions";
 import { installLua51Globals, patchNumberModel } from "./lua51-compat";
 import { fromLua, toLua } from "./lua-strings";
@@ -56,6 +57,7 @@ export class LuaSandbox {
     installRedisTable(L, host);
     installBitLibrary(L);
     installCjsonLibrary(L);
+    installCmsgpackLibrary(L);
     this.runTrusted(PROTECT_GLOBALS);
   }
 
