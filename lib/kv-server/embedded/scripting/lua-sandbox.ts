@@ -34,8 +34,8 @@ setmetatable(_G, {
 
 /**
  * One Lua interpreter with Redis's script environment: the 5.1 base,
- * table, string, math and coroutine libraries, the `redis` table, KEYS and
- * ARGV, protected globals. Scripts are compiled into it once and kept by
+ * table, string, math and coroutine libraries, bit, cjson and cmsgpack, the
+ * `redis` table, KEYS and ARGV, protected globals. Scripts are compiled into it once and kept by
  * reference, as Redis keeps f_<sha> functions.
  */
 export class LuaSandbox {
