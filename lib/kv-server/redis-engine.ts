@@ -2,7 +2,8 @@ import { refusalReason } from "./command-policy";
 import { EngineUnavailableError, type Engine } from "./engine";
 import { RedisConnection, type RedisConnectionOptions } from "./redis/connection";
 import { parseRedisUrl } from "./redis/redis-url";
-import { encodeCommand, encodeCommands } from "./redis/resp";
+import { encodeCommand } from "./redis/resp";
+import { ScriptShaMap } from "./redis/script-shas";
 import { ErrorText, ReplyError, type Reply } from "./reply";
 
 export type RedisEngineOptions = RedisConnectionOptions;
@@ -18,28 +19,40 @@ const EXEC = encodeCommand(["EXEC"]);
  */
 class RedisEngine implements Engine {
   readonly kind = "redis";
+  /** Upstash script flags: scripts are forwarded without them, under SHAs mapped back here. */
+  private readonly scripts = new ScriptShaMap();
 
-  constructor(private readonly connection: RedisConnection) {}
+  constructor(
+    private readonly connection: RedisConnection,
+    /** Dials a connection of its own, for SCRIPT KILL. */
+    private readonly dialAnother: () => RedisConnection,
+  ) {}
 
   async exec(args: string[]): Promise<Reply> {
     const refusal = refusalReason(args);
     if (refusal !== undefined) return new ReplyError(refusal);
-    const [reply] = await this.connection.send(encodeCommand(args), 1);
-    return reply ?? null;
+    if (isScriptKill(args)) return this.onOwnConnection(args);
+    const forwarded = this.scripts.forward(args);
+    const [reply] = await this.connection.send(encodeCommand(forwarded.args), 1);
+    return forwarded.reply(reply ?? null);
   }
 
   async pipeline(commands: string[][]): Promise<Reply[]> {
     const refusals = commands.map((args) => refusalReason(args));
     let payload = "";
-    let forwarded = 0;
-    commands.forEach((args, index) => {
-      if (refusals[index] !== undefined) return;
-      payload += encodeCommand(args);
-      forwarded++;
+    const forwarded = commands.flatMap((args, index) => {
+      if (refusals[index] !== undefined) return [];
+      const command = this.scripts.forward(args);
+      payload += encodeCommand(command.args);
+      return [command];
     });
-    const replies = forwarded > 0 ? await this.connection.send(payload, forwarded) : [];
+    const replies = forwarded.length > 0 ? await this.connection.send(payload, forwarded.length) : [];
     let next = 0;
-    return refusals.map((refusal) => (refusal !== undefined ? new ReplyError(refusal) : (replies[next++] ?? null)));
+    return refusals.map((refusal) => {
+      if (refusal !== undefined) return new ReplyError(refusal);
+      const index = next++;
+      return forwarded[index]!.reply(replies[index] ?? null);
+    });
   }
 
   /**
@@ -53,7 +66,9 @@ class RedisEngine implements Engine {
     if (commands.some((args) => refusalReason(args) !== undefined || args.length === 0)) {
       return new ReplyError(ErrorText.execAbort);
     }
-    const replies = await this.connection.send(MULTI + encodeCommands(commands) + EXEC, commands.length + 2);
+    const forwarded = commands.map((args) => this.scripts.forward(args));
+    const payload = MULTI + forwarded.map((command) => encodeCommand(command.args)).join("") + EXEC;
+    const replies = await this.connection.send(payload, commands.length + 2);
     const [opened] = replies;
     const result = replies[replies.length - 1] ?? null;
     if (opened !== "OK") throw new EngineUnavailableError(`Redis refused MULTI: ${describe(opened ?? null)}`);
@@ -63,12 +78,33 @@ class RedisEngine implements Engine {
     if (!Array.isArray(result) || result.length !== commands.length) {
       throw new EngineUnavailableError(`unexpected EXEC reply from Redis: ${describe(result)}`);
     }
-    return result;
+    return result.map((reply, index) => forwarded[index]!.reply(reply));
+  }
+
+  /**
+   * A runaway script occupies the shared connection: everything sent on it
+   * waits behind the EVAL, SCRIPT KILL included. So SCRIPT KILL goes to
+   * Redis on a connection of its own, which Redis serves once the script is
+   * past its busy-reply-threshold.
+   */
+  private async onOwnConnection(args: string[]): Promise<Reply> {
+    const side = this.dialAnother();
+    try {
+      await side.open();
+      const [reply] = await side.send(encodeCommand(args), 1);
+      return reply ?? null;
+    } finally {
+      await side.close();
+    }
   }
 
   close(): Promise<void> {
     return this.connection.close();
   }
+}
+
+function isScriptKill(args: readonly string[]): boolean {
+  return args.length === 2 && (args[0] ?? "").toLowerCase() === "script" && (args[1] ?? "").toLowerCase() === "kill";
 }
 
 function describe(reply: Reply): string {
@@ -82,14 +118,16 @@ function describe(reply: Reply): string {
  * request with an error. A URL it cannot honour is a TypeError.
  */
 export async function createRedisEngine(url: string, options: RedisEngineOptions = {}): Promise<Engine> {
-  const connection = new RedisConnection(parseRedisUrl(url), options);
+  const address = parseRedisUrl(url);
+  const connection = new RedisConnection(address, options);
   try {
     await connection.open();
   } catch (error) {
     await connection.close();
     throw new EngineUnavailableError(`cannot connect to Redis at ${redactUrl(url)}`, { cause: error });
   }
-  return new RedisEngine(connection);
+  // SCRIPT KILL is server-wide: the extra connection needs no database (a SELECT would get BUSY).
+  return new RedisEngine(connection, () => new RedisConnection({ ...address, db: 0 }, options));
 }
 
 /** The URL without its password, for logs and errors. */

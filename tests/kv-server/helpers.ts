@@ -9,7 +9,7 @@ function baseDb(): number {
 }
 
 /**
- * Databases reserved for this suite, counted from REDIS_URL's own: the next three. Each test
+ * Databases reserved for this suite, counted from REDIS_URL's own: the next four. Each test
  * file that runs keyspace-wide commands (FLUSHDB, KEYS, DBSIZE) owns one, so files can run in
  * parallel; everything else uses a random key prefix in REDIS_URL's database.
  */
@@ -17,6 +17,7 @@ export const TEST_DB = {
   get http(): number { return baseDb() + 1; },
   get differentialCommands(): number { return baseDb() + 2; },
   get differentialRandom(): number { return baseDb() + 3; },
+  get differentialScripting(): number { return baseDb() + 4; },
 };
 
 export function redisUrlFor(db: number): string {

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { CorruptDataError, createEmbeddedEngine, DataDirLockedError, type Engine } from "../../lib/kv-server";
+import { sha1hex } from "../../lib/kv-server/redis/script-shas";
 import { plain } from "./helpers";
 
 const dirs: string[] = [];
@@ -167,6 +168,41 @@ describe("embedded persistence", () => {
     expect(await recovered.exec(["get", "k"])).toBe("1");
     expect(await recovered.exec(["pttl", "k"])).toBe(-1);
     expect(await recovered.exec(["lrange", "dst", "0", "-1"])).toEqual(["item"]);
+    await Promise.all([live.close(), recovered.close()]);
+  });
+
+  it("logs a script's effects, not the script, so its writes replay exactly after a crash", async () => {
+    let now = 5_000_000;
+    const dir = tempDir();
+    const live = await createEmbeddedEngine({ dataDir: dir, now: () => now });
+    await live.exec(["sadd", "pool", "a", "b", "c", "d"]);
+    // A random pick, a relative expiry and a read that steers a write: replaying the script
+    // itself would pick, expire and read differently.
+    const script = `
+      local picked = redis.call('spop', KEYS[1])
+      redis.call('set', KEYS[2], picked, 'ex', 100)
+      local n = redis.call('incrby', KEYS[3], #picked + tonumber(ARGV[1]))
+      if n > 10 then redis.call('del', KEYS[3]) end
+      return picked`;
+    const picked = await live.exec(["eval", script, "3", "pool", "winner", "counter", "4"]);
+    await live.exec(["evalsha", sha1hex(script), "3", "pool", "winner", "counter", "5"]);
+    await live.multi([["eval", "redis.call('rpush', KEYS[1], 'x') return redis.call('llen', KEYS[1])", "1", "list"], ["incr", "after"]]);
+    await live.exec(["eval", "redis.call('set', KEYS[1], 'written') error('then failed')", "1", "kept"]);
+    await live.exec(["eval_ro", "return redis.call('get', KEYS[1])", "1", "winner"]);
+    now += 20_000;
+
+    const crashed = crashCopy(dir);
+    const log = readFileSync(join(crashed, "append-0.log"), "utf8");
+    expect(log).not.toMatch(/eval/i);
+    expect(log).toContain(`["srem","pool","${String(picked)}"]`);
+    expect(log).toContain(`["set","winner","${String(picked)}","pxat","${5_000_000 + 100_000}"]`);
+    // Scripts that wrote nothing log nothing.
+    expect(log.split("\n").filter(Boolean)).toHaveLength(5);
+
+    const recovered = await createEmbeddedEngine({ dataDir: crashed, now: () => now });
+    expect(await dump(recovered)).toEqual(await dump(live));
+    expect(await recovered.exec(["get", "kept"])).toBe("written");
+    expect(await recovered.exec(["pttl", "winner"])).toBe(80_000);
     await Promise.all([live.close(), recovered.close()]);
   });
 

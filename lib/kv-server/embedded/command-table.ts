@@ -18,9 +18,11 @@ import { zsetCombineCommands } from "./commands/zset-combine";
 import { zsetPopCommands } from "./commands/zset-pops";
 import { zsetRangeCommands } from "./commands/zset-ranges";
 import { zsetCommands } from "./commands/zsets";
+import { scriptCommands } from "./scripting/script-commands";
 
 const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
   [
+    ...scriptCommands,
     ...stringCommands,
     ...stringRangeCommands,
     ...bitCommands,
@@ -43,6 +45,11 @@ const TABLE: ReadonlyMap<string, CommandSpec> = new Map(
 
 /** Names the embedded engine implements, for documentation and tests. */
 export const EMBEDDED_COMMANDS: readonly string[] = [...TABLE.keys()].sort();
+
+/** The spec of a command the embedded engine implements (name in lowercase). */
+export function lookupCommand(name: string): CommandSpec | undefined {
+  return TABLE.get(name);
+}
 
 export type Resolution = { readonly ok: true; readonly spec: CommandSpec } | { readonly ok: false; readonly error: ReplyError };
 

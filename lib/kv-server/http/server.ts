@@ -219,9 +219,13 @@ export async function startKvServer(options: KvServerOptions): Promise<RunningKv
         closing.abort();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
+        // Closed now, not after the requests in flight: a runaway script would keep its request
+        // in flight for ever, and closing the engine is what stops it. Both engines still let
+        // what they are running finish (and persist) before they close.
+        const engineClosed = engine.close();
         await Promise.allSettled([...inFlight]);
         await stopped;
-        await engine.close();
+        await engineClosed;
       })();
       return closed;
     },

@@ -199,6 +199,8 @@ const HARMLESS_AUTH_ERRORS = ["no password is set", "without any password config
 function checkHandshake(command: string, reply: Reply): void {
   if (!(reply instanceof ReplyError)) return;
   if (command === "AUTH" && HARMLESS_AUTH_ERRORS.some((text) => reply.message.includes(text))) return;
+  // A Redis busy with a script answers PING with BUSY: it is there, which is all PING asks.
+  if (command === "PING" && reply.message.startsWith("BUSY ")) return;
   throw new EngineUnavailableError(`Redis refused ${command}: ${reply.message}`);
 }
 
