@@ -51,6 +51,22 @@ export type ApplyOutcome =
 export const MARK_TTL_SECONDS = 400 * 86_400;
 
 export async function claimAndApply(ctx: MeteringContext, spec: ApplySpec): Promise<ApplyOutcome> {
+  const outcome = await claimConfirmAndApply(ctx, spec, null);
+  if (outcome.status === "abandoned") throw new TypeError("unreachable: nothing to confirm");
+  return outcome;
+}
+
+/**
+ * claimAndApply with a last check between winning the claim and adding the tokens: when
+ * `confirm` answers false (what made the operation right has changed, e.g. a reset made
+ * the debit to refund part of an old ledger), the claim is given up, inside the owner's
+ * window, and nothing is added.
+ */
+export async function claimConfirmAndApply(
+  ctx: MeteringContext,
+  spec: ApplySpec,
+  confirm: (() => Promise<boolean>) | null,
+): Promise<ApplyOutcome | { status: "abandoned" }> {
   const now = ctx.config.clock();
   const target = typeof spec.amount === "number" ? null : spec.amount.topUpTo;
   const op: Operation = {
@@ -87,9 +103,18 @@ export async function claimAndApply(ctx: MeteringContext, spec: ApplySpec): Prom
     await execTx(cleanup, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
     return { status: "duplicate", opId: holder };
   }
-  // The owner applies its own claim only inside its window (timing.ts); past it, a healer
-  // applies it, so the tokens are never added by both.
-  return applyClaimed(ctx, keys, op, fenceUntil(ctx.config.clock, ownerDeadline(ctx.config, op.at)));
+  // The owner applies (or gives up) its own claim only inside its window (timing.ts); past
+  // it, a healer applies it, so the tokens are never added by both.
+  const fence = fenceUntil(ctx.config.clock, ownerDeadline(ctx.config, op.at));
+  if (confirm !== null && !(await confirm())) {
+    if (!fence.isOpen()) throw new FenceClosedError(`giving up ${op.id}`);
+    const abandon = ctx.kv.multi();
+    abandon.del(keys.op(op.id), spec.guardKey);
+    abandon.zrem(keys.open, openMember(op.id, 0));
+    await execTx(abandon, { timeoutMs: ctx.config.kvTimeoutMs });
+    return { status: "abandoned" };
+  }
+  return applyClaimed(ctx, keys, op, fence);
 }
 
 /**

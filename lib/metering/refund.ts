@@ -1,4 +1,4 @@
-import { claimAndApply } from "./apply";
+import { claimConfirmAndApply } from "./apply";
 import type { MeteringContext } from "./context";
 import { userKeys } from "./keys";
 import { asIntOrNull, asStringOrNull, execTx } from "./kv";
@@ -37,10 +37,14 @@ export async function refund(ctx: MeteringContext, userId: string, debitId: stri
   // A debit settled before the user's last reset belongs to the old ledger.
   if (!(await inCurrentLedger(ctx, keys, op))) return { status: "not_refundable", debitId };
 
-  const outcome = await claimAndApply(ctx, {
+  // Checked again once the refund is claimed: a reset landing between the first check and
+  // the claim would otherwise let an old-ledger debit be refunded into the new one (a reset
+  // landing after this second check finds the refund in flight and accounts for it).
+  const outcome = await claimConfirmAndApply(ctx, {
     keys, kind: "refund", guardKey: keys.refundClaim(debitId), guardTtlSeconds: ctx.config.refundWindowSeconds,
     amount: op.amount, reason: why, route: op.route, ref: debitId, period: op.period, usage: dailyField(op),
-  });
+  }, () => inCurrentLedger(ctx, keys, op));
+  if (outcome.status === "abandoned") return { status: "not_refundable", debitId };
   if (outcome.status === "duplicate") return { status: "already_refunded", debitId, refundId: outcome.opId };
   if (op.idempotencyKey !== null) {
     // The work failed and was given back: a retry with the same key must be served (and paid) anew.

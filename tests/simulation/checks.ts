@@ -50,9 +50,9 @@ export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model
       refundsOf.set(e.ref, (refundsOf.get(e.ref) ?? 0) + 1);
       const paid = model.paidById.get(e.ref);
       if (paid === undefined) add("refund-of-a-paid-debit", `refund ${e.id} gives back ${e.ref}, which was never answered as paid`);
-      // A refund already under way when the reset landed (claimed before it) still lands,
-      // on the new ledger (reset.ts); one claimed after it must not.
-      else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt && !carried.has(e.ref) && e.at >= user.lastReset.startedAt) {
+      // A refund in flight when the reset landed (its claim open then, so the reset carried
+      // it) still lands, on the new ledger (reset.ts); one claimed after it must not.
+      else if (user.lastReset !== null && paid.answeredAt < user.lastReset.startedAt && !carried.has(e.ref) && !carried.has(e.id)) {
         add("reset-isolates-old-ledger/refund", `refund ${e.id} of debit ${e.ref}, answered before the reset at ${iso(user.lastReset.startedAt)}, was applied to the new ledger (+${e.amount})`);
       }
     }
