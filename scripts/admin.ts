@@ -241,7 +241,8 @@ async function run(options: Options, token: string): Promise<number> {
         return 1;
       }
     }
-    result = await call(options, token, "POST", `${path}/reset`);
+    // `{}`: every write takes a JSON body (the server accepts a bodiless reset only from a Bearer caller).
+    result = await call(options, token, "POST", `${path}/reset`, {});
   }
 
   if (options.json && result.body !== null) console.log(JSON.stringify(result.body, null, 2));
