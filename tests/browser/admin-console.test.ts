@@ -136,7 +136,7 @@ describe("the admin console, in Chromium", () => {
       return [
         (await fetch(path, { credentials: "same-origin" })).status,
         (await fetch(`${path}/tokens`, { method: "POST", credentials: "same-origin", headers: json, body: JSON.stringify({ amount: 1000000, reason: "steal" }) })).status,
-        (await fetch(`${path}/reset`, { method: "POST", credentials: "same-origin" })).status,
+        (await fetch(`${path}/reset`, { method: "POST", credentials: "same-origin", headers: json, body: "{}" })).status,
       ];
     }, target);
     expect(statuses).toEqual([403, 403, 403]);
