@@ -58,6 +58,24 @@ describe.each(kvTargets())("credits, refunds and resets on the $engine engine", 
     expect((await readLedger(m.context, "lee")).totals.credits).toBe(0);
   });
 
+  it("refuses C0 and C1 control characters in reasons (a C1 CSI, U+009B, drives some terminals)", async () => {
+    const m = meteringOn(target);
+    await m.credit({ userId: "lex", amount: 5, reason: "Top-up" });
+    const debit = await m.debit({ userId: "lex", cost: 1, route: "POST /api/chat" });
+    if (debit.status !== "ok") throw new Error("debit refused");
+    await debit.settle();
+    for (const ch of ["\u0000", "\u0007", "\u001b", "\u001f", "\u007f", "\u0080", "\u0085", "\u009b", "\u009f"]) {
+      const reason = `Invoice${ch}[2J 1042`;
+      await expect(m.credit({ userId: "lex", amount: 1, reason })).rejects.toMatchObject({ code: "invalid_argument" });
+      await expect(m.refund("lex", debit.debitId, reason)).rejects.toMatchObject({ code: "invalid_argument" });
+    }
+    // Printable neighbours are fine: U+00A0 (no-break space) and beyond.
+    await m.credit({ userId: "lex", amount: 1, reason: "Facture\u00a0n° 1042 — ok" });
+    const ledger = await readLedger(m.context, "lex");
+    expect(ledger.balance).toBe(5);
+    expect(ledger.history.map((e) => e.type)).toEqual(["credit", "debit", "credit"]);
+  });
+
   it("resets to the starting balance with a single reset entry", async () => {
     const m = meteringOn(target, { seedUsers: { "test-user-id": 40 } });
     await m.recordArticleGeneration("test-user-id");
