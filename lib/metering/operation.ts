@@ -35,6 +35,8 @@ export interface Operation {
   usage: string | null;
   /** Keys set in the transaction that applies the operation (a grant's "applied" marker). */
   marks?: readonly string[];
+  /** The operator who asked for it (history.ts `actor`); the healer writes it into the entry too. */
+  actor?: string | null;
 }
 
 export function operationFields(op: Operation): Record<string, string | number> {
@@ -48,6 +50,7 @@ export function operationFields(op: Operation): Record<string, string | number> 
   if (op.idempotencyKey !== null) fields.idem = op.idempotencyKey;
   if (op.target !== null) fields.target = op.target;
   if (op.usage !== null) fields.usage = op.usage;
+  if (op.actor != null) fields.actor = op.actor;
   // Keys never contain "," (user ids cannot), so a plain list is unambiguous.
   if (op.marks !== undefined && op.marks.length > 0) fields.marks = op.marks.join(",");
   return fields;
@@ -83,6 +86,7 @@ export function parseOperation(id: string, raw: unknown): Operation | null {
     target: asIntOrNull(h.target, "op.target"),
     usage: str(h.usage),
     marks: typeof h.marks === "string" && h.marks !== "" ? h.marks.split(",") : [],
+    actor: str(h.actor),
   };
 }
 
