@@ -226,7 +226,7 @@ function printStats(stats: Stats, historyLines: number): void {
   if (shown.length === 0) console.log("  (none)");
   const width = Math.max(...shown.map((e) => signed(e.amount).length), 0);
   for (const e of shown) {
-    const what = [e.route, e.reason].filter((x) => x !== null).join(" · ");
+    const what = [e.route, e.reason, e.actor === undefined ? null : `by ${e.actor}`].filter((x) => x !== null).join(" · ");
     console.log(`  ${utc(e.at).slice(0, 16)}  ${e.type.padEnd(6)}  ${signed(e.amount).padStart(width)}  → ${n(e.balanceAfter).padEnd(9)} ${what}`);
   }
 }

@@ -260,7 +260,7 @@ export function AdminConsole({ initialUserId }: { initialUserId: string | null }
             </section>
           </div>
 
-          <HistoryTable key={userId} history={stats.history} title={`History of ${userId}`} />
+          <HistoryTable key={userId} history={stats.history} title={`History of ${userId}`} showActor />
         </>
       )}
 

@@ -2,7 +2,7 @@ import { readJsonBody } from "@/lib/http";
 import { getNodeRuntime } from "@/lib/server/runtime";
 import { adminUserRoute } from "@/lib/server/admin-route";
 
-export const POST = adminUserRoute(async (request, userId) => {
+export const POST = adminUserRoute(async (request, userId, { actor }) => {
   // A body, if sent or announced, must be a JSON object with nothing but a reason (`{}` is
   // fine). Only a Bearer caller may send none: with the session cookie a bodiless POST is
   // what another page can forge, and adminUserRoute has already refused it (415).
@@ -10,6 +10,6 @@ export const POST = adminUserRoute(async (request, userId) => {
     const body = await readJsonBody(request, { maxBytes: 1024, allowedKeys: ["reason"] });
     if (!body.ok) return body.response;
   }
-  const stats = await getNodeRuntime().metering.resetStats(userId);
+  const stats = await getNodeRuntime().metering.resetStats(userId, actor);
   return Response.json(stats, { headers: { "cache-control": "no-store" } });
 });
