@@ -24,8 +24,8 @@ export interface SameOriginOptions {
   /**
    * The origin browsers reach the app at (TOLLGATE_PUBLIC_ORIGIN), for a deployment behind
    * a proxy that changes the Host or the scheme. Null: the origin each request was
-   * addressed to (its URL's host, and `X-Forwarded-Proto`'s scheme when a TLS-terminating
-   * proxy sets it). @default null
+   * addressed to (its `Host`, or `X-Forwarded-Host` from a proxy, and `X-Forwarded-Proto`'s
+   * scheme when a TLS-terminating proxy sets it). @default null
    */
   publicOrigin?: string | null;
 }
