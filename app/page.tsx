@@ -1,4 +1,5 @@
 import { PRICING } from "@/lib/gateway/pricing";
+import { ownStats } from "@/lib/server/own-stats";
 import { getNodeRuntime } from "@/lib/server/runtime";
 import { type PageSession, readPageSession } from "@/lib/server/page-session";
 import { devSignInAvailable } from "@/lib/server/session-runtime";
@@ -22,7 +23,7 @@ async function SignedIn({ session }: { session: Extract<PageSession, { status: "
   const runtime = getNodeRuntime();
   let initial: MeResponse | null = null;
   try {
-    initial = { ...(await runtime.metering.getUserStats(session.userId)), isAdmin: session.isAdmin };
+    initial = { ...ownStats(await runtime.metering.getUserStats(session.userId)), isAdmin: session.isAdmin };
   } catch (error) {
     // The store is down: the page still renders, and the dashboard's poll says so and retries.
     console.warn(JSON.stringify({ event: "page.stats_unavailable", error: String(error) }));

@@ -75,6 +75,7 @@ export function buildRuntime(env: Record<string, string | undefined>, platform: 
     debit,
     pricing,
     topUpUrl: settings.topUpUrl,
+    publicOrigin: settings.publicOrigin,
     ...tokenHeaders,
     log: (event: string, fields: Record<string, unknown>) => console.warn(JSON.stringify({ event, ...fields })),
   };

@@ -23,6 +23,13 @@ export interface Settings {
   devSignIn: boolean;
   /** The /api/bench/* routes `npm run bench` measures (TOLLGATE_BENCH=1). */
   benchRoutes: boolean;
+  /**
+   * The origin browsers reach the app at (TOLLGATE_PUBLIC_ORIGIN), e.g. behind a proxy that
+   * rewrites the Host or terminates TLS. Writes the session cookie authenticates must come
+   * from it, and its scheme decides the cookie's `__Host-` name. Null: each request's own
+   * origin (lib/http/same-origin.ts). @default null
+   */
+  publicOrigin: string | null;
 }
 
 export const DEV_KV_URL = "http://127.0.0.1:8079";
@@ -160,7 +167,25 @@ export function settingsFromEnv(env: Env): Settings {
     coalesce: env.TOLLGATE_COALESCE !== "0",
     devSignIn: !production && env.TOLLGATE_DEV_SIGNIN !== "0",
     benchRoutes: env.TOLLGATE_BENCH === "1",
+    publicOrigin: publicOrigin(env.TOLLGATE_PUBLIC_ORIGIN),
   };
+}
+
+/** `https://app.example.com` (a port is allowed): a scheme and a host, nothing after them. */
+function publicOrigin(raw: string | undefined): string | null {
+  if (raw === undefined || raw === "") return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  const plain = url !== null && (url.protocol === "https:" || url.protocol === "http:")
+    && url.username === "" && url.password === "" && url.pathname === "/" && url.search === "" && url.hash === "";
+  if (url === null || !plain) {
+    throw new SettingsError(`TOLLGATE_PUBLIC_ORIGIN must be an origin like https://app.example.com, with no path, query or credentials (got "${raw}")`);
+  }
+  return url.origin;
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {

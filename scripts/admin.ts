@@ -23,6 +23,8 @@ commands:
 
 options:
   --url URL               the deployment (default: $TOLLGATE_URL, else http://localhost:3000)
+  --insecure              allow http:// to a host other than this machine (the token then
+                          crosses the network in clear text)
   --json                  print the API's JSON answer unchanged
   --history N             show: history entries to print (default 10)
   --idempotency-key KEY   topup: re-use a key to retry a top-up safely (default: a fresh one)
@@ -54,7 +56,7 @@ function parseArgs(argv: readonly string[], env: Record<string, string | undefin
   const positionals: string[] = [];
   const flags: Record<string, string | true> = {};
   const valued = new Set(["url", "reason", "history", "idempotency-key"]);
-  const bool = new Set(["json", "yes", "help"]);
+  const bool = new Set(["json", "yes", "help", "insecure"]);
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "-h") flags.help = true;
@@ -149,7 +151,23 @@ function parseArgs(argv: readonly string[], env: Record<string, string | undefin
   // Credentials in a URL end up in logs and shell history; the token has its own variable.
   if (baseUrl.username !== "" || baseUrl.password !== "") throw new UsageError("--url must not contain credentials; use ADMIN_API_TOKEN");
   if (baseUrl.search !== "" || baseUrl.hash !== "") throw new UsageError("--url must not have a query or fragment");
+  // The admin token goes in a header: over plain http anyone on the path reads it. Only
+  // this machine's own loopback is exempt (`npm run dev`), unless the operator says so.
+  if (baseUrl.protocol === "http:" && !isLoopback(baseUrl.hostname) && flags.insecure !== true) {
+    throw new UsageError(`refusing to send the admin token in clear text to ${baseUrl.origin}: use https, or --insecure if you mean it`);
+  }
   return { command, baseUrl, json: flags.json === true };
+}
+
+/**
+ * `localhost`, 127.0.0.0/8, `[::1]`: addresses that never leave the machine. Not
+ * `*.localhost` nor `localhost.`: whether those resolve to loopback depends on the resolver.
+ */
+function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  if (host === "localhost" || host === "[::1]") return true;
+  // WHATWG URL parsing has already normalised IPv4 forms (`127.1`, `0x7f.1`) to dotted quads.
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 type Stats = UserStats;
@@ -208,7 +226,7 @@ function printStats(stats: Stats, historyLines: number): void {
   if (shown.length === 0) console.log("  (none)");
   const width = Math.max(...shown.map((e) => signed(e.amount).length), 0);
   for (const e of shown) {
-    const what = [e.route, e.reason].filter((x) => x !== null).join(" · ");
+    const what = [e.route, e.reason, e.actor === undefined ? null : `by ${e.actor}`].filter((x) => x !== null).join(" · ");
     console.log(`  ${utc(e.at).slice(0, 16)}  ${e.type.padEnd(6)}  ${signed(e.amount).padStart(width)}  → ${n(e.balanceAfter).padEnd(9)} ${what}`);
   }
 }
@@ -241,7 +259,8 @@ async function run(options: Options, token: string): Promise<number> {
         return 1;
       }
     }
-    result = await call(options, token, "POST", `${path}/reset`);
+    // `{}`: every write takes a JSON body (the server accepts a bodiless reset only from a Bearer caller).
+    result = await call(options, token, "POST", `${path}/reset`, {});
   }
 
   if (options.json && result.body !== null) console.log(JSON.stringify(result.body, null, 2));

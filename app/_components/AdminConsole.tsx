@@ -117,7 +117,13 @@ export function AdminConsole({ initialUserId }: { initialUserId: string | null }
           setReason("");
         }
       } else {
-        const res = await fetch(`${base}/reset`, { method: "POST", credentials: "same-origin" });
+        // `{}` as JSON: the server refuses a cookie-authenticated write without a JSON body (CSRF).
+        const res = await fetch(`${base}/reset`, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        });
         if (!res.ok) {
           setResult({ tone: "error", text: failure(await readProblem(res), res) });
         } else {
@@ -254,7 +260,7 @@ export function AdminConsole({ initialUserId }: { initialUserId: string | null }
             </section>
           </div>
 
-          <HistoryTable key={userId} history={stats.history} title={`History of ${userId}`} />
+          <HistoryTable key={userId} history={stats.history} title={`History of ${userId}`} showActor />
         </>
       )}
 

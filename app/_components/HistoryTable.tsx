@@ -14,6 +14,8 @@ interface Props {
   title?: string;
   /** How many entries the server keeps, to explain why old ones are missing. */
   limitNote?: string;
+  /** A "By" column: which admin made a top-up, refund or reset (the admin console). */
+  showActor?: boolean;
 }
 
 /**
@@ -21,7 +23,7 @@ interface Props {
  * server sends at most `historyLimit` entries, so there is nothing more to fetch). New
  * entries arriving while someone reads page 3 do not move them back to page 1.
  */
-export function HistoryTable({ history, title = "History", limitNote }: Props) {
+export function HistoryTable({ history, title = "History", limitNote, showActor = false }: Props) {
   const headingId = useId();
   const filterName = useId();
   const [filter, setFilter] = useState<Filter>("all");
@@ -77,6 +79,7 @@ export function HistoryTable({ history, title = "History", limitNote }: Props) {
                 <th scope="col">When</th>
                 <th scope="col">Type</th>
                 <th scope="col">Details</th>
+                {showActor && <th scope="col">By</th>}
                 <th scope="col" className="num">Amount</th>
                 <th scope="col" className="num">Balance after</th>
               </tr>
@@ -91,6 +94,7 @@ export function HistoryTable({ history, title = "History", limitNote }: Props) {
                     <span className={`badge badge-${e.type}`}>{ENTRY_LABELS[e.type].one}</span>
                   </td>
                   <td data-label="Details" className="details">{describe(e)}</td>
+                  {showActor && <td data-label="By" className="actor">{e.actor ?? "—"}</td>}
                   <td data-label="Amount" className={`num amount ${e.amount < 0 ? "negative" : "positive"}`}>{formatSigned(e.amount)}</td>
                   <td data-label="Balance after" className="num">{formatTokens(e.balanceAfter)}</td>
                 </tr>

@@ -11,7 +11,15 @@ export {
   type AuthConfig,
   type AuthConfigInput,
 } from "./config";
-export { extractCredentials, SESSION_COOKIE, type Credentials } from "./credentials";
+export {
+  type CredentialOptions,
+  type Credentials,
+  extractCredentials,
+  isSecureRequest,
+  SECURE_SESSION_COOKIE,
+  SESSION_COOKIE,
+  sessionCookieName,
+} from "./credentials";
 export {
   AUTH_FAILURE_CODES,
   AUTH_FAILURE_MESSAGES,

@@ -1,6 +1,7 @@
 import type { TokenVerifier } from "../auth";
 import { extractCredentials } from "../auth/credentials";
 import { authFailureResponse, insufficientTokens, invalidRequest, meteringUnavailable, methodNotAllowed, notFound, problem } from "../http";
+import { refuseCookieWrite } from "../http/same-origin";
 import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError } from "../metering";
 import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
 import { assertPricingTable, lookupPrice, type PricedRoute } from "./pricing";
@@ -26,6 +27,12 @@ export interface GateOptions extends TokenHeaderPolicy {
    * platform's longest request (Vercel's maxDuration). @default 900_000 (15 min)
    */
   idempotencyInProgressMs?: number;
+  /**
+   * The app's public origin (TOLLGATE_PUBLIC_ORIGIN): a request the session cookie
+   * authenticates must come from it (lib/http/same-origin.ts). @default null (the origin
+   * the request was addressed to)
+   */
+  publicOrigin?: string | null;
   /** Where fail-open uses and unexpected errors are reported. Never given a token. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -69,7 +76,12 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     if (price.kind === "wrong-method") return respond(methodNotAllowed(price.allow));
     const route = price.route;
 
-    const credentials = extractCredentials(request);
+    const publicOrigin = options.publicOrigin ?? null;
+    const credentials = extractCredentials(request, { publicOrigin });
+    // Every priced request spends tokens, whatever its method: one the session cookie
+    // authenticates must come from the app's own pages, before anything is verified or charged.
+    const forged = refuseCookieWrite(request, credentials, { publicOrigin });
+    if (forged !== null) return respond(forged);
     if (credentials === null) {
       return respond(authFailureResponse({ code: "token_missing", message: "no bearer token or session cookie was sent" }));
     }

@@ -1,6 +1,7 @@
 export {
   AUTH_UNAVAILABLE_RETRY_AFTER_SECONDS,
   authFailureResponse,
+  crossOriginRefused,
   forbidden,
   insufficientTokens,
   invalidRequest,
@@ -16,4 +17,5 @@ export {
   type InsufficientTokensInput,
   type ProblemOptions,
 } from "./problem";
-export { readJsonBody, type JsonObject, type ReadJsonBodyOptions, type ReadJsonBodyResult } from "./json-body";
+export { isJsonContentType, readJsonBody, type JsonObject, type ReadJsonBodyOptions, type ReadJsonBodyResult } from "./json-body";
+export { refuseCookieWrite, refuseCrossOrigin, refuseNonJsonBody, type SameOriginOptions } from "./same-origin";

@@ -57,7 +57,7 @@ export async function readJsonBody(request: Request, options: ReadJsonBodyOption
 }
 
 /** `application/json`, optionally with `charset=utf-8` (RFC 8259 §8.1: JSON is UTF-8). */
-function isJsonContentType(header: string | null): boolean {
+export function isJsonContentType(header: string | null): boolean {
   if (header === null) return false;
   const [type, ...params] = header.split(";").map((part) => part.trim().toLowerCase());
   if (type !== "application/json") return false;

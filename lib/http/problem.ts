@@ -78,6 +78,14 @@ export function forbidden(detail = "this credential may not perform this action"
   return problem(403, "forbidden", "Forbidden", { detail, extra });
 }
 
+/**
+ * 403 for a write the session cookie authenticates that a browser says came from another
+ * origin (lib/http/same-origin.ts). Its own code, so a client can tell it from a missing role.
+ */
+export function crossOriginRefused(detail: string): Response {
+  return problem(403, "cross_origin_request", "Cross-origin request refused", { detail });
+}
+
 /** 400 with a caller-chosen stable code (`invalid_json`, `unknown_field`, `invalid_amount`…). */
 export function invalidRequest(code: string, detail: string, extra?: Record<string, unknown>): Response {
   return problem(400, code, "Invalid request", { detail, extra });

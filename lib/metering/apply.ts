@@ -41,6 +41,8 @@ export interface ApplySpec {
   period?: string;
   /** For refunds: the daily-usage field of the debit. */
   usage?: string | null;
+  /** The operator who asked for it, recorded in the history entry. */
+  actor?: string | null;
 }
 
 export type ApplyOutcome =
@@ -84,6 +86,7 @@ export async function claimConfirmAndApply(
     target,
     usage: spec.usage ?? null,
     marks: spec.markApplied ?? [],
+    actor: spec.actor ?? null,
   };
   const { keys } = spec;
   const tx = ctx.kv.multi();
@@ -198,5 +201,6 @@ export function appliedEntry(op: Operation, balanceAfter: number): HistoryEntry 
     at: op.at,
   };
   if (op.kind === "refund" && op.ref !== null) entry.ref = op.ref;
+  if (op.actor != null) entry.actor = op.actor;
   return entry;
 }

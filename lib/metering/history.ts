@@ -21,6 +21,12 @@ export interface HistoryEntry {
   at: number;
   /** For a refund: the debit it gives back. */
   ref?: string;
+  /**
+   * Who made an operator's change (top-up, refund, reset): the admin JWT's subject, or
+   * "admin token" for ADMIN_API_TOKEN. Absent on entries no one in particular made (debits,
+   * grants, automatic refunds) and on entries written before it existed.
+   */
+  actor?: string;
 }
 
 /**
@@ -37,11 +43,15 @@ export function appendSettle(tx: Transaction, keys: UserKeys, entry: HistoryEntr
 }
 
 export function encodeEntry(entry: HistoryEntry): string {
-  // Fixed key order: the same entry always encodes to the same member.
-  const { id, type, amount, balanceAfter, reason, route, at, ref } = entry;
-  return JSON.stringify(ref === undefined
-    ? { id, type, amount, balanceAfter, reason, route, at }
-    : { id, type, amount, balanceAfter, reason, route, at, ref });
+  // Fixed key order: the same entry always encodes to the same member (a reset's carry step
+  // removes its entry by value). Optional fields go last and only when present, so an entry
+  // without them encodes exactly as it did before they existed.
+  const { id, type, amount, balanceAfter, reason, route, at, ref, actor } = entry;
+  return JSON.stringify({
+    id, type, amount, balanceAfter, reason, route, at,
+    ...(ref === undefined ? {} : { ref }),
+    ...(actor === undefined ? {} : { actor }),
+  });
 }
 
 const TYPES: ReadonlySet<string> = new Set(["debit", "credit", "refund", "refill", "reset"]);
@@ -64,6 +74,7 @@ export function decodeEntry(raw: unknown): HistoryEntry {
     at: e.at,
   };
   if (typeof e.ref === "string") entry.ref = e.ref;
+  if (typeof e.actor === "string") entry.actor = e.actor;
   return entry;
 }
 

@@ -23,15 +23,16 @@ export interface Metering {
   readonly context: MeteringContext;
   debit(request: DebitRequest): Promise<DebitOutcome>;
   credit(request: CreditRequest): Promise<ApplyOutcome>;
-  refund(userId: string, debitId: string, reason?: string | null): Promise<RefundOutcome>;
-  reset(userId: string, reason?: string): Promise<HistoryEntry>;
+  /** `actor`: the operator who asked for it, recorded in the history entry. */
+  refund(userId: string, debitId: string, reason?: string | null, actor?: string | null): Promise<RefundOutcome>;
+  reset(userId: string, reason?: string, actor?: string | null): Promise<HistoryEntry>;
   heal(userId: string): Promise<HealReport>;
   runMonthlyGrants(options?: { maxUsers?: number }): Promise<MonthlyRunReport>;
   // The seed application's API, names kept:
   getUserStats(userId: string): Promise<UserStats>;
   recordArticleGeneration(userId: string, cost?: number): Promise<RecordGenerationResult>;
   addTokens(userId: string, amount: number, reason: string): Promise<UserStats>;
-  resetStats(userId: string): Promise<UserStats>;
+  resetStats(userId: string, actor?: string | null): Promise<UserStats>;
   storeIdempotentResponse(userId: string, idempotencyKey: string, encoded: string): Promise<void>;
 }
 
@@ -66,8 +67,8 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime
     context: ctx,
     debit: (request) => runDebit(ctx, request, transport, background),
     credit: (request) => credit(ctx, request),
-    refund: (userId, debitId, reason) => refund(ctx, userId, debitId, reason),
-    reset: (userId, reason) => reset(ctx, userId, reason),
+    refund: (userId, debitId, reason, actor) => refund(ctx, userId, debitId, reason, actor),
+    reset: (userId, reason, actor) => reset(ctx, userId, reason, actor),
     heal: (userId) => heal(ctx, userId),
     runMonthlyGrants: (opts) => runMonthlyGrants(ctx, opts),
     getUserStats,
@@ -89,8 +90,8 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime
       await credit(ctx, { userId, amount, reason });
       return getUserStats(userId);
     },
-    async resetStats(userId) {
-      await reset(ctx, userId);
+    async resetStats(userId, actor) {
+      await reset(ctx, userId, undefined, actor);
       return getUserStats(userId);
     },
   };

@@ -37,6 +37,8 @@ export interface Operation {
   marks?: readonly string[];
   /** For a reset's carry step: the epoch the reset started (keys.ts `epoch`). */
   epoch?: number;
+  /** The operator who asked for it (history.ts `actor`); the healer writes it into the entry too. */
+  actor?: string | null;
 }
 
 export function operationFields(op: Operation): Record<string, string | number> {
@@ -50,6 +52,7 @@ export function operationFields(op: Operation): Record<string, string | number> 
   if (op.idempotencyKey !== null) fields.idem = op.idempotencyKey;
   if (op.target !== null) fields.target = op.target;
   if (op.usage !== null) fields.usage = op.usage;
+  if (op.actor != null) fields.actor = op.actor;
   // Keys never contain "," (user ids cannot), so a plain list is unambiguous.
   if (op.marks !== undefined && op.marks.length > 0) fields.marks = op.marks.join(",");
   if (op.epoch !== undefined) fields.epoch = op.epoch;
@@ -87,6 +90,7 @@ export function parseOperation(id: string, raw: unknown): Operation | null {
     usage: str(h.usage),
     marks: typeof h.marks === "string" && h.marks !== "" ? h.marks.split(",") : [],
     ...(h.epoch === undefined ? {} : { epoch: asIntOrNull(h.epoch, "op.epoch") ?? 0 }),
+    actor: str(h.actor),
   };
 }
 

@@ -17,10 +17,13 @@ export type RefundOutcome =
  * Gives a paid debit back, at most once. Ownership is structural: the debit is looked up
  * under the caller's own hash tag, so another user's debit id is simply unknown here.
  */
-export async function refund(ctx: MeteringContext, userId: string, debitId: string, reason?: string | null): Promise<RefundOutcome> {
+export async function refund(
+  ctx: MeteringContext, userId: string, debitId: string, reason?: string | null, actor?: string | null,
+): Promise<RefundOutcome> {
   const keys = userKeys(ctx.config.namespace, userId);
   assertOperationId(debitId);
   const why = optionalText(reason, "reason") ?? "Refund of failed work";
+  const by = optionalText(actor, "actor");
   const read = ctx.kv.multi();
   read.hgetall(keys.op(debitId));
   read.get(keys.result(debitId));
@@ -42,7 +45,7 @@ export async function refund(ctx: MeteringContext, userId: string, debitId: stri
   // landing after this second check finds the refund in flight and accounts for it).
   const outcome = await claimConfirmAndApply(ctx, {
     keys, kind: "refund", guardKey: keys.refundClaim(debitId), guardTtlSeconds: ctx.config.refundWindowSeconds,
-    amount: op.amount, reason: why, route: op.route, ref: debitId, period: op.period, usage: dailyField(op),
+    amount: op.amount, reason: why, route: op.route, ref: debitId, period: op.period, usage: dailyField(op), actor: by,
   }, () => inCurrentLedger(ctx, keys, op));
   if (outcome.status === "abandoned") return { status: "not_refundable", debitId };
   if (outcome.status === "duplicate") return { status: "already_refunded", debitId, refundId: outcome.opId };

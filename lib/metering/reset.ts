@@ -7,6 +7,7 @@ import { asArray, asIntOrNull, asRecord, execTx, execTxItems } from "./kv";
 import { newOperationId, openMember, type Operation, operationFields, parseOpenMember, parseOperation } from "./operation";
 import { periodOf } from "./period";
 import { type Fence, FenceClosedError, fenceUntil, ownerDeadline, ownerWindowMs } from "./timing";
+import { optionalText } from "./text";
 import { TxSteps } from "./tx-steps";
 
 /**
@@ -28,15 +29,16 @@ import { TxSteps } from "./tx-steps";
  * old ledger. A carried paid debit stays refundable. A credit in flight at the reset is
  * accounted for on whichever side of it its tokens landed (its epoch, keys.ts).
  */
-export async function reset(ctx: MeteringContext, userId: string, reason = "Reset by an administrator"): Promise<HistoryEntry> {
+export async function reset(ctx: MeteringContext, userId: string, reason = "Reset by an administrator", actor?: string | null): Promise<HistoryEntry> {
   const keys = userKeys(ctx.config.namespace, userId);
+  const by = optionalText(actor, "actor");
   const now = ctx.config.clock();
   const start = ctx.config.seedUsers[userId] ?? ctx.config.monthlyAllowance;
-  const entry = resetEntry(newOperationId("rst"), start, reason, now);
-  // The carry step keeps what it needs to rewrite the reset entry: its amount and reason.
+  const entry = resetEntry(newOperationId("rst"), start, reason, now, by);
+  // The carry step keeps what it needs to rewrite the reset entry: its amount, reason and actor.
   const carry: Operation = {
     id: entry.id, kind: "carry", state: "claimed", amount: start, at: now, period: periodOf(now),
-    route: null, reason, ref: null, claim: null, idempotencyKey: null, target: null, usage: null,
+    route: null, reason, ref: null, claim: null, idempotencyKey: null, target: null, usage: null, actor: by,
   };
   const keep = ctx.config.refundWindowSeconds;
   const tx = ctx.kv.multi();
@@ -79,8 +81,10 @@ export async function reset(ctx: MeteringContext, userId: string, reason = "Rese
   return entry;
 }
 
-function resetEntry(id: string, amount: number, reason: string | null, at: number): HistoryEntry {
-  return { id, type: "reset", amount, balanceAfter: amount, reason, route: null, at };
+function resetEntry(id: string, amount: number, reason: string | null, at: number, actor: string | null | undefined): HistoryEntry {
+  const entry: HistoryEntry = { id, type: "reset", amount, balanceAfter: amount, reason, route: null, at };
+  if (actor != null) entry.actor = actor;
+  return entry;
 }
 
 /**
@@ -173,8 +177,9 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
     tx.hincrby(keys.totals, "generations", paidCount + givenCount);
   }
   if (paid - wiped !== 0) {
-    tx.zrem(keys.history, encodeEntry(resetEntry(op.id, op.amount, op.reason, op.at)));
-    tx.zadd(keys.history, { score: op.at, member: encodeEntry({ ...resetEntry(op.id, op.amount + paid - wiped, op.reason, op.at), balanceAfter: op.amount }) });
+    // Removed by value: it must encode exactly as reset() wrote it (history.ts), actor included.
+    tx.zrem(keys.history, encodeEntry(resetEntry(op.id, op.amount, op.reason, op.at, op.actor)));
+    tx.zadd(keys.history, { score: op.at, member: encodeEntry({ ...resetEntry(op.id, op.amount + paid - wiped, op.reason, op.at, op.actor), balanceAfter: op.amount }) });
   }
   tx.del(keys.op(op.id), keys.appliedEpoch(op.id));
   tx.zrem(keys.open, openMember(op.id, 0));

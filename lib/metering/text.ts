@@ -1,12 +1,18 @@
 import { InvalidInputError } from "./errors";
 
 /**
+ * C0 (U+0000–U+001F), DEL and C1 (U+0080–U+009F). C1 matters too: U+009B is a one-character
+ * CSI that some terminals honour, so a reason could move the cursor or recolour a line of
+ * `npm run admin -- show`, and U+0085 is a line break to some log readers.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
  * Free text that ends up in history entries (reasons, route labels). Bounded and free of
  * control characters, so a history line can be shown anywhere without surprises.
  */
 export function assertText(value: unknown, what: string, maxLength = 200): string {
-   
-  if (typeof value !== "string" || value.length === 0 || value.length > maxLength || /[\u0000-\u001f\u007f]/.test(value)) {
+  if (typeof value !== "string" || value.length === 0 || value.length > maxLength || CONTROL.test(value)) {
     throw new InvalidInputError("invalid_argument", `${what} must be 1-${maxLength} printable characters`);
   }
   return value;

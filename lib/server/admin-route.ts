@@ -1,23 +1,42 @@
-import { invalidRequest } from "../http";
+import { extractCredentials } from "../auth";
+import { invalidRequest, refuseCookieWrite } from "../http";
 import { isValidUserId } from "../metering";
 import { authenticateAdmin } from "./authenticate";
 import { withErrors } from "./errors";
+import { getNodeRuntime } from "./runtime";
 
 type Params = { params: Promise<{ userId: string }> };
+
+/** What an admin route knows of its caller. */
+export interface AdminCaller {
+  /** Recorded in the history of the changes it makes: the admin JWT's subject, or "admin token". */
+  actor: string;
+}
+
+/** The actor ADMIN_API_TOKEN's changes are recorded under: the token names no person. */
+export const ADMIN_TOKEN_ACTOR = "admin token";
 
 /**
  * An admin route on one user: the caller is authenticated as an operator first (401/403
  * before anything else, so a non-admin learns nothing, not even whether the id is valid),
- * then the id from the URL is validated.
+ * then the id from the URL is validated. Before either, a write the session cookie
+ * authenticates must come from the app's own origin with a JSON body (403/415,
+ * lib/http/same-origin.ts): a sibling subdomain's form must not act as a signed-in admin.
  */
-export function adminUserRoute(handler: (request: Request, userId: string) => Promise<Response>) {
+export function adminUserRoute(handler: (request: Request, userId: string, caller: AdminCaller) => Promise<Response>) {
   return withErrors(async (request: Request, { params }: Params) => {
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      const publicOrigin = getNodeRuntime().settings.publicOrigin;
+      const forged = refuseCookieWrite(request, extractCredentials(request, { publicOrigin }), { publicOrigin });
+      if (forged !== null) return forged;
+    }
     const caller = await authenticateAdmin(request);
     if (!caller.ok) return caller.response;
     const { userId } = await params;
     if (!isValidUserId(userId)) {
       return invalidRequest("invalid_user_id", "user id must be 1-128 characters of letters, digits and _ . @ : | + -");
     }
-    return handler(request, userId);
+    const actor = caller.via === "admin-token" || caller.userId === null ? ADMIN_TOKEN_ACTOR : caller.userId;
+    return handler(request, userId, { actor });
   });
 }

@@ -8,7 +8,7 @@ export type Caller =
 
 /** A signed-in user (Bearer JWT or session cookie). */
 export async function authenticateUser(request: Request): Promise<Caller> {
-  const credentials = extractCredentials(request);
+  const credentials = extractCredentials(request, { publicOrigin: getNodeRuntime().settings.publicOrigin });
   if (credentials === null) {
     return { ok: false, response: authFailureResponse({ code: "token_missing", message: "no bearer token or session cookie was sent" }) };
   }
@@ -22,7 +22,7 @@ export async function authenticateUser(request: Request): Promise<Caller> {
  * with the admin role. A valid non-admin gets 403 and learns nothing about other users.
  */
 export async function authenticateAdmin(request: Request): Promise<Caller> {
-  const credentials = extractCredentials(request);
+  const credentials = extractCredentials(request, { publicOrigin: getNodeRuntime().settings.publicOrigin });
   if (credentials?.kind === "bearer" && (await isAdminApiToken(credentials.token, getNodeRuntime().settings.adminApiToken))) {
     return { ok: true, userId: null, isAdmin: true, via: "admin-token" };
   }

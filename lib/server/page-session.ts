@@ -1,5 +1,5 @@
 import { headers } from "next/headers";
-import { extractCredentials } from "../auth";
+import { extractCredentials, isSecureRequest, sessionCookieName } from "../auth";
 import { getNodeRuntime } from "./runtime";
 
 export type PageSession =
@@ -18,10 +18,18 @@ export type PageSession =
  * agree on who the caller is.
  */
 export async function readPageSession(): Promise<PageSession> {
-  const cookie = (await headers()).get("cookie");
+  const incoming = await headers();
+  const cookie = incoming.get("cookie");
   if (cookie === null) return { status: "anonymous" };
-  const credentials = extractCredentials(new Request("http://page.invalid/", { headers: { cookie } }));
-  if (credentials === null) return cookie.includes("tollgate_session=") ? { status: "expired" } : { status: "anonymous" };
+  // The scheme decides which cookie name counts (`__Host-` over https): the page must read
+  // the one the API reads.
+  const proto = incoming.get("x-forwarded-proto");
+  const request = new Request("http://page.invalid/", { headers: { cookie, ...(proto === null ? {} : { "x-forwarded-proto": proto }) } });
+  const options = { publicOrigin: getNodeRuntime().settings.publicOrigin };
+  const credentials = extractCredentials(request, options);
+  if (credentials === null) {
+    return cookie.includes(`${sessionCookieName(isSecureRequest(request, options))}=`) ? { status: "expired" } : { status: "anonymous" };
+  }
   const verified = await getNodeRuntime().verify(credentials.token);
   if (verified.ok) return { status: "signed-in", userId: verified.userId, isAdmin: verified.isAdmin, expiresAt: verified.expiresAt };
   return verified.code === "token_jwks_unavailable" ? { status: "unavailable" } : { status: "expired" };

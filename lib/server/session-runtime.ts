@@ -6,7 +6,8 @@ let handlers: SessionHandlers | null = null;
 
 /** The session routes' handlers, built on first use from the runtime (like `metered`). */
 export function sessionHandlers(): SessionHandlers {
-  handlers ??= createSessionHandlers({ verify: getNodeRuntime().verify, devMint: devMinter() });
+  const runtime = getNodeRuntime();
+  handlers ??= createSessionHandlers({ verify: runtime.verify, devMint: devMinter(), publicOrigin: runtime.settings.publicOrigin });
   return handlers;
 }
 

@@ -1,5 +1,5 @@
-import { AUTH_FAILURE_MESSAGES, SESSION_COOKIE, type TokenVerifier } from "../auth";
-import { authFailureResponse, forbidden, invalidRequest, notFound, readJsonBody } from "../http";
+import { AUTH_FAILURE_MESSAGES, isSecureRequest, SESSION_COOKIE, sessionCookieName, type TokenVerifier } from "../auth";
+import { authFailureResponse, invalidRequest, notFound, readJsonBody, refuseCrossOrigin, refuseNonJsonBody } from "../http";
 
 /**
  * Browser sessions: the session cookie carries the IdP's JWT itself, so every request is
@@ -27,6 +27,11 @@ export interface SessionHandlerOptions {
   devMint: ((identity: DevIdentity) => Promise<string>) | null;
   /** Current time, epoch milliseconds. @default Date.now */
   now?: () => number;
+  /**
+   * The app's public origin (TOLLGATE_PUBLIC_ORIGIN): session requests must come from it,
+   * and its scheme decides the cookie's name. @default null (each request's own origin)
+   */
+  publicOrigin?: string | null;
 }
 
 export interface SessionHandlers {
@@ -40,6 +45,8 @@ export interface SessionHandlers {
 
 export function createSessionHandlers(options: SessionHandlerOptions): SessionHandlers {
   const now = options.now ?? Date.now;
+  const publicOrigin = options.publicOrigin ?? null;
+  const secure = (request: Request) => isSecureRequest(request, { publicOrigin });
 
   async function establish(request: Request, token: string): Promise<Response> {
     const verified = await options.verify(token);
@@ -50,13 +57,16 @@ export function createSessionHandlers(options: SessionHandlerOptions): SessionHa
     if (maxAgeSeconds <= 0) return authFailureResponse({ code: "token_expired", message: AUTH_FAILURE_MESSAGES.token_expired });
     return Response.json(
       { userId: verified.userId, isAdmin: verified.isAdmin, expiresAt: verified.expiresAt },
-      { headers: { "set-cookie": sessionCookie(token, { maxAgeSeconds, secure: isHttps(request) }), "cache-control": "no-store" } },
+      { headers: { "set-cookie": sessionCookie(token, { maxAgeSeconds, secure: secure(request) }), "cache-control": "no-store" } },
     );
   }
 
   return {
     async signIn(request) {
-      if (isCrossSite(request)) return crossSiteRefused();
+      // Login CSRF: another page must not sign the browser in as someone else (the
+      // attacker), whose account would then receive what the victim types.
+      const forged = refuseCrossOrigin(request, { publicOrigin });
+      if (forged !== null) return forged;
       const body = await readJsonBody(request, { maxBytes: MAX_SESSION_BODY_BYTES, allowedKeys: ["token"] });
       if (!body.ok) return body.response;
       const { token } = body.value;
@@ -68,17 +78,22 @@ export function createSessionHandlers(options: SessionHandlerOptions): SessionHa
     },
 
     async signOut(request) {
-      if (isCrossSite(request)) return crossSiteRefused();
-      return new Response(null, {
-        status: 204,
-        headers: { "set-cookie": clearedSessionCookie({ secure: isHttps(request) }), "cache-control": "no-store" },
-      });
+      // DELETE never leaves another origin without a CORS preflight, which is never
+      // granted; checked all the same, so the rule holds whatever the method.
+      const forged = refuseCrossOrigin(request, { publicOrigin }) ?? refuseNonJsonBody(request);
+      if (forged !== null) return forged;
+      const headers = new Headers({ "cache-control": "no-store" });
+      headers.append("set-cookie", clearedSessionCookie({ secure: secure(request) }));
+      // A session set over https before the `__Host-` name existed: ignored now, dropped here.
+      if (secure(request)) headers.append("set-cookie", `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure`);
+      return new Response(null, { status: 204, headers });
     },
 
     async devSignIn(request) {
       // Off means absent, not forbidden: a production deployment does not advertise it.
       if (options.devMint === null) return notFound();
-      if (isCrossSite(request)) return crossSiteRefused();
+      const forged = refuseCrossOrigin(request, { publicOrigin });
+      if (forged !== null) return forged;
       const body = await readJsonBody(request, { maxBytes: 1024, allowedKeys: ["as"] });
       if (!body.ok) return body.response;
       const as = body.value.as;
@@ -91,38 +106,17 @@ export function createSessionHandlers(options: SessionHandlerOptions): SessionHa
 
 /**
  * `SameSite=Strict`: a request started by another site never carries the session, so a
- * cross-site form post cannot spend the user's tokens or act as an admin. `HttpOnly`: page
- * scripts (and an XSS) cannot read the token.
+ * cross-site form post cannot spend the user's tokens or act as an admin (a sibling
+ * subdomain is the same site: lib/http/same-origin.ts covers it). `HttpOnly`: page scripts
+ * (and an XSS) cannot read the token. Over https the name is `__Host-tollgate_session`,
+ * which only this origin can set (lib/auth/credentials.ts).
  */
 export function sessionCookie(token: string, { maxAgeSeconds, secure }: { maxAgeSeconds: number; secure: boolean }): string {
   if (!Number.isSafeInteger(maxAgeSeconds) || maxAgeSeconds <= 0) throw new TypeError("maxAgeSeconds must be a positive whole number");
-  return `${SESSION_COOKIE}=${token}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;
+  return `${sessionCookieName(secure)}=${token}; Path=/; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;
 }
 
 /** Same name, path and attributes as the session cookie, so the browser replaces and drops it. */
 export function clearedSessionCookie({ secure }: { secure: boolean }): string {
-  return `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;
-}
-
-/**
- * `https:` in the URL (Vercel), or a TLS-terminating proxy in front of `next start` saying
- * so. Trusting the header costs nothing: a client that lies gets a Secure cookie its own
- * plain-HTTP connection then never sends.
- */
-function isHttps(request: Request): boolean {
-  if (new URL(request.url).protocol === "https:") return true;
-  return request.headers.get("x-forwarded-proto")?.split(",")[0]?.trim().toLowerCase() === "https";
-}
-
-/**
- * Browsers label every request with `Sec-Fetch-Site`. A JSON body already needs a CORS
- * preflight that we never grant, so this is defence in depth against login CSRF (signing a
- * victim in as the attacker) should that ever change. Non-browser clients send no header.
- */
-function isCrossSite(request: Request): boolean {
-  return request.headers.get("sec-fetch-site") === "cross-site";
-}
-
-function crossSiteRefused(): Response {
-  return forbidden("session requests from another site are refused");
+  return `${sessionCookieName(secure)}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict${secure ? "; Secure" : ""}`;
 }

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { extractCredentials, SESSION_COOKIE } from "../../lib/auth";
+import { extractCredentials, isSecureRequest, SECURE_SESSION_COOKIE, SESSION_COOKIE } from "../../lib/auth";
 
 const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2lnbmF0dXJl";
 
 function req(headers: Record<string, string>): Request {
-  return new Request("https://tollgate.test/api/x", { headers });
+  return new Request("http://tollgate.test/api/x", { headers });
 }
 
 describe("extractCredentials", () => {
@@ -76,6 +76,31 @@ describe("extractCredentials", () => {
     expect(extractCredentials(req({ cookie: `${SESSION_COOKIE}=aaa; ${SESSION_COOKIE}=aaa` }))).toEqual({
       kind: "cookie",
       token: "aaa",
+    });
+  });
+
+  describe("over https: the __Host- name, which a sibling subdomain cannot set", () => {
+    const secure = (headers: Record<string, string>) => new Request("https://tollgate.test/api/x", { headers });
+
+    it("reads __Host-tollgate_session and ignores the unprefixed name", () => {
+      expect(SECURE_SESSION_COOKIE).toBe("__Host-tollgate_session");
+      expect(extractCredentials(secure({ cookie: `${SECURE_SESSION_COOKIE}=${JWT}` }))).toEqual({ kind: "cookie", token: JWT });
+      expect(extractCredentials(secure({ cookie: `${SESSION_COOKIE}=${JWT}` }))).toBeNull();
+      // A planted unprefixed cookie beside ours changes nothing.
+      expect(extractCredentials(secure({ cookie: `${SESSION_COOKIE}=planted; ${SECURE_SESSION_COOKIE}=${JWT}` }))).toEqual({ kind: "cookie", token: JWT });
+    });
+
+    it("over plain http reads only the unprefixed name (a __Host- cookie cannot exist there)", () => {
+      expect(extractCredentials(req({ cookie: `${SECURE_SESSION_COOKIE}=${JWT}` }))).toBeNull();
+    });
+
+    it("counts as https behind a TLS-terminating proxy, or when the public origin is https", () => {
+      const proxied = req({ cookie: `${SECURE_SESSION_COOKIE}=${JWT}`, "x-forwarded-proto": "https" });
+      expect(isSecureRequest(proxied)).toBe(true);
+      expect(extractCredentials(proxied)).toEqual({ kind: "cookie", token: JWT });
+      const configured = req({ cookie: `${SECURE_SESSION_COOKIE}=${JWT}` });
+      expect(extractCredentials(configured, { publicOrigin: "https://app.example.com" })).toEqual({ kind: "cookie", token: JWT });
+      expect(isSecureRequest(secure({}), { publicOrigin: "http://intranet.test" })).toBe(false);
     });
   });
 });

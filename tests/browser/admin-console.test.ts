@@ -68,6 +68,9 @@ describe("the admin console, in Chromium", () => {
 
     await expect.poll(() => console_.getByTestId("admin-result").textContent()).toBe(`Added 500 tokens to ${user}. New balance: 516 tokens.`);
     await expect.poll(() => console_.getByTestId("admin-balance").textContent()).toBe("516");
+    // The console says which admin made it (the dev sign-in's subject); the user's own view does not.
+    await expect.poll(() => console_.locator('tr[data-type="credit"] td[data-label="By"]').first().textContent()).toBe("dev-admin");
+    expect(await dashboard.getByRole("table").first().textContent()).not.toContain("dev-admin");
     await expectAccessible(console_);
     await console_.screenshot({ path: resolve(ARTIFACTS, "admin-console.png"), fullPage: true });
     await dashboard.screenshot({ path: resolve(ARTIFACTS, "dashboard.png"), fullPage: true });
@@ -78,6 +81,7 @@ describe("the admin console, in Chromium", () => {
     await resetDialog.getByRole("button", { name: "Reset user" }).click();
     await expect.poll(() => console_.getByTestId("admin-result").textContent()).toContain(`Reset ${user}. Balance is now 0 tokens`);
     await expect.poll(() => balanceText(dashboard), { timeout: 2_000, interval: 50 }).toBe("0");
+    await expect.poll(() => console_.locator('tr[data-type="reset"] td[data-label="By"]').first().textContent()).toBe("dev-admin");
     expect(userSide.errors).toEqual([]);
     expect(adminSide.errors).toEqual([]);
     await userSide.context.close();
@@ -136,7 +140,7 @@ describe("the admin console, in Chromium", () => {
       return [
         (await fetch(path, { credentials: "same-origin" })).status,
         (await fetch(`${path}/tokens`, { method: "POST", credentials: "same-origin", headers: json, body: JSON.stringify({ amount: 1000000, reason: "steal" }) })).status,
-        (await fetch(`${path}/reset`, { method: "POST", credentials: "same-origin" })).status,
+        (await fetch(`${path}/reset`, { method: "POST", credentials: "same-origin", headers: json, body: "{}" })).status,
       ];
     }, target);
     expect(statuses).toEqual([403, 403, 403]);

@@ -135,12 +135,31 @@ describe("npm run admin, against next start", () => {
     ["an extra argument", ["show", "alice", "bob"]],
     ["a URL that is not http", ["show", "alice", "--url", "ftp://example.test"]],
     ["a URL with credentials", ["show", "alice", "--url", "http://user:pw@127.0.0.1:3000"]],
+    ["http:// to a host that is not loopback", ["show", "alice", "--url", "http://tollgate.example.com"]],
+    ["http:// to a name that only looks like loopback", ["show", "alice", "--url", "http://127.0.0.1.nip.io:9"]],
+    ["http:// to a subdomain of localhost", ["show", "alice", "--url", "http://app.localhost:9"]],
   ])("exits 2 without sending anything for %s", async (_label, args) => {
     // The URL points nowhere: had anything been sent, the answer would be exit 1, not 2.
     const out = await admin(args, { TOLLGATE_URL: "http://127.0.0.1:9" });
     expect(out.code).toBe(2);
     expect(out.stdout).toBe("");
     expect(out.stderr).toMatch(/^admin: /);
+  });
+
+  it("refuses to send the admin token in clear text off the machine unless --insecure is given", async () => {
+    const refused = await admin(["show", "alice", "--url", "http://tollgate.invalid:9"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("refusing to send the admin token in clear text to http://tollgate.invalid:9: use https, or --insecure");
+    // With --insecure it is sent (and here fails to resolve: exit 1, not a usage error).
+    const insecure = await admin(["show", "alice", "--url", "http://tollgate.invalid:9", "--insecure"]);
+    expect(insecure.code).toBe(1);
+    expect(insecure.stderr).toMatch(/^admin: could not reach http:\/\/tollgate\.invalid:9: /);
+    // Loopback in any spelling is this machine: no flag needed (exit 1: nothing listens on :9).
+    for (const url of ["http://localhost:9", "http://127.0.0.2:9", "http://[::1]:9", "http://127.1:9"]) {
+      expect((await admin(["show", "alice", "--url", url])).code, url).toBe(1);
+    }
+    // https needs no flag: refused only by the network here.
+    expect((await admin(["show", "alice", "--url", "https://tollgate.invalid:9"])).code).toBe(1);
   });
 
   it("exits 2 when ADMIN_API_TOKEN is missing", async () => {

@@ -31,6 +31,34 @@ describe("the admin API, through next start", () => {
     expect(await b.json()).toMatchObject({ duplicate: true, balance: 50 });
   });
 
+  it("records which admin made each top-up, refund and reset; the user's own view does not name them", async () => {
+    const user = uniqueUser("adm");
+    const ops = uniqueUser("ops");
+    const jwt = await userToken(ops, { admin: true });
+    type History = { history: { id: string; type: string; actor?: string }[] };
+    const historyOf = async () => ((await (await api(path(user), { admin: true })).json()) as History).history;
+
+    expect((await api(path(user, "/tokens"), { method: "POST", admin: true, json: { amount: 10, reason: "Invoice 1" } })).status).toBe(201);
+    expect((await api(path(user, "/tokens"), { method: "POST", token: jwt, json: { amount: 5, reason: "Goodwill" } })).status).toBe(201);
+    expect((await api("/api/chat", { method: "POST", token: await userToken(user), json: { message: "hi" } })).status).toBe(200);
+    let debit: { id: string } | undefined;
+    for (let i = 0; i < 50 && debit === undefined; i++) {
+      debit = (await historyOf()).find((e) => e.type === "debit");
+      if (debit === undefined) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect((await api(path(user, "/refunds"), { method: "POST", token: jwt, json: { debitId: debit!.id } })).status).toBe(201);
+    expect((await historyOf()).map((e) => [e.type, e.actor])).toEqual([
+      ["refund", ops], ["debit", undefined], ["credit", ops], ["credit", "admin token"],
+    ]);
+
+    const me = (await (await api("/api/me", { token: await userToken(user) })).json()) as History;
+    expect(me.history).toHaveLength(4);
+    expect(me.history.some((e) => "actor" in e)).toBe(false);
+
+    expect((await api(path(user, "/reset"), { method: "POST", token: jwt, json: {} })).status).toBe(200);
+    expect(await historyOf()).toMatchObject([{ type: "reset", actor: ops }]);
+  });
+
   it("accepts an admin JWT as well as the admin token", async () => {
     const user = uniqueUser("adm");
     const res = await api(path(user, "/tokens"), { method: "POST", token: await userToken("ops-1", { admin: true }), json: { amount: 5, reason: "Goodwill" } });

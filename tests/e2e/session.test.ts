@@ -43,10 +43,24 @@ describe("POST /api/session, through next start", () => {
     expect(await me.json()).toMatchObject({ userId: user, isAdmin: false });
   });
 
-  it("marks the cookie Secure when a TLS-terminating proxy says the request was https", async () => {
-    const res = await signIn({ token: await userToken(uniqueUser("sess")) }, { "x-forwarded-proto": "https" });
+  it("over https (a TLS-terminating proxy says so) names the cookie __Host- and marks it Secure; the unprefixed name is then ignored", async () => {
+    const user = uniqueUser("sess");
+    const token = await userToken(user);
+    const https = { "x-forwarded-proto": "https" };
+    const res = await signIn({ token }, https);
     expect(res.status).toBe(200);
-    expect(parseSetCookie(res.headers.get("set-cookie"))!.attributes.get("secure")).toBe(true);
+    const cookie = parseSetCookie(res.headers.get("set-cookie"))!;
+    expect(cookie).toMatchObject({ name: "__Host-tollgate_session", value: token });
+    expect(cookie.attributes.get("secure")).toBe(true);
+    expect(cookie.attributes.get("path")).toBe("/");
+    expect(cookie.attributes.has("domain")).toBe(false);
+
+    expect(await (await api("/api/me", { headers: { ...https, cookie: `__Host-tollgate_session=${token}` } })).json()).toMatchObject({ userId: user });
+    // What a sibling subdomain could plant: not read over https, even beside the real one.
+    const planted = await userToken(uniqueUser("planted"));
+    expect((await api("/api/me", { headers: { ...https, ...withCookie(planted) } })).status).toBe(401);
+    const both = await api("/api/me", { headers: { ...https, cookie: `tollgate_session=${planted}; __Host-tollgate_session=${token}` } });
+    expect(await both.json()).toMatchObject({ userId: user });
   });
 
   it("the session cookie pays for a metered route, like a Bearer token", async () => {

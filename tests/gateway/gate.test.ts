@@ -97,6 +97,30 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     expect(refusal.headers.get("www-authenticate")).toContain('error="invalid_token"');
   });
 
+  it("refuses a cookie-authenticated request from another site, a sibling subdomain or another origin, or without JSON, before charging", async () => {
+    const { metering, gate } = await setup(target.url, target.token);
+    await metering.credit({ userId: "csr", amount: 10, reason: "Top-up" });
+    const cookie = `tollgate_session=${(await bearer("csr")).slice("Bearer ".length)}`;
+    const cases: [Record<string, string>, string, string, string][] = [
+      [{ "sec-fetch-site": "cross-site" }, "application/json", "{}", "403 cross_origin_request"],
+      [{ "sec-fetch-site": "same-site", origin: "http://blog.localhost" }, "application/json", "{}", "403 cross_origin_request"],
+      [{ origin: "http://blog.localhost" }, "application/json", "{}", "403 cross_origin_request"],
+      [{ origin: "http://localhost" }, "text/plain", "{}", "415 unsupported_media_type"],
+      [{ origin: "http://localhost" }, "application/x-www-form-urlencoded", "topic=x", "415 unsupported_media_type"],
+    ];
+    for (const [headers, type, body, expected] of cases) {
+      const refusal = await problemOf(await gate(post("/api/chat", { cookie, ...headers, "content-type": type }, body)));
+      expect(`${refusal.status} ${String(refusal.body.code)}`).toBe(expected);
+    }
+    // The app's own page, and the same request with a Bearer token: charged and forwarded.
+    const own = await gate(post("/api/chat", { cookie, origin: "http://localhost", "sec-fetch-site": "same-origin" }));
+    expect(own.action).toBe("forward");
+    // A Bearer header is the credential even beside the cookie, and no page elsewhere can set one.
+    const scripted = await gate(post("/api/chat", { cookie, authorization: await bearer("csr"), "sec-fetch-site": "cross-site", "content-type": "text/plain" }));
+    expect(scripted.action).toBe("forward");
+    expect((await readLedger(metering.context, "csr")).balance).toBe(8);
+  });
+
   it("refuses routes outside the pricing table instead of serving them free", async () => {
     const { gate } = await setup(target.url, target.token);
     const auth = await bearer("eve");

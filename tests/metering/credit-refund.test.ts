@@ -58,6 +58,24 @@ describe.each(kvTargets())("credits, refunds and resets on the $engine engine", 
     expect((await readLedger(m.context, "lee")).totals.credits).toBe(0);
   });
 
+  it("refuses C0 and C1 control characters in reasons (a C1 CSI, U+009B, drives some terminals)", async () => {
+    const m = meteringOn(target);
+    await m.credit({ userId: "lex", amount: 5, reason: "Top-up" });
+    const debit = await m.debit({ userId: "lex", cost: 1, route: "POST /api/chat" });
+    if (debit.status !== "ok") throw new Error("debit refused");
+    await debit.settle();
+    for (const ch of ["\u0000", "\u0007", "\u001b", "\u001f", "\u007f", "\u0080", "\u0085", "\u009b", "\u009f"]) {
+      const reason = `Invoice${ch}[2J 1042`;
+      await expect(m.credit({ userId: "lex", amount: 1, reason })).rejects.toMatchObject({ code: "invalid_argument" });
+      await expect(m.refund("lex", debit.debitId, reason)).rejects.toMatchObject({ code: "invalid_argument" });
+    }
+    // Printable neighbours are fine: U+00A0 (no-break space) and beyond.
+    await m.credit({ userId: "lex", amount: 1, reason: "Facture\u00a0n° 1042 — ok" });
+    const ledger = await readLedger(m.context, "lex");
+    expect(ledger.balance).toBe(5);
+    expect(ledger.history.map((e) => e.type)).toEqual(["credit", "debit", "credit"]);
+  });
+
   it("resets to the starting balance with a single reset entry", async () => {
     const m = meteringOn(target, { seedUsers: { "test-user-id": 40 } });
     await m.recordArticleGeneration("test-user-id");
@@ -146,6 +164,44 @@ describe.each(kvTargets())("a reset while requests are in flight, on the $engine
     expect(ledger.balance).toBe(0);
     expect(ledger.history.map((e) => `${e.type} ${e.amount}`).sort()).toEqual(["debit -4", "reset 4"]);
     expect(ledger.openIds).toEqual([]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("records which admin made a top-up, a refund or a reset; other entries name no one", async () => {
+    const m = meteringOn(target);
+    await m.credit({ userId: "ada", amount: 10, reason: "Invoice 1", actor: "ops@example.com" });
+    await m.credit({ userId: "ada", amount: 5, reason: "Grant" });
+    const debit = await m.debit({ userId: "ada", cost: 3, route: "POST /api/chat" });
+    if (debit.status !== "ok") throw new Error("refused");
+    await debit.settle();
+    expect(await m.refund("ada", debit.debitId, "Bad answer", "admin token")).toMatchObject({ status: "refunded" });
+    const ledger = await readLedger(m.context, "ada");
+    // Newest first.
+    expect(ledger.history.map((e) => [e.type, e.actor])).toEqual([
+      ["refund", "admin token"], ["debit", undefined], ["credit", undefined], ["credit", "ops@example.com"],
+    ]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+    await m.reset("ada", undefined, "ops@example.com");
+    expect((await readLedger(m.context, "ada")).history).toMatchObject([{ type: "reset", actor: "ops@example.com" }]);
+    // The actor is outside input too: bounded, printable.
+    await expect(m.credit({ userId: "ada", amount: 1, reason: "x", actor: "ops\u009b2J" })).rejects.toMatchObject({ code: "invalid_argument" });
+    await expect(m.reset("ada", undefined, "")).rejects.toMatchObject({ code: "invalid_argument" });
+  });
+
+  it("keeps a reset's actor when a healer carries its debits over (the entry is replaced by value)", async () => {
+    const clock = manualClock("2026-11-25T12:00:00Z");
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 });
+    await m.credit({ userId: "uma", amount: 10, reason: "Top-up" });
+    const open = await m.debit({ userId: "uma", cost: 4 });
+    if (open.status !== "ok") throw new Error("refused");
+    const late = meteringOn(target, { clock: () => clock.now() + 10_000, kvTimeoutMs: 200, healAfterMs: 1000, namespace: m.context.config.namespace });
+    await late.reset("uma", undefined, "ops@example.com");
+    await open.settle();
+    clock.advance(20_000);
+    expect(await m.heal("uma")).toMatchObject({ applied: 1 });
+    const ledger = await readLedger(m.context, "uma");
+    // One reset entry, rewritten with the carried debit, still naming its admin.
+    expect(ledger.history.filter((e) => e.type === "reset")).toMatchObject([{ amount: 4, actor: "ops@example.com" }]);
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 });

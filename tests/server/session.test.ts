@@ -36,14 +36,17 @@ describe("createSessionHandlers", () => {
     expect(res.headers.get("set-cookie")).toBeNull();
   });
 
-  it("adds Secure over https and behind a TLS-terminating proxy, not over plain http", async () => {
+  it("over https (directly, behind a TLS-terminating proxy, or by the public origin) names it __Host- and adds Secure", async () => {
     const token = await mintToken({ sub: "alice", ttlSeconds: 900, secret: SECRET, now: clock });
     const direct = await handlers.signIn(post("/api/session", { token }, {}, "https://app.test"));
     const proxied = await handlers.signIn(post("/api/session", { token }, { "x-forwarded-proto": "https" }));
+    const configured = await createSessionHandlers({ verify, devMint, now: clock, publicOrigin: "https://app.test" })
+      .signIn(post("/api/session", { token }, { origin: "https://app.test" }));
     const plain = await handlers.signIn(post("/api/session", { token }));
-    expect(direct.headers.get("set-cookie")).toMatch(/; Secure$/);
-    expect(proxied.headers.get("set-cookie")).toMatch(/; Secure$/);
-    expect(plain.headers.get("set-cookie")).not.toContain("Secure");
+    for (const res of [direct, proxied, configured]) {
+      expect(res.headers.get("set-cookie")).toBe(`__Host-tollgate_session=${token}; Path=/; Max-Age=900; HttpOnly; SameSite=Strict; Secure`);
+    }
+    expect(plain.headers.get("set-cookie")).toBe(`tollgate_session=${token}; Path=/; Max-Age=900; HttpOnly; SameSite=Strict`);
   });
 
   it("mints 12-hour development sessions for the two fixed identities only", async () => {
@@ -69,21 +72,53 @@ describe("createSessionHandlers", () => {
     expect(minted).toBe(1);
   });
 
-  it("refuses cross-site requests before reading anything", async () => {
+  it("refuses sign-in and sign-out from another site, a sibling subdomain or another origin before reading anything (login CSRF)", async () => {
     let minted = 0;
     const guarded = createSessionHandlers({ verify, devMint: async (as) => (minted++, devMint(as)), now: clock });
-    const crossSite = { "sec-fetch-site": "cross-site" };
-    expect((await guarded.devSignIn(post("/api/session/dev", { as: "admin" }, crossSite))).status).toBe(403);
-    expect((await guarded.signIn(post("/api/session", { token: "x" }, crossSite))).status).toBe(403);
+    const token = await mintToken({ sub: "attacker", ttlSeconds: 900, secret: SECRET, now: clock });
+    const forged: Record<string, string>[] = [
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site", origin: "http://blog.app.test" },
+      { origin: "http://blog.app.test" },
+    ];
+    for (const headers of forged) {
+      for (const res of [
+        await guarded.devSignIn(post("/api/session/dev", { as: "admin" }, headers)),
+        await guarded.signIn(post("/api/session", { token }, headers)),
+        await guarded.signOut(new Request("http://app.test/api/session", { method: "DELETE", headers })),
+      ]) {
+        expect(res.status).toBe(403);
+        expect(await res.json()).toMatchObject({ code: "cross_origin_request" });
+        expect(res.headers.get("set-cookie")).toBeNull();
+      }
+    }
     expect(minted).toBe(0);
-    // A same-site page (a sibling subdomain) is not another site's form.
-    expect((await guarded.devSignIn(post("/api/session/dev", { as: "user" }, { "sec-fetch-site": "same-origin" }))).status).toBe(200);
+    const own = { "sec-fetch-site": "same-origin", origin: "http://app.test" };
+    expect((await guarded.devSignIn(post("/api/session/dev", { as: "user" }, own))).status).toBe(200);
+    expect((await guarded.signIn(post("/api/session", { token }, own))).status).toBe(200);
+  });
+
+  it("takes only JSON bodies: a form post cannot sign anyone in (415)", async () => {
+    const token = await mintToken({ sub: "attacker", ttlSeconds: 900, secret: SECRET, now: clock });
+    const form = new Request("http://app.test/api/session", {
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: `token=${token}`,
+    });
+    const res = await handlers.signIn(form);
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ code: "unsupported_media_type" });
+    expect(res.headers.get("set-cookie")).toBeNull();
   });
 
   it("signs out by expiring the cookie with the attributes it was set with", async () => {
     const res = await handlers.signOut(new Request("https://app.test/api/session", { method: "DELETE" }));
     expect(res.status).toBe(204);
-    expect(res.headers.get("set-cookie")).toBe("tollgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+    // Over https: the __Host- cookie, and an unprefixed one left from before it existed.
+    expect(res.headers.getSetCookie()).toEqual([
+      "__Host-tollgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure",
+      "tollgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure",
+    ]);
+    const plain = await handlers.signOut(new Request("http://app.test/api/session", { method: "DELETE" }));
+    expect(plain.headers.getSetCookie()).toEqual(["tollgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"]);
   });
 });
 
@@ -93,5 +128,6 @@ describe("sessionCookie", () => {
     expect(() => sessionCookie("t", { maxAgeSeconds: 1.5, secure: false })).toThrow(TypeError);
     expect(sessionCookie("a.b.c", { maxAgeSeconds: 1, secure: false })).toBe("tollgate_session=a.b.c; Path=/; Max-Age=1; HttpOnly; SameSite=Strict");
     expect(clearedSessionCookie({ secure: false })).toBe("tollgate_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    expect(sessionCookie("a.b.c", { maxAgeSeconds: 1, secure: true })).toBe("__Host-tollgate_session=a.b.c; Path=/; Max-Age=1; HttpOnly; SameSite=Strict; Secure");
   });
 });

@@ -163,3 +163,25 @@ describe("settingsFromEnv: KV credentials", () => {
     });
   });
 });
+
+describe("settingsFromEnv: TOLLGATE_PUBLIC_ORIGIN", () => {
+  const dev: Env = { TOLLGATE_ENV: "development" };
+
+  it("is unset by default: each request's own origin counts", () => {
+    expect(settingsFromEnv(dev).publicOrigin).toBeNull();
+    expect(settingsFromEnv({ ...dev, TOLLGATE_PUBLIC_ORIGIN: "" }).publicOrigin).toBeNull();
+  });
+
+  it("keeps an origin in its serialised form (lowercase host, no default port, no slash)", () => {
+    expect(settingsFromEnv({ ...dev, TOLLGATE_PUBLIC_ORIGIN: "https://App.Example.com/" }).publicOrigin).toBe("https://app.example.com");
+    expect(settingsFromEnv({ ...dev, TOLLGATE_PUBLIC_ORIGIN: "https://app.example.com:443" }).publicOrigin).toBe("https://app.example.com");
+    expect(settingsFromEnv({ ...dev, TOLLGATE_PUBLIC_ORIGIN: "http://localhost:3000" }).publicOrigin).toBe("http://localhost:3000");
+  });
+
+  it.each(["app.example.com", "ftp://app.example.com", "https://app.example.com/app", "https://u:p@app.example.com", "https://app.example.com/?x=1", "https://"])(
+    "refuses %s: an origin is a scheme and a host, nothing more",
+    (raw) => {
+      expect(() => settingsFromEnv({ ...dev, TOLLGATE_PUBLIC_ORIGIN: raw })).toThrow(/TOLLGATE_PUBLIC_ORIGIN/);
+    },
+  );
+});

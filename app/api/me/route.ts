@@ -1,6 +1,7 @@
 import { getNodeRuntime } from "@/lib/server/runtime";
 import { authenticateUser } from "@/lib/server/authenticate";
 import { withErrors } from "@/lib/server/errors";
+import { ownStats } from "@/lib/server/own-stats";
 
 export const dynamic = "force-dynamic";
 
@@ -9,5 +10,5 @@ export const GET = withErrors(async (request: Request) => {
   const caller = await authenticateUser(request);
   if (!caller.ok) return caller.response;
   const stats = await getNodeRuntime().metering.getUserStats(caller.userId!);
-  return Response.json({ ...stats, isAdmin: caller.isAdmin }, { headers: { "cache-control": "no-store" } });
+  return Response.json({ ...ownStats(stats), isAdmin: caller.isAdmin }, { headers: { "cache-control": "no-store" } });
 });

@@ -8,7 +8,7 @@ import { adminUserRoute } from "@/lib/server/admin-route";
  * Idempotency-Key header a retried top-up is applied once (409-free: the retry answers
  * with `duplicate: true`).
  */
-export const POST = adminUserRoute(async (request, userId) => {
+export const POST = adminUserRoute(async (request, userId, { actor }) => {
   const body = await readJsonBody(request, { maxBytes: 4096, allowedKeys: ["amount", "reason"] });
   if (!body.ok) return body.response;
   const { amount, reason } = body.value;
@@ -22,7 +22,7 @@ export const POST = adminUserRoute(async (request, userId) => {
     throw error;
   }
   const metering = getNodeRuntime().metering;
-  const outcome = await metering.credit({ userId, amount: amount as number, reason: (reason ?? "Top-up by an administrator") as string, idempotencyKey });
+  const outcome = await metering.credit({ userId, amount: amount as number, reason: (reason ?? "Top-up by an administrator") as string, idempotencyKey, actor });
   const stats = await metering.getUserStats(userId);
   return Response.json(
     { userId, balance: stats.balance, added: outcome.status === "applied" ? outcome.amount : 0, duplicate: outcome.status === "duplicate", operationId: outcome.opId },
