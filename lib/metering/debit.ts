@@ -197,10 +197,19 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
 }
 
 /** Gives a refused (or replayed, or voided) debit back and removes every trace of it. */
-export function appendCompensate(tx: Transaction, keys: UserKeys, op: Operation, releaseIdempotencyKey: boolean): void {
-  tx.incrby(keys.balance, op.amount);
-  tx.hincrby(keys.totals, "debits", -op.amount);
-  tx.hincrby(keys.totals, "generations", -1);
+export function appendCompensate(
+  tx: Transaction, keys: UserKeys, op: Operation, releaseIdempotencyKey: boolean, carriedBy: string | null = null,
+): void {
+  if (carriedBy === null) {
+    tx.incrby(keys.balance, op.amount);
+    tx.hincrby(keys.totals, "debits", -op.amount);
+    tx.hincrby(keys.totals, "generations", -1);
+  } else {
+    // A debit a reset carried over was taken from the ledger the reset replaced: the new
+    // balance and totals never had it, so nothing goes back into them. The marker tells the
+    // reset's carry step (reset.ts) that this give-back added nothing.
+    tx.set(keys.givenToOldLedger(op.id), carriedBy, { ex: 86_400 });
+  }
   tx.hincrby(keys.totals, `used:${op.period}`, -op.amount);
   tx.hincrby(keys.daily, dailyField(op), -op.amount);
   tx.del(keys.result(op.id), keys.op(op.id));

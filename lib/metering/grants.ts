@@ -1,6 +1,7 @@
 import { claimAndApply, type ApplyOutcome, MARK_TTL_SECONDS } from "./apply";
 import type { MeteringContext } from "./context";
 import { type UserKeys, userKeys } from "./keys";
+import { KvUnavailableError } from "./errors";
 import { execTx } from "./kv";
 import { periodOf } from "./period";
 import { ownerWindowMs } from "./timing";
@@ -42,7 +43,9 @@ export async function ensureGrants(ctx: MeteringContext, userId: string, missing
     if (outcome?.status === "duplicate") pending.push({ opId: outcome.opId, names: [period] });
   }
   for (const { opId, names } of pending) {
-    if (!(await awaitApplied(ctx, keys, opId))) return false;
+    // Not applied in time: the store is too slow to tell whether the user can pay. Saying
+    // "insufficient tokens" would be a guess; the caller answers 503 (nothing was charged).
+    if (!(await awaitApplied(ctx, keys, opId))) throw new KvUnavailableError("the month's grant is being applied; try again");
     // A grant applied by an older version (or whose marker expired) has no "applied"
     // marker: set it, so the next refusals do not wait for it again.
     const mark = ctx.kv.multi();

@@ -33,12 +33,14 @@ export interface HealFacts {
   refunded: boolean;
   /** Who holds the claim or Idempotency-Key the operation points at (null: nobody). */
   holder: string | null;
+  /** The reset that carried this operation over, when the user's last reset did. */
+  carriedBy: string | null;
 }
 
 export type HealDecision =
   | { action: "drop"; deleteRecord: boolean }
   | { action: "settle_debit" }
-  | { action: "compensate"; releaseIdempotencyKey: boolean }
+  | { action: "compensate"; releaseIdempotencyKey: boolean; carriedBy: string | null }
   | { action: "apply" }
   | { action: "carry" }
   | { action: "settle_applied" };
@@ -64,7 +66,7 @@ export function decideHeal(id: string, facts: HealFacts): HealDecision {
     if (after === null) return { action: "drop", deleteRecord: false };
     const lostIdempotencyRace = op.idempotencyKey !== null && holder !== id;
     if (refunded || (after >= 0 && !voided && !lostIdempotencyRace)) return { action: "settle_debit" };
-    return { action: "compensate", releaseIdempotencyKey: op.idempotencyKey !== null && holder === id };
+    return { action: "compensate", releaseIdempotencyKey: op.idempotencyKey !== null && holder === id, carriedBy: facts.carriedBy };
   }
   if (op.kind === "carry") return { action: "carry" };
   if (op.state === "claimed") return holder === id ? { action: "apply" } : { action: "drop", deleteRecord: true };
@@ -96,12 +98,13 @@ export async function heal(ctx: MeteringContext, userId: string, options: { olde
 
   const lock = new TxSteps(ctx.kv.multi());
   const acquired = lock.read((tx) => tx.set(keys.healLock, newOperationId("heal"), { nx: true, px: healLockMs(ctx.config) }), (raw) => raw !== null);
+  const lastReset = lock.read((tx) => tx.hget(keys.lastReset, "id"), (raw) => (raw === null || raw === undefined ? null : String(raw)));
   const stale = lock.read((tx) => tx.zrange(keys.open, "-inf", now - olderThan, { byScore: true, offset: 0, count: options.limit ?? 100 }), asArray);
   const answer = await execTxItems(lock.tx, { timeoutMs: ctx.config.kvTimeoutMs });
   if (!acquired(answer)) return { ...report, locked: false };
   let lost = false;
   try {
-    return await healLocked(ctx, keys, stale(answer), report, fence);
+    return await healLocked(ctx, keys, stale(answer), report, fence, lastReset(answer));
   } catch (error) {
     // The answer of a step (or of a read) was lost: the step may still land, so keep the
     // lock until it expires; the next healer reads afresh after that.
@@ -118,10 +121,12 @@ export async function heal(ctx: MeteringContext, userId: string, options: { olde
   }
 }
 
-async function healLocked(ctx: MeteringContext, keys: UserKeys, rawIds: unknown[], report: HealReport, fence: Fence): Promise<HealReport> {
+async function healLocked(
+  ctx: MeteringContext, keys: UserKeys, rawIds: unknown[], report: HealReport, fence: Fence, lastReset: string | null,
+): Promise<HealReport> {
   const members = rawIds.map(parseOpenMember);
   if (members.length === 0) return report;
-  const ops = await readFacts(ctx, keys, members.map((m) => m.id));
+  const ops = await readFacts(ctx, keys, members, lastReset);
 
   for (const [i, { id, facts }] of ops.entries()) {
     if (!fence.isOpen()) {
@@ -145,7 +150,7 @@ async function healLocked(ctx: MeteringContext, keys: UserKeys, rawIds: unknown[
         report.settled++;
         break;
       case "compensate":
-        appendCompensate(tx, keys, op!, decision.releaseIdempotencyKey);
+        appendCompensate(tx, keys, op!, decision.releaseIdempotencyKey, decision.carriedBy);
         report.compensated++;
         break;
       case "apply":
@@ -166,17 +171,25 @@ async function healLocked(ctx: MeteringContext, keys: UserKeys, rawIds: unknown[
   return report;
 }
 
-async function readFacts(ctx: MeteringContext, keys: UserKeys, ids: string[]): Promise<{ id: string; facts: HealFacts }[]> {
+async function readFacts(
+  ctx: MeteringContext, keys: UserKeys, members: { id: string; debited: number }[], lastReset: string | null,
+): Promise<{ id: string; facts: HealFacts }[]> {
   const read = new TxSteps(ctx.kv.multi());
-  const readers = ids.map((id) => ({
+  const readers = members.map(({ id, debited }) => ({
     id,
+    carried: lastReset === null || debited === 0
+      ? () => false
+      : read.read((tx) => tx.zscore(keys.carry(lastReset), openMember(id, debited)), (raw) => raw !== null),
     op: read.read((tx) => tx.hgetall(keys.op(id)), (raw) => parseOperation(id, raw)),
     after: read.read((tx) => tx.get(keys.result(id)), (raw) => asIntOrNull(raw, "operation result")),
     voided: read.read((tx) => tx.exists(keys.void(id)), (raw) => asInt(raw, "void") > 0),
     refunded: read.read((tx) => tx.get(keys.refundClaim(id)), (raw) => raw !== null),
   }));
   const rows = await execTxItems(read.tx, { timeoutMs: ctx.config.kvTimeoutMs });
-  const partial = readers.map((r) => ({ id: r.id, op: r.op(rows), after: r.after(rows), voided: r.voided(rows), refunded: r.refunded(rows) }));
+  const partial = readers.map((r) => ({
+    id: r.id, op: r.op(rows), after: r.after(rows), voided: r.voided(rows), refunded: r.refunded(rows),
+    carriedBy: r.carried(rows) ? lastReset : null,
+  }));
 
   // The claims and idempotency keys operations point at: one more round trip, only when
   // some operation has one (a plain debit does not).

@@ -25,6 +25,7 @@ import { assertUserId } from "./user-id";
  *   <ns>:{<user>}:reset          hash {id, at} of the last reset
  *   <ns>:{<user>}:epoch          counts resets (INCR in the reset's transaction)
  *   <ns>:{<user>}:e:<id>         the epoch a credit/refill/refund was applied in
+ *   <ns>:{<user>}:cg:<id>        a carried debit given back without touching the new ledger
  *   <ns>:{<user>}:carry:<resetId>  the `open` set as the reset found it (what it carried over)
  */
 export interface UserKeys {
@@ -40,6 +41,7 @@ export interface UserKeys {
   op(id: string): string;
   carry(resetId: string): string;
   appliedEpoch(id: string): string;
+  givenToOldLedger(id: string): string;
   result(id: string): string;
   void(id: string): string;
   grant(name: string): string;
@@ -65,6 +67,7 @@ export function userKeys(namespace: string, userId: string): UserKeys {
     op: (id) => `${base}:op:${id}`,
     carry: (resetId) => `${base}:carry:${resetId}`,
     appliedEpoch: (id) => `${base}:e:${id}`,
+    givenToOldLedger: (id) => `${base}:cg:${id}`,
     result: (id) => `${base}:r:${id}`,
     void: (id) => `${base}:void:${id}`,
     grant: (name) => `${base}:g:${name}`,

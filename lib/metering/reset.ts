@@ -92,8 +92,9 @@ function resetEntry(id: string, amount: number, reason: string | null, at: numbe
  * - a debit settled (record kept, out of `open`): paid from the old balance, its entry (−a)
  *   is in the new history: the reset entry grows by a, and so do the credits and debits
  *   totals;
- * - a debit compensated (record gone): it gave a back to the new balance: taken back here,
- *   and its totals restored;
+ * - a debit compensated (record gone) by its owner: it gave a back to the new balance:
+ *   taken back here, and its totals restored; one a healer gave back knew it was carried
+ *   and touched nothing (heal.ts), so nothing is done;
  * - a credit, refill or refund applied before the reset (its epoch is older) and settled
  *   after it: its entry (+a) is in the new history but the reset wiped its tokens: the
  *   reset entry shrinks by a. One applied after the reset stands as it is (a refund of a
@@ -127,6 +128,7 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
     record: read.read((t) => t.hgetall(keys.op(m.id)), (raw) => parseOperation(m.id, raw)),
     open: read.read((t) => t.zscore(keys.open, openMember(m.id, m.debited)), (r) => r !== null),
     epoch: read.read((t) => t.get(keys.appliedEpoch(m.id)), (raw) => asIntOrNull(raw, "epoch") ?? 0),
+    toOldLedger: read.read((t) => t.exists(keys.givenToOldLedger(m.id)), (raw) => Number(raw) > 0),
   }));
   const items = read.begin() > 0 ? await execTxItems(read.tx, { timeoutMs: ctx.config.kvTimeoutMs }) : [];
   let paid = 0;
@@ -144,7 +146,9 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
       if (record !== null) {
         paid += state.debited;
         paidCount++;
-      } else {
+      } else if (!state.toOldLedger(items)) {
+        // Given back by its owner into the new balance (a healer gives a carried debit back
+        // to the old ledger instead, touching nothing): taken back here.
         given += state.debited;
         givenCount++;
       }

@@ -150,16 +150,16 @@ describe("decideHeal", () => {
     id: "deb_1", kind: "debit", state: "open", amount: 3, at: 0, period: "2026-11", route: null, reason: null,
     ref: null, claim: null, idempotencyKey: null, target: null, usage: null, ...over,
   });
-  const facts = (over: Partial<HealFacts>): HealFacts => ({ op: op({}), after: 5, voided: false, refunded: false, holder: null, ...over });
+  const facts = (over: Partial<HealFacts>): HealFacts => ({ op: op({}), after: 5, voided: false, refunded: false, holder: null, carriedBy: null, ...over });
 
   it("settles a paid debit and gives back a refused, voided or out-raced one", () => {
     expect(decideHeal("deb_1", facts({}))).toEqual({ action: "settle_debit" });
-    expect(decideHeal("deb_1", facts({ after: -1 }))).toEqual({ action: "compensate", releaseIdempotencyKey: false });
-    expect(decideHeal("deb_1", facts({ voided: true }))).toEqual({ action: "compensate", releaseIdempotencyKey: false });
+    expect(decideHeal("deb_1", facts({ after: -1 }))).toEqual({ action: "compensate", releaseIdempotencyKey: false, carriedBy: null });
+    expect(decideHeal("deb_1", facts({ voided: true }))).toEqual({ action: "compensate", releaseIdempotencyKey: false, carriedBy: null });
     expect(decideHeal("deb_1", facts({ voided: true, refunded: true }))).toEqual({ action: "settle_debit" });
     const keyed = op({ idempotencyKey: "k" });
-    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_2" }))).toEqual({ action: "compensate", releaseIdempotencyKey: false });
-    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_1", after: -2 }))).toEqual({ action: "compensate", releaseIdempotencyKey: true });
+    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_2" }))).toEqual({ action: "compensate", releaseIdempotencyKey: false, carriedBy: null });
+    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_1", after: -2 }))).toEqual({ action: "compensate", releaseIdempotencyKey: true, carriedBy: null });
     expect(decideHeal("deb_1", facts({ op: null }))).toEqual({ action: "drop", deleteRecord: false });
     expect(decideHeal("deb_1", facts({ after: null }))).toEqual({ action: "drop", deleteRecord: false });
   });

@@ -22,6 +22,8 @@ export interface ActorContext {
    * live 24 h are reused within it (to race and replay) and never across it. */
   keyEpoch: () => string;
   violate(v: Violation): void;
+  /** How many requests have failed or lost their answer so far (faults.ts Network). */
+  networkFailures: () => number;
   /** Numbers for labels, per run (module state would leak from one run into the next). */
   counters: { ops: number; credits: number };
 }

@@ -80,6 +80,8 @@ export class Weather {
  */
 export class Network {
   inFlight = 0;
+  /** Requests that failed or whose answer was lost, all instances together. */
+  failures = 0;
 
   constructor(
     private readonly store: SimStore,
@@ -96,6 +98,7 @@ export class Network {
     this.inFlight++;
     return new Promise<unknown>((resolve, reject) => {
       const fail = (why: string) => setTimeout(() => {
+        this.failures++;
         this.inFlight--;
         reject(new TypeError(`fetch failed (sim: ${why})`));
       }, fate.back);
@@ -107,6 +110,7 @@ export class Network {
         }
         if (this.weather.storeDown(now)) {
           setTimeout(() => {
+            this.failures++;
             this.inFlight--;
             reject(new Error("ERR KV backend unavailable: sim outage"));
           }, fate.back);
@@ -117,6 +121,7 @@ export class Network {
           if (lost) {
             this.trace.note(`net: answer to ${instance} lost after apply (seq ${this.store.lastSeq})`);
             if (fate.hang) {
+              this.failures++;
               this.inFlight--; // the client's own timeout ends it
               return;
             }

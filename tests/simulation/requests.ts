@@ -120,7 +120,9 @@ function checkRemainingAfterRefund(ctx: ActorContext, userId: string, pass: Gate
 /**
  * `count` concurrent first requests of a user nobody has seen, each costing 3 against the
  * monthly allowance of 100. Whatever the allowance covers must be served: a refusal here
- * is a false one (unless a request failed outright, which makes the burst inconclusive).
+ * is a false one (unless a request failed outright, or any request of anyone failed while
+ * the burst ran: a compensation lost to an outage leaves its tokens to the healer, and the
+ * burst's retries are then refused for a while, which is the design's documented cost).
  */
 export async function firstRequests(ctx: ActorContext, inst: Instance, count: number): Promise<void> {
   const p = ctx.prng;
@@ -129,13 +131,15 @@ export async function firstRequests(ctx: ActorContext, inst: Instance, count: nu
   const cost = 3;
   ctx.trace.note(`${inst.name}: ${count} first request(s) of ${userId} via ${path}`);
   ctx.model.reserved.add(userId);
+  const failuresBefore = ctx.networkFailures();
   const endings = await Promise.all(Array.from({ length: count }, () =>
     path === "gated" ? gatedOnce(ctx, inst, userId, null, "2xx", p.int(0, 50), "article") : debitOnce(ctx, inst, userId, cost, null, path === "coalesced")));
   ctx.model.reserved.delete(userId);
   const covered = count * cost <= ALLOWANCE;
   const tally = (e: Ending) => endings.filter((x) => x === e).length;
   ctx.trace.note(`${userId}: first requests: ${tally("paid")} paid, ${tally("refused")} refused, ${tally("error")} failed`);
-  if (covered && tally("error") === 0 && tally("refused") > 0) {
+  const calm = ctx.networkFailures() === failuresBefore;
+  if (covered && calm && tally("error") === 0 && tally("refused") > 0) {
     ctx.violate({
       check: "allowance-covers-first-requests",
       userId,

@@ -140,6 +140,7 @@ class Simulation {
       instances: this.instances,
       openUsers: () => [...this.openCount].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]).map(([u]) => u),
       hotUserChance: this.swarm.hotUserChance,
+      networkFailures: () => this.network.failures,
       slowDown: (instance, ms) => {
         this.weather.slowUntil.set(instance, this.time.now() + ms);
         this.trace.note(`weather: ${instance} slow until ${iso(this.time.now() + ms)}`);
