@@ -5,7 +5,7 @@ import { KvUnavailableError } from "./errors";
 import { appendSettle } from "./history";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, execTxItems } from "./kv";
-import { carryOver } from "./reset";
+import { carryOver, inCurrentLedger } from "./reset";
 import { newOperationId, openMember, type Operation, parseOpenMember, parseOperation } from "./operation";
 import { type Fence, fenceUntil, healLockMs, healPassMs } from "./timing";
 import { TxSteps } from "./tx-steps";
@@ -154,6 +154,14 @@ async function healLocked(
         report.compensated++;
         break;
       case "apply":
+        if (op!.kind === "refund" && !(await refundStillBelongs(ctx, keys, op!))) {
+          // Claimed before a reset and landed after it: the debit belongs to the old ledger.
+          tx.del(keys.op(id));
+          if (op!.claim !== null) tx.del(op!.claim);
+          tx.zrem(keys.open, member);
+          report.dropped++;
+          break;
+        }
         await applyClaimed(ctx, keys, op!, fence);
         report.applied++;
         continue;
@@ -200,6 +208,16 @@ async function readFacts(
   });
   const values = pointers.begin() > 0 ? await execTxItems(pointers.tx, { timeoutMs: ctx.config.kvTimeoutMs }) : [];
   return partial.map(({ id, ...rest }, i) => ({ id, facts: { ...rest, holder: holders[i]?.(values) ?? null } }));
+}
+
+/** A claimed refund is applied only if its debit is still part of the current ledger. */
+async function refundStillBelongs(ctx: MeteringContext, keys: UserKeys, refundOp: Operation): Promise<boolean> {
+  if (refundOp.ref === null) return true;
+  const read = ctx.kv.multi();
+  read.hgetall(keys.op(refundOp.ref));
+  const [raw] = await execTx(read, { timeoutMs: ctx.config.kvTimeoutMs });
+  const debit = parseOperation(refundOp.ref, raw);
+  return debit === null || (await inCurrentLedger(ctx, keys, debit));
 }
 
 function pointerKey(keys: UserKeys, op: Operation | null): string | null {

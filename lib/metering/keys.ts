@@ -26,6 +26,7 @@ import { assertUserId } from "./user-id";
  *   <ns>:{<user>}:epoch          counts resets (INCR in the reset's transaction)
  *   <ns>:{<user>}:e:<id>         the epoch a credit/refill/refund was applied in
  *   <ns>:{<user>}:cg:<id>        a carried debit given back without touching the new ledger
+ *   <ns>:{<user>}:cx:<resetId>   what a reset's carry step changed, and in which epoch
  *   <ns>:{<user>}:carry:<resetId>  the `open` set as the reset found it (what it carried over)
  */
 export interface UserKeys {
@@ -42,6 +43,7 @@ export interface UserKeys {
   carry(resetId: string): string;
   appliedEpoch(id: string): string;
   givenToOldLedger(id: string): string;
+  carryEffects(resetId: string): string;
   result(id: string): string;
   void(id: string): string;
   grant(name: string): string;
@@ -68,6 +70,7 @@ export function userKeys(namespace: string, userId: string): UserKeys {
     carry: (resetId) => `${base}:carry:${resetId}`,
     appliedEpoch: (id) => `${base}:e:${id}`,
     givenToOldLedger: (id) => `${base}:cg:${id}`,
+    carryEffects: (resetId) => `${base}:cx:${resetId}`,
     result: (id) => `${base}:r:${id}`,
     void: (id) => `${base}:void:${id}`,
     grant: (name) => `${base}:g:${name}`,

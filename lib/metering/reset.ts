@@ -129,6 +129,16 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
     open: read.read((t) => t.zscore(keys.open, openMember(m.id, m.debited)), (r) => r !== null),
     epoch: read.read((t) => t.get(keys.appliedEpoch(m.id)), (raw) => asIntOrNull(raw, "epoch") ?? 0),
     toOldLedger: read.read((t) => t.exists(keys.givenToOldLedger(m.id)), (raw) => Number(raw) > 0),
+    // For an older reset's carry step caught in flight by this reset: what it changed.
+    effects: m.debited > 0 ? (): Record<string, unknown> => ({}) : (() => {
+      const fx = read.read((t) => t.hgetall(keys.carryEffects(m.id)), asRecord);
+      const at = read.read((t) => t.get(`${keys.carryEffects(m.id)}:epoch`), (raw) => asIntOrNull(raw, "epoch"));
+      return (rows: Parameters<typeof fx>[0]): Record<string, unknown> => {
+        const record = fx(rows);
+        const epoch = at(rows);
+        return Object.keys(record).length === 0 ? {} : { ...record, epoch: epoch ?? 0 };
+      };
+    })(),
   }));
   const items = read.begin() > 0 ? await execTxItems(read.tx, { timeoutMs: ctx.config.kvTimeoutMs }) : [];
   let paid = 0;
@@ -138,6 +148,7 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
   let wiped = 0;
   let reclassified = 0;
   let reclassifiedCount = 0;
+  const undo: Record<string, unknown>[] = [];
   const carriedDebits = new Set(carried.filter((m) => m.debited > 0).map((m) => m.id));
   for (const state of states) {
     if (state.open(items)) return "pending";
@@ -152,7 +163,13 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
         given += state.debited;
         givenCount++;
       }
-    } else if (record !== null && record.kind !== "carry") {
+    } else if (record === null) {
+      // An older reset's carry step, open when this reset landed and done since: if its
+      // transaction landed after this reset (its epoch is this one's), its changes hit this
+      // ledger and are undone here, exactly (it recorded them).
+      const fx = state.effects(items);
+      if (fx.epoch !== undefined && Number(fx.epoch) >= resetEpoch) undo.push(fx);
+    } else if (record.kind !== "carry") {
       if (record.state === "claimed") return "pending";
       if (state.epoch(items) < resetEpoch) wiped += record.amount;
       else if (record.kind === "refund" && record.ref !== null && !carriedDebits.has(record.ref)) {
@@ -168,8 +185,20 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
 
   const tx = ctx.kv.multi();
   if (given > 0) tx.decrby(keys.balance, given);
-  // (The newest-reset check above is a read: a reset landing between it and this
-  // transaction is the one interleaving left open, README "Limits".)
+  for (const fx of undo) {
+    const n = (field: string) => Number(fx[field] ?? 0);
+    if (n("given") > 0) tx.incrby(keys.balance, n("given"));
+    tx.hincrby(keys.totals, "credits", -(n("paid") + n("reclassified")));
+    tx.hincrby(keys.totals, "debits", -(n("paid") + n("given")));
+    tx.hincrby(keys.totals, "refunds", n("reclassified"));
+    tx.hincrby(keys.totals, "generations", -(n("paidCount") + n("givenCount") + n("reclassifiedCount")));
+    // (The client may hand the stored JSON back parsed: re-encode it, canonically.)
+    const entry = typeof fx.entry === "string" ? fx.entry : fx.entry ? encodeEntry(decodeEntry(fx.entry)) : "";
+    if (entry !== "") tx.zrem(keys.history, entry);
+  }
+  // The newest-reset check above is a read: a newer reset may land before this
+  // transaction. Then what it changes is recorded (`cx:`), with the epoch it landed in, and
+  // that reset's own carry step undoes it.
   if (reclassified > 0) {
     tx.hincrby(keys.totals, "refunds", -reclassified);
     tx.hincrby(keys.totals, "credits", reclassified);
@@ -180,11 +209,21 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
     tx.hincrby(keys.totals, "debits", paid + given);
     tx.hincrby(keys.totals, "generations", paidCount + givenCount);
   }
+  let rewritten = "";
   if (paid - wiped !== 0) {
     // Removed by value: it must encode exactly as reset() wrote it (history.ts), actor included.
+    rewritten = encodeEntry({ ...resetEntry(op.id, op.amount + paid - wiped, op.reason, op.at, op.actor), balanceAfter: op.amount });
     tx.zrem(keys.history, encodeEntry(resetEntry(op.id, op.amount, op.reason, op.at, op.actor)));
-    tx.zadd(keys.history, { score: op.at, member: encodeEntry({ ...resetEntry(op.id, op.amount + paid - wiped, op.reason, op.at, op.actor), balanceAfter: op.amount }) });
+    tx.zadd(keys.history, { score: op.at, member: rewritten });
   }
+  tx.hset(keys.carryEffects(op.id), {
+    given, paid, reclassified, paidCount, givenCount, reclassifiedCount, entry: rewritten,
+  });
+  // The epoch this transaction lands in (COPY into the hash is not possible: a key of its
+  // own, folded into the record by the reader below).
+  tx.copy(keys.epoch, `${keys.carryEffects(op.id)}:epoch`);
+  tx.expire(keys.carryEffects(op.id), ctx.config.refundWindowSeconds);
+  tx.expire(`${keys.carryEffects(op.id)}:epoch`, ctx.config.refundWindowSeconds);
   tx.del(keys.op(op.id), keys.appliedEpoch(op.id));
   tx.zrem(keys.open, openMember(op.id, 0));
   await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
