@@ -92,9 +92,10 @@ function resetEntry(id: string, amount: number, reason: string | null, at: numbe
  * - a debit settled (record kept, out of `open`): paid from the old balance, its entry (−a)
  *   is in the new history: the reset entry grows by a, and so do the credits and debits
  *   totals;
- * - a debit compensated (record gone) by its owner: it gave a back to the new balance:
- *   taken back here, and its totals restored; one a healer gave back knew it was carried
- *   and touched nothing (heal.ts), so nothing is done;
+ * - a debit compensated (record gone) by its owner: it gave a back to the new balance,
+ *   which never had it; taking it back could overdraw, so the reset entry grows by a and
+ *   the totals are restored (the user keeps those tokens); one a healer gave back knew it
+ *   was carried and touched nothing (heal.ts), so nothing is done;
  * - a credit, refill or refund applied before the reset (its epoch is older) and settled
  *   after it: its entry (+a) is in the new history but the reset wiped its tokens: the
  *   reset entry shrinks by a. One applied after the reset stands as it is (a refund of a
@@ -159,7 +160,9 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
         paidCount++;
       } else if (!state.toOldLedger(items)) {
         // Given back by its owner into the new balance (a healer gives a carried debit back
-        // to the old ledger instead, touching nothing): taken back here.
+        // to the old ledger instead, touching nothing). Taking it back could overdraw (the
+        // user may have spent it already), so the reset entry accounts for it instead: the
+        // user keeps a refused request's tokens, which is what they had before the reset.
         given += state.debited;
         givenCount++;
       }
@@ -184,11 +187,9 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
   if (!fence.isOpen()) throw new FenceClosedError(`carrying ${op.id}`);
 
   const tx = ctx.kv.multi();
-  if (given > 0) tx.decrby(keys.balance, given);
   for (const fx of undo) {
     const n = (field: string) => Number(fx[field] ?? 0);
-    if (n("given") > 0) tx.incrby(keys.balance, n("given"));
-    tx.hincrby(keys.totals, "credits", -(n("paid") + n("reclassified")));
+    tx.hincrby(keys.totals, "credits", -(n("paid") + n("given") + n("reclassified")));
     tx.hincrby(keys.totals, "debits", -(n("paid") + n("given")));
     tx.hincrby(keys.totals, "refunds", n("reclassified"));
     tx.hincrby(keys.totals, "generations", -(n("paidCount") + n("givenCount") + n("reclassifiedCount")));
@@ -205,14 +206,14 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
     tx.hincrby(keys.totals, "generations", reclassifiedCount);
   }
   if (paid + given > 0) {
-    tx.hincrby(keys.totals, "credits", paid);
+    tx.hincrby(keys.totals, "credits", paid + given);
     tx.hincrby(keys.totals, "debits", paid + given);
     tx.hincrby(keys.totals, "generations", paidCount + givenCount);
   }
   let rewritten = "";
-  if (paid - wiped !== 0) {
+  if (paid + given - wiped !== 0) {
     // Removed by value: it must encode exactly as reset() wrote it (history.ts), actor included.
-    rewritten = encodeEntry({ ...resetEntry(op.id, op.amount + paid - wiped, op.reason, op.at, op.actor), balanceAfter: op.amount });
+    rewritten = encodeEntry({ ...resetEntry(op.id, op.amount + paid + given - wiped, op.reason, op.at, op.actor), balanceAfter: op.amount });
     tx.zrem(keys.history, encodeEntry(resetEntry(op.id, op.amount, op.reason, op.at, op.actor)));
     tx.zadd(keys.history, { score: op.at, member: rewritten });
   }
