@@ -137,6 +137,48 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     await expect.poll(async () => (await readLedger(metering.context, "gus")).balance).toBe(7);
   });
 
+  // Item 4: a key was scoped to the user only, so reusing it on another route replayed
+  // the earlier route's answer.
+  it("scopes an Idempotency-Key to its request: another route or body answers 422 and charges nothing", async () => {
+    const { metering, gate, meteredRoute } = await setup(target.url, target.token);
+    await metering.credit({ userId: "gia", amount: 10, reason: "Top-up" });
+    const auth = await bearer("gia");
+    const key = { authorization: auth, "idempotency-key": '"once"' };
+    const route = meteredRoute()(async (request) => Response.json({ echo: await request.json() }));
+    const first = await gate(post("/api/generate/article", key, '{"topic":"tea"}'));
+    if (first.action !== "forward") throw new Error("refused");
+    await first.afterResponse?.();
+    expect((await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: first.requestHeaders, body: '{"topic":"tea"}' }))).status).toBe(200);
+
+    for (const [path, body, mismatch] of [["/api/chat", '{"topic":"tea"}', "another route"], ["/api/generate/article", '{"topic":"rye"}', "another request body"]]) {
+      const reused = await problemOf(await gate(post(path!, key, body)));
+      expect(reused.status).toBe(422);
+      expect(reused.body).toMatchObject({ code: "idempotency_key_reused" });
+      expect(reused.body.detail).toContain(mismatch);
+    }
+    await expect.poll(async () => {
+      const replay = await gate(post("/api/generate/article", key, '{"topic":"tea"}'));
+      return replay.action === "respond" ? [replay.response.headers.get("idempotent-replayed"), await replay.response.json()] : "forwarded";
+    }).toEqual(["true", { echo: { topic: "tea" } }]);
+    await expect.poll(async () => (await readLedger(metering.context, "gia")).balance).toBe(7);
+    const ledger = await readLedger(metering.context, "gia");
+    expect(ledger.openIds).toEqual([]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("inside the handler, reads the body for the fingerprint from a clone: the handler gets it intact", async () => {
+    const { metering, meteredRoute } = await setup(target.url, target.token);
+    await metering.credit({ userId: "gil", amount: 10, reason: "Top-up" });
+    const route = meteredRoute()(async (request) => Response.json({ echo: await request.text() }));
+    const key = { authorization: await bearer("gil"), "idempotency-key": "in-handler" };
+    const served = await route(post("/api/generate/article", key, '{"topic":"oats"}'));
+    expect(await served.json()).toEqual({ echo: '{"topic":"oats"}' });
+    expect((await route(post("/api/generate/article", key, '{"topic":"rice"}'))).status).toBe(422);
+    const huge = await route(post("/api/generate/article", { ...key, "idempotency-key": "huge" }, "x".repeat(1024 * 1024 + 1)));
+    expect(huge.status).toBe(413);
+    await expect.poll(async () => (await readLedger(metering.context, "gil")).balance).toBe(7);
+  });
+
   // Issue 9, bug 5: a key whose answer could not be kept answered "in progress" for 24 h.
   it("ends every Idempotency-Key in a state a retry can use: replayed, in progress, or answer not kept", async () => {
     const { metering, gate, meteredRoute } = await setup(target.url, target.token, { idempotencyInProgressMs: 300 });
