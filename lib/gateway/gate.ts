@@ -112,7 +112,10 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
       }
       if (route.failOpen) {
         log("gate.fail_open", { route: route.id, user: verified.userId, reason: error.message });
-        const pass: GatePass = { userId: verified.userId, debitId: "unpaid", cost: 0, routeId: route.id, balance: -1, idempotencyKey };
+        const pass: GatePass = {
+          userId: verified.userId, debitId: "unpaid", cost: 0, routeId: route.id, balance: -1, idempotencyKey,
+          method: request.method, path: url.pathname,
+        };
         return forward(request, pass, started, authMs, null);
       }
       return respond(meteringUnavailable(1, "the token store did not answer in time; nothing was charged"));
@@ -152,7 +155,7 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
       case "ok": {
         const pass: GatePass = {
           userId: outcome.userId, debitId: outcome.debitId, cost: outcome.cost,
-          routeId: route.id, balance: outcome.balance, idempotencyKey,
+          routeId: route.id, balance: outcome.balance, idempotencyKey, method: request.method, path: url.pathname,
         };
         return forward(request, pass, started, authMs, outcome.settle);
       }
