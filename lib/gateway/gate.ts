@@ -3,9 +3,8 @@ import { extractCredentials } from "../auth/credentials";
 import {
   authFailureResponse, insufficientTokens, invalidRequest, meteringUnavailable, methodNotAllowed, notFound, payloadTooLarge, problem,
 } from "../http";
-import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError } from "../metering";
+import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint } from "../metering";
 import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
-import type { RequestFingerprint } from "../metering/idempotency-record";
 import { assertPricingTable, lookupPrice, type PricedRoute } from "./pricing";
 import { fingerprintRequest, MAX_FINGERPRINT_BODY_BYTES } from "./request-fingerprint";
 import { decodeStoredResponse } from "./stored-response";

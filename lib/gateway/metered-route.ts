@@ -106,7 +106,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       // No work was delivered: a refused input (4xx) or a failure (throw, 5xx). Either way
       // the user gets the tokens back, and the answer shows the balance after the refund
       // (or none, when the refund is still pending: the balance before it would be wrong).
-      const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass);
+      const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass, `Refund: ${pass.routeId} failed`);
       const givenBack = refunded?.status === "refunded" || refunded?.status === "already_refunded";
       const remaining = refunded?.status === "refunded" ? refunded.balance : pass.debitId === "unpaid" ? paidBalance : null;
       const balanceHeaders = (headers: Headers) => {
@@ -129,7 +129,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
 
   /** 403 for a pass that verified but is not honoured here; its tokens go back. */
   async function refusePaidPass(pass: GatePass, code: string, title: string, why: string): Promise<Response> {
-    const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass);
+    const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass, `Refund: ${pass.routeId} not served (${code})`);
     const answer = problem(403, code, title, {
       detail: `${why}; its tokens were given back`,
       extra: { refunded: refunded?.status === "refunded" || refunded?.status === "already_refunded" },
@@ -138,8 +138,8 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
     return answer;
   }
 
-  async function refundWithRetry(pass: GatePass): Promise<RefundOutcome | null> {
-    const attempt = () => options.refund(pass.userId, pass.debitId, `Refund: ${pass.routeId} failed`);
+  async function refundWithRetry(pass: GatePass, reason: string): Promise<RefundOutcome | null> {
+    const attempt = () => options.refund(pass.userId, pass.debitId, reason);
     try {
       return await attempt();
     } catch {

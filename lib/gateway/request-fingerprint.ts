@@ -1,5 +1,5 @@
 import { readCapped } from "../http/json-body";
-import type { RequestFingerprint } from "../metering/idempotency-record";
+import type { RequestFingerprint } from "../metering";
 import type { PricedRoute } from "./pricing";
 
 /**

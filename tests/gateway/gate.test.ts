@@ -302,6 +302,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     expect(await (await arrive({ ...stale, requestHeaders: forged })).json()).toMatchObject({ code: "gate_pass_invalid" });
     const ledger = await readLedger(metering.context, "lea");
     expect(ledger.balance).toBe(7);
+    expect(ledger.history.find((e) => e.type === "refund")?.reason).toBe("Refund: article not served (gate_pass_expired)");
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 
