@@ -63,7 +63,10 @@ export function buildRuntime(env: Record<string, string | undefined>, platform: 
   const kv = (platform.createKv ?? createKvClient)(settings.kv);
   const metering = createMetering(kv, settings.metering, { background: track });
   const verify = createTokenVerifier(authConfigFromEnv(env));
-  const signer = createGateSigner(settings.gateSecret);
+  const signer = createGateSigner({
+    secret: settings.gateSecret,
+    previousSecrets: settings.gatePreviousSecret === undefined ? [] : [settings.gatePreviousSecret],
+  });
   const debit = settings.coalesce ? createDebitCoalescer(metering, { background: track }).debit : metering.debit;
   const tokenHeaders: TokenHeaderPolicy = {
     monthlyAllowance: settings.metering.monthlyAllowance ?? 0,

@@ -15,8 +15,13 @@ export interface Settings {
   adminApiToken: string | undefined;
   cronSecret: string | undefined;
   topUpUrl: string;
-  /** Signs the headers the gate hands to route handlers. */
+  /** Signs the headers the gate hands to route handlers (the key is derived from it). */
   gateSecret: string;
+  /**
+   * Also accepted when verifying those headers, never for signing: the secret being
+   * rotated out, so passes signed with it just before a rotation are not refused.
+   */
+  gatePreviousSecret: string | undefined;
   /** Debits of concurrent requests share one transaction (see lib/metering/coalescer.ts). */
   coalesce: boolean;
   /** Development sign-in buttons on the dashboard. Never in production. */
@@ -144,6 +149,13 @@ export function settingsFromEnv(env: Env): Settings {
   if (production && (gateSecret === DEV_GATE_SECRET || gateSecret === DEV_JWT_SECRET)) {
     throw new SettingsError("a development secret cannot be used in production");
   }
+  const gatePreviousSecret = env.TOLLGATE_GATE_SECRET_PREVIOUS || undefined;
+  if (gatePreviousSecret !== undefined && gatePreviousSecret.length < 32) {
+    throw new SettingsError("TOLLGATE_GATE_SECRET_PREVIOUS must be at least 32 characters");
+  }
+  if (production && (gatePreviousSecret === DEV_GATE_SECRET || gatePreviousSecret === DEV_JWT_SECRET)) {
+    throw new SettingsError("a development secret cannot be used in production (TOLLGATE_GATE_SECRET_PREVIOUS)");
+  }
   return {
     deployment,
     kv: { url: kvUrl, token: kvToken, timeoutMs: int(env, "TOLLGATE_KV_TIMEOUT_MS", 1500, 50, 30_000) },
@@ -164,6 +176,7 @@ export function settingsFromEnv(env: Env): Settings {
     cronSecret: env.CRON_SECRET || undefined,
     topUpUrl: env.TOLLGATE_TOPUP_URL ?? "/",
     gateSecret,
+    gatePreviousSecret,
     coalesce: env.TOLLGATE_COALESCE !== "0",
     devSignIn: !production && env.TOLLGATE_DEV_SIGNIN !== "0",
     benchRoutes: env.TOLLGATE_BENCH === "1",

@@ -1,8 +1,15 @@
 /**
- * Headers the gate sets on a request it lets through. The route handler trusts them only
- * because (1) the gate deletes any of them a client sent, and (2) they carry an HMAC the
- * handler checks, so a route reached without the gate (a matcher mistake, a direct call
- * to an internal URL) refuses to work rather than trusting a forged user id.
+ * Headers the gate sets on a request it lets through: the pass. The route handler trusts
+ * them only because (1) the gate deletes any of them a client sent, and (2) they carry an
+ * HMAC the handler checks, so a route reached without the gate (a matcher mistake, a
+ * direct call to an internal URL) refuses to work rather than trusting a forged user id.
+ *
+ * The MAC covers the request the gate metered (method and path) and an expiry, so a pass
+ * is good for one route and one minute, not forever. Its key is not the secret itself
+ * but derived from it for this one purpose (HKDF-SHA256), so the JWT secret it defaults to
+ * never keys two protocols; and it is named by an id (kid) derived the same way, so a
+ * handler can hold the previous secret too and accept passes signed with it while a new
+ * secret rolls out.
  */
 export const GATE_HEADERS = {
   user: "x-tollgate-user",
@@ -11,6 +18,10 @@ export const GATE_HEADERS = {
   route: "x-tollgate-route",
   balance: "x-tollgate-balance",
   idempotencyKey: "x-tollgate-idempotency-key",
+  method: "x-tollgate-method",
+  path: "x-tollgate-path",
+  expires: "x-tollgate-expires",
+  kid: "x-tollgate-kid",
   signature: "x-tollgate-signature",
 } as const;
 
@@ -22,7 +33,37 @@ export interface GatePass {
   routeId: string;
   balance: number;
   idempotencyKey: string | null;
+  /** The request the gate metered: the handler refuses the pass on any other. */
+  method: string;
+  path: string;
 }
+
+/**
+ * What the handler learns from the pass headers. Only a pass that verified has ids worth
+ * acting on (giving back an expired pass's tokens); an invalid one's are the sender's choice.
+ */
+export type PassReading =
+  | { status: "valid"; pass: GatePass }
+  | { status: "expired"; pass: GatePass; expiredAt: number }
+  | { status: "invalid" };
+
+export interface GateSignerOptions {
+  /** The secret passes are signed with (at least 32 characters); the key is derived from it. */
+  secret: string;
+  /** Secrets accepted for verifying passes, never for signing: the previous one during a rotation. @default [] */
+  previousSecrets?: readonly string[];
+  /** How long a pass is good for after the gate signs it. @default 60_000 */
+  ttlMs?: number;
+  /** Clock difference tolerated between the gate and the handler. @default 5_000 */
+  clockToleranceMs?: number;
+  /** Milliseconds since the epoch. @default Date.now */
+  clock?: () => number;
+}
+
+/** Purpose labels: a key derived for passes is useless for anything else, and the id reveals nothing of it. */
+const KEY_INFO = "tollgate gate pass v2: hmac-sha256 key";
+const KID_INFO = "tollgate gate pass v2: key id";
+const CANONICAL_PREFIX = "tollgate-pass-v2";
 
 export function stripGateHeaders(headers: Headers): void {
   for (const name of [...headers.keys()]) {
@@ -30,44 +71,94 @@ export function stripGateHeaders(headers: Headers): void {
   }
 }
 
-function canonical(pass: GatePass): string {
-  return [pass.userId, pass.debitId, pass.cost, pass.routeId, pass.balance, pass.idempotencyKey ?? ""].join("\n");
+/** Header values cannot hold a newline, so newline-joined fields are unambiguous. */
+function canonical(pass: GatePass, kid: string, expires: number): string {
+  return [
+    CANONICAL_PREFIX, kid, pass.method, pass.path, expires,
+    pass.userId, pass.debitId, pass.cost, pass.routeId, pass.balance, pass.idempotencyKey ?? "",
+  ].join("\n");
 }
 
-async function hmacKey(secret: string): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+interface PassKey {
+  kid: string;
+  key: CryptoKey;
 }
 
-/** Caches the imported key per secret: importKey costs as much as the HMAC itself. */
-export function createGateSigner(secret: string) {
-  if (secret.length < 32) throw new TypeError("the gate signing secret must be at least 32 characters");
-  const key = hmacKey(secret);
+async function derivePassKey(secret: string): Promise<PassKey> {
+  const hkdf = (info: string) => ({ name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(info) });
+  const base = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), "HKDF", false, ["deriveKey", "deriveBits"]);
+  const key = await crypto.subtle.deriveKey(hkdf(KEY_INFO), base, { name: "HMAC", hash: "SHA-256", length: 256 }, false, ["sign", "verify"]);
+  const kid = toBase64Url(new Uint8Array(await crypto.subtle.deriveBits(hkdf(KID_INFO), base, 72)));
+  return { kid, key };
+}
+
+/**
+ * Signs passes (the gate in front of the handler) and reads them (the handler). Keys are
+ * derived once per signer: importing and deriving cost more than the HMAC itself.
+ */
+export function createGateSigner(options: GateSignerOptions) {
+  const previous = options.previousSecrets ?? [];
+  for (const secret of [options.secret, ...previous]) {
+    if (typeof secret !== "string" || secret.length < 32) throw new TypeError("a gate signing secret must be at least 32 characters");
+  }
+  const ttlMs = options.ttlMs ?? 60_000;
+  const toleranceMs = options.clockToleranceMs ?? 5_000;
+  if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new TypeError("ttlMs must be a positive whole number");
+  if (!Number.isSafeInteger(toleranceMs) || toleranceMs < 0) throw new TypeError("clockToleranceMs must be a whole number ≥ 0");
+  const clock = options.clock ?? Date.now;
+  const current = derivePassKey(options.secret);
+  const keyring = Promise.all([current, ...previous.map(derivePassKey)]);
+  // Unhandled until first use otherwise; a failure surfaces on the first sign or read.
+  keyring.catch(() => undefined);
+
   return {
     async write(headers: Headers, pass: GatePass): Promise<void> {
-      const mac = await crypto.subtle.sign("HMAC", await key, new TextEncoder().encode(canonical(pass)));
+      const { kid, key } = await current;
+      const expires = clock() + ttlMs;
+      const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(canonical(pass, kid, expires)));
       headers.set(GATE_HEADERS.user, pass.userId);
       headers.set(GATE_HEADERS.debit, pass.debitId);
       headers.set(GATE_HEADERS.cost, String(pass.cost));
       headers.set(GATE_HEADERS.route, pass.routeId);
       headers.set(GATE_HEADERS.balance, String(pass.balance));
       if (pass.idempotencyKey !== null) headers.set(GATE_HEADERS.idempotencyKey, pass.idempotencyKey);
+      headers.set(GATE_HEADERS.method, pass.method);
+      headers.set(GATE_HEADERS.path, pass.path);
+      headers.set(GATE_HEADERS.expires, String(expires));
+      headers.set(GATE_HEADERS.kid, kid);
       headers.set(GATE_HEADERS.signature, toBase64Url(new Uint8Array(mac)));
     },
-    /** The verified pass, or null when the headers are missing, malformed or forged. */
-    async read(headers: Headers): Promise<GatePass | null> {
-      const userId = headers.get(GATE_HEADERS.user);
-      const debitId = headers.get(GATE_HEADERS.debit);
-      const cost = Number(headers.get(GATE_HEADERS.cost));
-      const routeId = headers.get(GATE_HEADERS.route);
-      const balance = Number(headers.get(GATE_HEADERS.balance));
-      const signature = headers.get(GATE_HEADERS.signature);
-      if (!userId || !debitId || !routeId || !signature || !Number.isSafeInteger(cost) || !Number.isSafeInteger(balance)) return null;
-      const pass: GatePass = { userId, debitId, cost, routeId, balance, idempotencyKey: headers.get(GATE_HEADERS.idempotencyKey) };
+
+    /**
+     * Verifies the pass: its MAC under the key its kid names (the current secret's or a
+     * previous one's), then its expiry. Missing, malformed, unknown-kid and forged passes
+     * are all "invalid"; the reason is not told, since only the gate writes these headers.
+     */
+    async read(headers: Headers): Promise<PassReading> {
+      const invalid: PassReading = { status: "invalid" };
+      const get = (name: string) => headers.get(name);
+      const userId = get(GATE_HEADERS.user);
+      const debitId = get(GATE_HEADERS.debit);
+      const routeId = get(GATE_HEADERS.route);
+      const method = get(GATE_HEADERS.method);
+      const path = get(GATE_HEADERS.path);
+      const kid = get(GATE_HEADERS.kid);
+      const signature = get(GATE_HEADERS.signature);
+      const cost = Number(get(GATE_HEADERS.cost));
+      const balance = Number(get(GATE_HEADERS.balance));
+      const expires = Number(get(GATE_HEADERS.expires));
+      if (!userId || !debitId || !routeId || !method || !path || !kid || !signature) return invalid;
+      if (!Number.isSafeInteger(cost) || !Number.isSafeInteger(balance) || !Number.isSafeInteger(expires)) return invalid;
       const mac = fromBase64Url(signature);
-      if (mac === null) return null;
+      if (mac === null) return invalid;
+      const named = (await keyring).find((k) => k.kid === kid);
+      if (named === undefined) return invalid;
+      const pass: GatePass = { userId, debitId, cost, routeId, balance, idempotencyKey: get(GATE_HEADERS.idempotencyKey), method, path };
       // crypto.subtle.verify compares in constant time.
-      const ok = await crypto.subtle.verify("HMAC", await key, mac, new TextEncoder().encode(canonical(pass)));
-      return ok ? pass : null;
+      const ok = await crypto.subtle.verify("HMAC", named.key, mac, new TextEncoder().encode(canonical(pass, kid, expires)));
+      if (!ok) return invalid;
+      if (clock() > expires + toleranceMs) return { status: "expired", pass, expiredAt: expires };
+      return { status: "valid", pass };
     },
   };
 }

@@ -1,10 +1,13 @@
 import type { TokenVerifier } from "../auth";
 import { extractCredentials } from "../auth/credentials";
-import { authFailureResponse, insufficientTokens, invalidRequest, meteringUnavailable, methodNotAllowed, notFound, problem } from "../http";
+import {
+  authFailureResponse, insufficientTokens, invalidRequest, meteringUnavailable, methodNotAllowed, notFound, payloadTooLarge, problem,
+} from "../http";
 import { refuseCookieWrite } from "../http/same-origin";
-import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError } from "../metering";
+import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint } from "../metering";
 import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
 import { assertPricingTable, lookupPrice, type PricedRoute } from "./pricing";
+import { fingerprintRequest, MAX_FINGERPRINT_BODY_BYTES } from "./request-fingerprint";
 import { decodeStoredResponse } from "./stored-response";
 import { setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
 
@@ -94,6 +97,15 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     if (idempotencyKey !== null && !isValidIdempotencyKey(idempotencyKey)) {
       return respond(invalidRequest("invalid_idempotency_key", "Idempotency-Key must be 1-128 characters of letters, digits and _ . : -"));
     }
+    // A key is scoped to the user and to this request (route and body): read before the
+    // debit, so a key reused for another request is refused in the debit's own round trip.
+    let requestFingerprint: RequestFingerprint | null = null;
+    if (idempotencyKey !== null) {
+      const read = await fingerprintRequest(request, route);
+      if (read.status === "too_large") return respond(payloadTooLarge(MAX_FINGERPRINT_BODY_BYTES));
+      if (read.status === "unreadable") return respond(invalidRequest("body_unreadable", "the request body could not be read"));
+      requestFingerprint = read.fingerprint;
+    }
 
     let outcome: DebitOutcome;
     try {
@@ -102,6 +114,7 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
         cost: route.cost,
         route: `${route.method} ${route.path}`,
         idempotencyKey,
+        requestFingerprint,
       });
     } catch (error) {
       if (!(error instanceof KvUnavailableError)) {
@@ -110,7 +123,10 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
       }
       if (route.failOpen) {
         log("gate.fail_open", { route: route.id, user: verified.userId, reason: error.message });
-        const pass: GatePass = { userId: verified.userId, debitId: "unpaid", cost: 0, routeId: route.id, balance: -1, idempotencyKey };
+        const pass: GatePass = {
+          userId: verified.userId, debitId: "unpaid", cost: 0, routeId: route.id, balance: -1, idempotencyKey,
+          method: request.method, path: url.pathname,
+        };
         return forward(request, pass, started, authMs, null);
       }
       return respond(meteringUnavailable(1, "the token store did not answer in time; nothing was charged"));
@@ -141,10 +157,16 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
           headers: { "retry-after": "1" },
         }));
       }
+      case "idempotency_key_reused":
+        // draft-ietf-httpapi-idempotency-key-header, error scenarios: a key reused with another payload is 422.
+        return respond(problem(422, "idempotency_key_reused", "Idempotency-Key reused", {
+          detail: `this Idempotency-Key was first used for ${outcome.mismatch === "target" ? "another route" : "another request body"}`
+            + "; this request was not charged. Send a new key for a new request",
+        }));
       case "ok": {
         const pass: GatePass = {
           userId: outcome.userId, debitId: outcome.debitId, cost: outcome.cost,
-          routeId: route.id, balance: outcome.balance, idempotencyKey,
+          routeId: route.id, balance: outcome.balance, idempotencyKey, method: request.method, path: url.pathname,
         };
         return forward(request, pass, started, authMs, outcome.settle);
       }

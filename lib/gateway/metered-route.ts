@@ -49,28 +49,29 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
 
   return function metered(handler: MeteredHandler): (request: Request) => Promise<Response> {
     return async function meteredRoute(request: Request): Promise<Response> {
-      let pass: GatePass | null;
+      let pass: GatePass;
       let gateHeaders: Headers | null = null;
       if (request.headers.has(GATE_HEADERS.signature)) {
-        pass = await options.signer.read(request.headers);
-        if (pass === null) {
+        const reading = await options.signer.read(request.headers);
+        if (reading.status === "invalid") {
           // Its user and debit ids are the sender's choice: never act on them (refunding
           // them would let a user refund their own paid work).
           return problem(403, "gate_pass_invalid", "Not metered", {
             detail: "the request carries metering headers that do not verify",
           });
         }
-        const price = lookupPrice(options.pricing, request.method, new URL(request.url).pathname);
-        if (price.kind !== "priced" || price.route.id !== pass.routeId) {
-          // A genuine pass, paid for another route: the work here will not run, so the
-          // tokens it paid go back (its ids are ours, signed by the gate).
-          const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass);
-          const answer = problem(403, "gate_pass_wrong_route", "Not metered for this route", {
-            detail: `the metering pass was issued for ${pass.routeId}; its tokens were given back`,
-            extra: { refunded: refunded?.status === "refunded" || refunded?.status === "already_refunded" },
-          });
-          setTokenHeaders(answer.headers, options.tokenHeaders, null, refunded?.status === "refunded" ? refunded.balance : null);
-          return answer;
+        // From here the pass verified: its ids are ours, signed by the gate. A pass the work
+        // here will not honour gives the tokens it paid back.
+        pass = reading.pass;
+        if (reading.status === "expired") {
+          return refusePaidPass(pass, "gate_pass_expired", "Metering pass expired",
+            `the metering pass expired at ${new Date(reading.expiredAt).toISOString()}`);
+        }
+        const pathname = new URL(request.url).pathname;
+        const price = lookupPrice(options.pricing, request.method, pathname);
+        if (price.kind !== "priced" || price.route.id !== pass.routeId || pass.method !== request.method || pass.path !== pathname) {
+          return refusePaidPass(pass, "gate_pass_wrong_route", "Not metered for this route",
+            `the metering pass was issued for ${pass.routeId} (${pass.method} ${pass.path})`);
         }
       } else {
         const decision = await options.gate(request);
@@ -105,7 +106,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       // No work was delivered: a refused input (4xx) or a failure (throw, 5xx). Either way
       // the user gets the tokens back, and the answer shows the balance after the refund
       // (or none, when the refund is still pending: the balance before it would be wrong).
-      const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass);
+      const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass, `Refund: ${pass.routeId} failed`);
       const givenBack = refunded?.status === "refunded" || refunded?.status === "already_refunded";
       const remaining = refunded?.status === "refunded" ? refunded.balance : pass.debitId === "unpaid" ? paidBalance : null;
       const balanceHeaders = (headers: Headers) => {
@@ -126,8 +127,19 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
     };
   };
 
-  async function refundWithRetry(pass: GatePass): Promise<RefundOutcome | null> {
-    const attempt = () => options.refund(pass.userId, pass.debitId, `Refund: ${pass.routeId} failed`);
+  /** 403 for a pass that verified but is not honoured here; its tokens go back. */
+  async function refusePaidPass(pass: GatePass, code: string, title: string, why: string): Promise<Response> {
+    const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass, `Refund: ${pass.routeId} not served (${code})`);
+    const answer = problem(403, code, title, {
+      detail: `${why}; its tokens were given back`,
+      extra: { refunded: refunded?.status === "refunded" || refunded?.status === "already_refunded" },
+    });
+    setTokenHeaders(answer.headers, options.tokenHeaders, null, refunded?.status === "refunded" ? refunded.balance : null);
+    return answer;
+  }
+
+  async function refundWithRetry(pass: GatePass, reason: string): Promise<RefundOutcome | null> {
+    const attempt = () => options.refund(pass.userId, pass.debitId, reason);
     try {
       return await attempt();
     } catch {

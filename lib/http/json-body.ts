@@ -68,7 +68,7 @@ export function isJsonContentType(header: string | null): boolean {
  * Reads the stream, stopping (and cancelling it, so the sender is not left blocked) as
  * soon as the total exceeds `maxBytes`. Returns null when over the cap.
  */
-async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array | null> {
+export async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<Uint8Array | null> {
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
@@ -78,7 +78,9 @@ async function readCapped(body: ReadableStream<Uint8Array> | null, maxBytes: num
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
-      await reader.cancel().catch(() => undefined);
+      // Not awaited: on a clone (a tee branch) the cancel settles only once the other
+      // branch is cancelled too, which the handler's copy never is.
+      reader.cancel().catch(() => undefined);
       return null;
     }
     chunks.push(value);

@@ -1,6 +1,10 @@
 import { assertAmount } from "./amount";
 import type { MeteringContext } from "./context";
 import { appendSettle, type HistoryEntry } from "./history";
+import {
+  assertRequestFingerprint, compareFingerprint, encodeIdempotencyRecord, type FingerprintMatch, parseIdempotencyRecord,
+  type RequestFingerprint,
+} from "./idempotency-record";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asStringOrNull, execTx, execTxItems, type Transaction } from "./kv";
 import { newOperationId, openMember, type Operation, operationFields, parseOpenMember } from "./operation";
@@ -20,7 +24,8 @@ import { type ResultReader, spanError, TxSteps } from "./tx-steps";
  *   HSET op:<id> …            what was debited, for settling, healing and refunds
  *   ZADD open <now> <id>      the debit is in flight until settled or compensated
  *   HINCRBY tot …             totals move in the same transaction as the balance
- *   + reads: stale operations to heal, this month's grant, the Idempotency-Key
+ *   + reads: stale operations to heal, this month's grant, the Idempotency-Key (claimed
+ *     with SET NX GET, whose answer is the holder's record: its debit and fingerprint)
  *
  * r ≥ 0: paid. The history entry is written afterwards by `settle` (off the critical path).
  * r < 0: refused. A second transaction gives the cost back and deletes every trace; the
@@ -44,6 +49,12 @@ export interface DebitRequest {
   reason?: string | null;
   /** A client's Idempotency-Key: a second debit with the same key is not charged. */
   idempotencyKey?: string | null;
+  /**
+   * The request the key came with (route and body hash): a second debit with the same key
+   * and another request is refused (`idempotency_key_reused`), not replayed. Without it,
+   * the key matches only other debits sent without one.
+   */
+  requestFingerprint?: RequestFingerprint | null;
 }
 
 export type DebitOutcome =
@@ -53,6 +64,10 @@ export type DebitOutcome =
     status: "replay"; userId: string; cost: number; originalDebitId: string; storedResponse: string | null;
     /** How long ago the key was first used (from its remaining lifetime). */
     keyAgeMs: number;
+  }
+  | {
+    /** The key was taken by another request (another route, or another body): nothing charged. */
+    status: "idempotency_key_reused"; userId: string; cost: number; originalDebitId: string; mismatch: "target" | "body";
   };
 
 /** Daily usage by route is kept this long (the dashboard shows 30 days). */
@@ -70,6 +85,7 @@ export interface PreparedDebit {
   keys: UserKeys;
   op: Operation;
   idempotencyKey: string | null;
+  fingerprint: RequestFingerprint | null;
   /** Grant claims to look for in the same round trip (this month's; the seed for seeded users). */
   grantNames: string[];
 }
@@ -85,6 +101,8 @@ export interface DebitReading {
   pendingGrants: string[];
   /** Set when the Idempotency-Key was already taken by another debit. */
   replayOf: string | null;
+  /** With replayOf: how this request compares with the one the key was taken for. */
+  keyMatch: FingerprintMatch | null;
   storedResponse: string | null;
   /** For a keyed debit: how long ago its Idempotency-Key was first taken. */
   keyAgeMs: number | null;
@@ -120,6 +138,7 @@ export function prepareDebit(ctx: MeteringContext, request: DebitRequest): Prepa
   return {
     keys,
     idempotencyKey: request.idempotencyKey == null ? null : assertIdempotencyKey(request.idempotencyKey),
+    fingerprint: request.requestFingerprint == null ? null : assertRequestFingerprint(request.requestFingerprint),
     grantNames,
     op: {
       id: newOperationId("deb"),
@@ -172,8 +191,11 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
   });
   const idempotency = d.idempotencyKey === null ? null : {
     holder: steps.read(
-      (tx) => tx.set(keys.idempotency(d.idempotencyKey!), op.id, { nx: true, get: true, ex: IDEMPOTENCY_TTL_SECONDS }),
-      asStringOrNull,
+      (tx) => tx.set(keys.idempotency(d.idempotencyKey!), encodeIdempotencyRecord(op.id, d.fingerprint), { nx: true, get: true, ex: IDEMPOTENCY_TTL_SECONDS }),
+      (raw) => {
+        const value = asStringOrNull(raw);
+        return value === null ? null : parseIdempotencyRecord(value);
+      },
     ),
     stored: steps.read((tx) => tx.get(keys.idempotentResponse(d.idempotencyKey!)), asStringOrNull),
     // The key's age, from its remaining lifetime (it was set with IDEMPOTENCY_TTL_SECONDS).
@@ -189,7 +211,8 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
       staleIds: stale(items),
       missingGrants: grants.filter((g) => !g.claimed(items)).map((g) => g.name),
       pendingGrants: grants.filter((g) => g.claimed(items) && !g.applied(items)).map((g) => g.name),
-      replayOf: holder !== null && holder !== op.id ? holder : null,
+      replayOf: holder !== null && holder.debitId !== op.id ? holder.debitId : null,
+      keyMatch: holder !== null && holder.debitId !== op.id ? compareFingerprint(holder, d.fingerprint) : null,
       storedResponse: idempotency?.stored(items) ?? null,
       keyAgeMs: idempotency?.age(items) ?? null,
     };

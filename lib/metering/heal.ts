@@ -3,6 +3,7 @@ import type { MeteringContext } from "./context";
 import { appendCompensate, debitEntry } from "./debit";
 import { KvUnavailableError } from "./errors";
 import { appendSettle } from "./history";
+import { parseIdempotencyRecord } from "./idempotency-record";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, execTxItems } from "./kv";
 import { carryOver, inCurrentLedger } from "./reset";
@@ -204,7 +205,13 @@ async function readFacts(
   const pointers = new TxSteps(ctx.kv.multi());
   const holders = partial.map(({ op }) => {
     const key = pointerKey(keys, op);
-    return key === null ? null : pointers.read((tx) => tx.get(key), asStringOrNull);
+    if (key === null) return null;
+    // An Idempotency-Key names its debit inside a record (idempotency-record.ts); a claim is the bare id.
+    const holderId = (raw: unknown) => {
+      const value = asStringOrNull(raw);
+      return value === null || op!.kind !== "debit" ? value : parseIdempotencyRecord(value).debitId;
+    };
+    return pointers.read((tx) => tx.get(key), holderId);
   });
   const values = pointers.begin() > 0 ? await execTxItems(pointers.tx, { timeoutMs: ctx.config.kvTimeoutMs }) : [];
   return partial.map(({ id, ...rest }, i) => ({ id, facts: { ...rest, holder: holders[i]?.(values) ?? null } }));

@@ -6,6 +6,7 @@ export type { DebitOutcome, DebitRequest } from "./debit";
 export { IDEMPOTENCY_TTL_SECONDS } from "./debit";
 export { InvalidInputError, KvProtocolError, KvUnavailableError, MeteringError, type MeteringErrorCode } from "./errors";
 export type { HealReport } from "./heal";
+export type { RequestFingerprint } from "./idempotency-record";
 export type { EntryType, HistoryEntry } from "./history";
 export { checkInvariants, type InvariantOptions } from "./invariants";
 export { type DeploymentEnv, namespaceFor, userKeys, type UserKeys } from "./keys";

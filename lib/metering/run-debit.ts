@@ -1,9 +1,11 @@
 import type { MeteringContext } from "./context";
 import {
-  compensate, type DebitOutcome, type DebitReading, type DebitRequest, type DebitTransport, prepareDebit, voidDebit,
+  compensate, type DebitOutcome, type DebitReading, type DebitRequest, type DebitTransport, type PreparedDebit, prepareDebit,
+  voidDebit,
 } from "./debit";
 import { ensureGrants } from "./grants";
 import { heal } from "./heal";
+import { asStringOrNull, execTxItems } from "./kv";
 
 /** Where background work goes (Next's `waitUntil`); errors are already handled. */
 export type Background = (task: Promise<unknown>) => void;
@@ -11,7 +13,11 @@ export type Background = (task: Promise<unknown>) => void;
 /**
  * What to do with one debit the store has answered. Pure: the flow below acts on it.
  *
- *   replayed Idempotency-Key        → replay (give this debit back, answer the stored one)
+ *   Idempotency-Key taken by the same request → replay (give this debit back, answer the
+ *                                      stored one)
+ *   … by another request (route or body)      → key_reused (give it back, answer 422)
+ *   … by the previous version (no fingerprint) → replay if the holder's debit was for the
+ *     same route, else key_reused ("legacy_route": one more read, replays of such keys only)
  *   balance ≥ 0 after the DECRBY    → paid (and grant what is missing, in the background)
  *   balance < 0                     → refused; tried once more when the refusal may be
  *     only because the month's grant had not landed yet (unclaimed, or claimed by another
@@ -20,11 +26,20 @@ export type Background = (task: Promise<unknown>) => void;
  */
 export type DebitDecision =
   | { status: "replay" }
+  | { status: "key_reused"; mismatch: "target" | "body" }
+  | { status: "legacy_route" }
   | { status: "paid"; grantInBackground: string[] }
   | { status: "refused"; retry: "after_grants" | "after_batch" | null };
 
 export function decideDebit(reading: DebitReading, retried: boolean): DebitDecision {
-  if (reading.replayOf !== null) return { status: "replay" };
+  if (reading.replayOf !== null) {
+    switch (reading.keyMatch) {
+      case "other_target": return { status: "key_reused", mismatch: "target" };
+      case "other_body": return { status: "key_reused", mismatch: "body" };
+      case "unknown": return { status: "legacy_route" };
+      default: return { status: "replay" };
+    }
+  }
   if (reading.after >= 0) return { status: "paid", grantInBackground: reading.missingGrants };
   if (retried) return { status: "refused", retry: null };
   if (reading.missingGrants.length > 0 || reading.pendingGrants.length > 0) return { status: "refused", retry: "after_grants" };
@@ -55,15 +70,21 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, tran
     const cost = d.op.amount;
     if (reading.staleIds.length > 0) background(heal(ctx, userId));
 
-    const decision = decideDebit(reading, retried);
+    const first = decideDebit(reading, retried);
+    if (first.status === "replay" || first.status === "key_reused" || first.status === "legacy_route") {
+      // Not charged either way: this debit is given back, the key stays with its holder.
+      reading.onDecided?.();
+      background(compensate(ctx, d, false));
+    }
+    const decision = first.status === "legacy_route" ? await decideLegacy(ctx, d, reading.replayOf!) : first;
     switch (decision.status) {
       case "replay":
-        reading.onDecided?.();
-        background(compensate(ctx, d, false));
         return {
           status: "replay", userId, cost, originalDebitId: reading.replayOf!, storedResponse: reading.storedResponse,
           keyAgeMs: reading.keyAgeMs ?? 0,
         };
+      case "key_reused":
+        return { status: "idempotency_key_reused", userId, cost, originalDebitId: reading.replayOf!, mismatch: decision.mismatch };
       case "paid": {
         reading.onDecided?.();
         if (decision.grantInBackground.length > 0) background(ensureGrants(ctx, userId, decision.grantInBackground));
@@ -93,4 +114,20 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, tran
       }
     }
   }
+}
+
+/**
+ * A key taken by the previous version holds a bare debit id: no body hash was kept, so
+ * only the route can be compared, from the holder's debit record (its `route` label is
+ * the fingerprint's target). Such a key matches a request to the same route whatever its
+ * body; one whose record is gone (its refund window ended) matches, as it did before.
+ * Keys last 24 h, so this read ends a day after the upgrade.
+ */
+async function decideLegacy(ctx: MeteringContext, d: PreparedDebit, holderId: string): Promise<Extract<DebitDecision, { status: "replay" | "key_reused" }>> {
+  const tx = ctx.kv.multi();
+  tx.hget(d.keys.op(holderId), "route");
+  const [item] = await execTxItems(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+  const route = item === undefined || item.error ? null : asStringOrNull(item.result);
+  const target = d.fingerprint?.target ?? d.op.route;
+  return route === null || target === null || route === target ? { status: "replay" } : { status: "key_reused", mismatch: "target" };
 }

@@ -87,6 +87,24 @@ describe("the metered routes, through next start", () => {
     await expect.poll(() => balanceOf(user)).toBe(7);
   });
 
+  it("refuses an Idempotency-Key reused for another route or body (422) and charges nothing", async () => {
+    const user = uniqueUser("e2e");
+    await topUp(user, 10);
+    const token = await userToken(user);
+    const headers = { "idempotency-key": `"${crypto.randomUUID()}"` };
+    const first = await api("/api/generate/article", { method: "POST", token, headers, json: { topic: "bread" } });
+    expect(first.status).toBe(200);
+    // The gate read the body for the fingerprint; the handler still got it.
+    expect(await first.json()).toMatchObject({ result: { title: "bread: a short guide" } });
+    const otherBody = await api("/api/generate/article", { method: "POST", token, headers, json: { topic: "rye" } });
+    const otherRoute = await api("/api/chat", { method: "POST", token, headers, json: { message: "bread" } });
+    for (const res of [otherBody, otherRoute]) {
+      expect(res.status).toBe(422);
+      expect(await res.json()).toMatchObject({ code: "idempotency_key_reused" });
+    }
+    await expect.poll(() => balanceOf(user)).toBe(7);
+  });
+
   it("ignores identity headers sent by the client", async () => {
     const victim = uniqueUser("victim");
     const attacker = uniqueUser("attacker");

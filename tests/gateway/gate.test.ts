@@ -7,13 +7,13 @@ import { PRICING } from "../../lib/gateway/pricing";
 import { checkInvariants, createMetering, readLedger } from "../../lib/metering";
 import { createDebitCoalescer } from "../../lib/metering/coalescer";
 import { createKvClient } from "../../lib/kv-client";
-import { kvTargets, uniqueNamespace } from "../support/kv";
+import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
 
 const SECRET = "gate-test-secret-0123456789abcdef0123456789";
 
-async function setup(url: string, token: string, { coalesce = false, idempotencyInProgressMs = 900_000 } = {}) {
+async function setup(url: string, token: string, { coalesce = false, idempotencyInProgressMs = 900_000, clock = Date.now } = {}) {
   const metering = createMetering(createKvClient({ url, token }), { namespace: uniqueNamespace("gate"), monthlyAllowance: 0 });
-  const signer = createGateSigner(SECRET);
+  const signer = createGateSigner({ secret: SECRET, clock });
   const verify = createTokenVerifier(createAuthConfig({ secret: SECRET, production: true }));
   const options = {
     verify,
@@ -53,7 +53,9 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     expect(decision.responseHeaders.get("ratelimit")).toBe('"tokens";r=7;t=3600');
     expect(decision.responseHeaders.get("ratelimit-policy")).toMatch(/^"tokens";q=100;w=\d+;qu="credits"$/);
     expect(decision.responseHeaders.get("server-timing")).toMatch(/auth;dur=[\d.]+, meter;dur=[\d.]+/);
-    expect(await signer.read(decision.requestHeaders)).toMatchObject({ userId: "ann", cost: 3, routeId: "article", balance: 7 });
+    expect(await signer.read(decision.requestHeaders)).toMatchObject({
+      status: "valid", pass: { userId: "ann", cost: 3, routeId: "article", balance: 7, method: "POST", path: "/api/generate/article" },
+    });
     await decision.afterResponse?.();
     expect((await readLedger(metering.context, "ann")).history[0]).toMatchObject({ type: "debit", amount: -3, route: "POST /api/generate/article" });
   });
@@ -142,7 +144,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     expect(decision.requestHeaders.get(GATE_HEADERS.cost)).toBe("1");
     const forged = new Headers(decision.requestHeaders);
     forged.set(GATE_HEADERS.user, "gil");
-    expect(await signer.read(forged)).toBeNull();
+    expect(await signer.read(forged)).toEqual({ status: "invalid" });
   });
 
   it("does not charge a retry with the same Idempotency-Key and replays the stored answer", async () => {
@@ -159,6 +161,48 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
       return replay.action === "respond" ? replay.response.headers.get("idempotent-replayed") : "forwarded";
     }).toBe("true");
     await expect.poll(async () => (await readLedger(metering.context, "gus")).balance).toBe(7);
+  });
+
+  // Item 4: a key was scoped to the user only, so reusing it on another route replayed
+  // the earlier route's answer.
+  it("scopes an Idempotency-Key to its request: another route or body answers 422 and charges nothing", async () => {
+    const { metering, gate, meteredRoute } = await setup(target.url, target.token);
+    await metering.credit({ userId: "gia", amount: 10, reason: "Top-up" });
+    const auth = await bearer("gia");
+    const key = { authorization: auth, "idempotency-key": '"once"' };
+    const route = meteredRoute()(async (request) => Response.json({ echo: await request.json() }));
+    const first = await gate(post("/api/generate/article", key, '{"topic":"tea"}'));
+    if (first.action !== "forward") throw new Error("refused");
+    await first.afterResponse?.();
+    expect((await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: first.requestHeaders, body: '{"topic":"tea"}' }))).status).toBe(200);
+
+    for (const [path, body, mismatch] of [["/api/chat", '{"topic":"tea"}', "another route"], ["/api/generate/article", '{"topic":"rye"}', "another request body"]]) {
+      const reused = await problemOf(await gate(post(path!, key, body)));
+      expect(reused.status).toBe(422);
+      expect(reused.body).toMatchObject({ code: "idempotency_key_reused" });
+      expect(reused.body.detail).toContain(mismatch);
+    }
+    await expect.poll(async () => {
+      const replay = await gate(post("/api/generate/article", key, '{"topic":"tea"}'));
+      return replay.action === "respond" ? [replay.response.headers.get("idempotent-replayed"), await replay.response.json()] : "forwarded";
+    }).toEqual(["true", { echo: { topic: "tea" } }]);
+    await expect.poll(async () => (await readLedger(metering.context, "gia")).balance).toBe(7);
+    const ledger = await readLedger(metering.context, "gia");
+    expect(ledger.openIds).toEqual([]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("inside the handler, reads the body for the fingerprint from a clone: the handler gets it intact", async () => {
+    const { metering, meteredRoute } = await setup(target.url, target.token);
+    await metering.credit({ userId: "gil", amount: 10, reason: "Top-up" });
+    const route = meteredRoute()(async (request) => Response.json({ echo: await request.text() }));
+    const key = { authorization: await bearer("gil"), "idempotency-key": "in-handler" };
+    const served = await route(post("/api/generate/article", key, '{"topic":"oats"}'));
+    expect(await served.json()).toEqual({ echo: '{"topic":"oats"}' });
+    expect((await route(post("/api/generate/article", key, '{"topic":"rice"}'))).status).toBe(422);
+    const huge = await route(post("/api/generate/article", { ...key, "idempotency-key": "huge" }, "x".repeat(1024 * 1024 + 1)));
+    expect(huge.status).toBe(413);
+    await expect.poll(async () => (await readLedger(metering.context, "gil")).balance).toBe(7);
   });
 
   // Issue 9, bug 5: a key whose answer could not be kept answered "in progress" for 24 h.
@@ -250,6 +294,61 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     expect(checkInvariants(jon, { historyComplete: true })).toEqual([]);
   });
 
+  // Item 5: a pass had no expiry, was keyed with the JWT secret itself, and named no key.
+  it("refuses a pass older than a minute (plus 5 s of skew) with 403 gate_pass_expired, and gives its tokens back", async () => {
+    const clock = manualClock("2026-11-26T12:00:00Z");
+    const { metering, gate, meteredRoute } = await setup(target.url, target.token, { clock: clock.now });
+    await metering.credit({ userId: "lea", amount: 10, reason: "Top-up" });
+    let ran = 0;
+    const route = meteredRoute()(async () => {
+      ran++;
+      return Response.json({ done: true });
+    });
+    const auth = await bearer("lea");
+    const fresh = await gate(post("/api/generate/article", { authorization: auth }));
+    const stale = await gate(post("/api/generate/article", { authorization: auth }));
+    if (fresh.action !== "forward" || stale.action !== "forward") throw new Error("refused");
+    expect(Number(fresh.requestHeaders.get(GATE_HEADERS.expires))).toBe(clock.now() + 60_000);
+    await Promise.all([fresh.afterResponse?.(), stale.afterResponse?.()]);
+    const arrive = (d: typeof fresh) => route(new Request("http://localhost/api/generate/article", { method: "POST", headers: d.requestHeaders }));
+
+    clock.advance(65_000); // the expiry plus the whole tolerance: still good
+    expect((await arrive(fresh)).status).toBe(200);
+    clock.advance(1);
+    const expired = await arrive(stale);
+    expect(expired.status).toBe(403);
+    expect(await expired.json()).toMatchObject({ code: "gate_pass_expired", refunded: true });
+    expect(expired.headers.get("x-tokens-remaining")).toBe("7");
+    expect(ran).toBe(1);
+    // An expired pass that does not verify is refused as invalid: its ids are never acted on.
+    const forged = new Headers(stale.requestHeaders);
+    forged.set(GATE_HEADERS.expires, String(clock.now() + 60_000));
+    expect(await (await arrive({ ...stale, requestHeaders: forged })).json()).toMatchObject({ code: "gate_pass_invalid" });
+    const ledger = await readLedger(metering.context, "lea");
+    expect(ledger.balance).toBe(7);
+    expect(ledger.history.find((e) => e.type === "refund")?.reason).toBe("Refund: article not served (gate_pass_expired)");
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("binds a pass to the method and path the gate metered", async () => {
+    const { metering, gate, signer, meteredRoute } = await setup(target.url, target.token);
+    await metering.credit({ userId: "max", amount: 10, reason: "Top-up" });
+    const route = meteredRoute()(async () => Response.json({ done: true }));
+    const paid = await gate(post("/api/chat", { authorization: await bearer("max") }));
+    if (paid.action !== "forward") throw new Error("refused");
+    await paid.afterResponse?.();
+    for (const [name, value] of [[GATE_HEADERS.method, "PUT"], [GATE_HEADERS.path, "/api/chat/x"]] as const) {
+      const moved = new Headers(paid.requestHeaders);
+      moved.set(name, value);
+      expect(await signer.read(moved)).toEqual({ status: "invalid" });
+    }
+    // The same pass at the route's path with a trailing slash: priced as the same route, but
+    // not the path the gate signed.
+    const slashed = await route(new Request("http://localhost/api/chat/", { method: "POST", headers: paid.requestHeaders }));
+    expect(await slashed.json()).toMatchObject({ code: "gate_pass_wrong_route", refunded: true });
+    expect((await readLedger(metering.context, "max")).balance).toBe(10);
+  });
+
   it("shows the balance after a refund: a gate in front passes on no balance header of its own", async () => {
     const { metering, gate, meteredRoute } = await setup(target.url, target.token);
     await metering.credit({ userId: "ivo", amount: 10, reason: "Top-up" });
@@ -328,7 +427,7 @@ describe("the gate when the KV store is unreachable", () => {
       verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
       debit: metering.debit,
       pricing: PRICING.map((r) => (r.id === "chat" ? { ...r, failOpen } : r)),
-      signer: createGateSigner(SECRET), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
+      signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
       log: (event) => logged.push(event),
     });
     return { gate, logged };
@@ -350,5 +449,53 @@ describe("the gate when the KV store is unreachable", () => {
     expect(logged).toEqual(["gate.fail_open"]);
     // Only that route: the others still fail closed.
     expect((await problemOf(await gate(post("/api/generate/article", { authorization: await bearer("jay") })))).status).toBe(503);
+  });
+});
+
+describe("the pass signer", () => {
+  const OTHER = "gate-test-next-secret-0123456789abcdef01234";
+  const pass = {
+    userId: "ned", debitId: `deb_${"1".repeat(32)}`, cost: 3, routeId: "article", balance: 7, idempotencyKey: null,
+    method: "POST", path: "/api/generate/article",
+  };
+
+  it("derives its key from the secret with a purpose label: a MAC keyed with the secret itself does not verify", async () => {
+    const signer = createGateSigner({ secret: SECRET });
+    const headers = new Headers();
+    await signer.write(headers, pass);
+    expect(await signer.read(headers)).toEqual({ status: "valid", pass });
+    const kid = headers.get(GATE_HEADERS.kid)!;
+    expect(kid).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    const canonical = ["tollgate-pass-v2", kid, pass.method, pass.path, headers.get(GATE_HEADERS.expires), pass.userId, pass.debitId,
+      pass.cost, pass.routeId, pass.balance, ""].join("\n");
+    const raw = await crypto.subtle.importKey("raw", new TextEncoder().encode(SECRET), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const mac = new Uint8Array(await crypto.subtle.sign("HMAC", raw, new TextEncoder().encode(canonical)));
+    headers.set(GATE_HEADERS.signature, btoa(String.fromCharCode(...mac)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, ""));
+    expect(await signer.read(headers)).toEqual({ status: "invalid" });
+  });
+
+  it("accepts a pass signed with the previous secret while it is configured, by its kid, and only then", async () => {
+    const before = createGateSigner({ secret: SECRET });
+    const rotated = createGateSigner({ secret: OTHER, previousSecrets: [SECRET] });
+    const after = createGateSigner({ secret: OTHER });
+    const inFlight = new Headers();
+    await before.write(inFlight, pass);
+    const fresh = new Headers();
+    await rotated.write(fresh, pass);
+    expect(fresh.get(GATE_HEADERS.kid)).not.toBe(inFlight.get(GATE_HEADERS.kid));
+    expect(await rotated.read(inFlight)).toEqual({ status: "valid", pass });
+    expect(await rotated.read(fresh)).toEqual({ status: "valid", pass });
+    expect(await after.read(inFlight)).toEqual({ status: "invalid" });
+    expect(await before.read(fresh)).toEqual({ status: "invalid" });
+    // A pass naming one key but signed with the other is refused.
+    const swapped = new Headers(inFlight);
+    swapped.set(GATE_HEADERS.kid, fresh.get(GATE_HEADERS.kid)!);
+    expect(await rotated.read(swapped)).toEqual({ status: "invalid" });
+  });
+
+  it("refuses bad options at construction", () => {
+    expect(() => createGateSigner({ secret: "short" })).toThrow(TypeError);
+    expect(() => createGateSigner({ secret: SECRET, previousSecrets: ["short"] })).toThrow(TypeError);
+    expect(() => createGateSigner({ secret: SECRET, ttlMs: 0 })).toThrow(TypeError);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkInvariants, readLedger } from "../../lib/metering";
+import { checkInvariants, readLedger, userKeys } from "../../lib/metering";
 import { kvTargets, meteringOn } from "../support/kv";
 
 describe.each(kvTargets())("debit on the $engine engine", (target) => {
@@ -71,6 +71,30 @@ describe.each(kvTargets())("debit on the $engine engine", (target) => {
     await expect.poll(async () => (await readLedger(m.context, "erin")).balance).toBe(6);
     const third = await m.debit({ userId: "erin", cost: 4, idempotencyKey: "order-2" });
     expect(third).toMatchObject({ status: "ok", balance: 2 });
+  });
+
+  it("scopes an Idempotency-Key to its request: another route or body is refused and charged nothing", async () => {
+    const m = meteringOn(target);
+    await m.credit({ userId: "eli", amount: 10, reason: "Top-up" });
+    const article = { target: "POST /api/generate/article", bodySha256: "A".repeat(43) };
+    const first = await m.debit({ userId: "eli", cost: 3, idempotencyKey: "k", requestFingerprint: article });
+    if (first.status !== "ok") throw new Error("refused");
+    await first.settle();
+    expect(await m.debit({ userId: "eli", cost: 1, idempotencyKey: "k", requestFingerprint: { ...article, target: "POST /api/chat" } }))
+      .toMatchObject({ status: "idempotency_key_reused", mismatch: "target", originalDebitId: first.debitId });
+    expect(await m.debit({ userId: "eli", cost: 3, idempotencyKey: "k", requestFingerprint: { ...article, bodySha256: "B".repeat(43) } }))
+      .toMatchObject({ status: "idempotency_key_reused", mismatch: "body" });
+    expect(await m.debit({ userId: "eli", cost: 3, idempotencyKey: "k" })).toMatchObject({ status: "idempotency_key_reused", mismatch: "target" });
+    expect(await m.debit({ userId: "eli", cost: 3, idempotencyKey: "k", requestFingerprint: article })).toMatchObject({ status: "replay" });
+    await expect.poll(async () => (await readLedger(m.context, "eli")).balance).toBe(7);
+    const ledger = await readLedger(m.context, "eli");
+    expect(ledger.openIds).toEqual([]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+    // The key still names the first debit, with its fingerprint (idempotency-record.ts).
+    const [held] = await m.context.kv.multi().get(userKeys(m.context.config.namespace, "eli").idempotency("k")).exec();
+    expect(held).toBe(`v2|${first.debitId}|${"A".repeat(43)}|POST /api/generate/article`);
+    await expect(m.debit({ userId: "eli", cost: 1, idempotencyKey: "k2", requestFingerprint: { target: "POST /x", bodySha256: "short" } }))
+      .rejects.toMatchObject({ code: "invalid_argument" });
   });
 
   it("a refused debit frees its Idempotency-Key for a retry after a top-up", async () => {

@@ -37,6 +37,19 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     expect(ledger.openIds).toEqual([]);
   });
 
+  it("settles a paid keyed debit whose caller vanished: its Idempotency-Key record names it", async () => {
+    const { clock, healthy } = setup({});
+    await healthy.credit({ userId: "kai", amount: 10, reason: "Top-up" });
+    const fingerprint = { target: "POST /api/chat", bodySha256: "K".repeat(43) };
+    const paid = await healthy.debit({ userId: "kai", cost: 3, idempotencyKey: "kk", requestFingerprint: fingerprint });
+    expect(paid.status).toBe("ok");
+    clock.advance(6000);
+    expect(await healthy.heal("kai")).toMatchObject({ settled: 1, compensated: 0 });
+    const ledger = await readLedger(healthy.context, "kai");
+    expect(ledger.balance).toBe(7);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
   it("voids a debit whose answer was lost, so the unserved request is not paid", async () => {
     const { clock, faulty, healthy, background } = setup({ 4: "after-send" });
     await faulty.credit({ userId: "vic", amount: 10, reason: "Top-up" });

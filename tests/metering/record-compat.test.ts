@@ -64,6 +64,31 @@ describe.each(kvTargets())("records in the previous version's format, on the $en
     expect(ledger.history.filter((e) => e.type === "refill")).toHaveLength(1);
   });
 
+  // An Idempotency-Key taken by the version before fingerprints (commit 61e6a60): the value
+  // of idem:<key> is the bare debit id. No body hash was kept, so such a key matches any
+  // request to the route its debit was for, and refuses (422) one to another route.
+  it("scopes an Idempotency-Key taken by the previous version (a bare debit id) to its debit's route", async () => {
+    const m = meteringOn(target, { kvTimeoutMs: 500 });
+    const k = userKeys(m.context.config.namespace, "legacy");
+    const answer = '{"v":1,"status":200,"contentType":"application/json","body":"{\\"answer\\":42}"}';
+    await m.context.kv.multi()
+      .set(k.balance, 10).hset(k.totals, { credits: 10, debits: 0, refunds: 0, generations: 0 })
+      .set(k.idempotency("old-1"), id(7), { ex: 3600 }).set(k.idempotentResponse("old-1"), answer, { ex: 3600 })
+      .hset(k.op(id(7)), { kind: "debit", state: "open", amount: 3, at: T0, period: "2026-11", route: "POST /api/generate/article", idem: "old-1" })
+      .set(k.idempotency("old-2"), id(8), { ex: 3600 })
+      .exec();
+    const fp = (target: string) => ({ target, bodySha256: "Z".repeat(43) });
+    const sameRoute = await m.debit({ userId: "legacy", cost: 3, idempotencyKey: "old-1", requestFingerprint: fp("POST /api/generate/article") });
+    expect(sameRoute).toMatchObject({ status: "replay", originalDebitId: id(7), storedResponse: answer });
+    expect(await m.debit({ userId: "legacy", cost: 1, idempotencyKey: "old-1", requestFingerprint: fp("POST /api/chat") }))
+      .toMatchObject({ status: "idempotency_key_reused", mismatch: "target", originalDebitId: id(7) });
+    // Its debit's record is gone (the refund window ended): matched, as before.
+    expect(await m.debit({ userId: "legacy", cost: 1, idempotencyKey: "old-2", requestFingerprint: fp("POST /api/chat") }))
+      .toMatchObject({ status: "replay", originalDebitId: id(8) });
+    await expect.poll(async () => (await readLedger(m.context, "legacy")).balance).toBe(10);
+    expect((await m.context.kv.multi().get(k.idempotency("old-1")).exec())[0]).toBe(id(7));
+  });
+
   it("replays an answer stored in the previous format", () => {
     const stored = decodeStoredResponse('{"v":1,"status":200,"contentType":"application/json","body":"{\\"answer\\":42}"}');
     expect(stored.kind).toBe("response");

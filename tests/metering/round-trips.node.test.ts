@@ -27,6 +27,14 @@ describe("KV round trips per debit", () => {
     expect(server.counters.requests).toBe(2);
   });
 
+  it("a paid debit with an Idempotency-Key and its request's fingerprint is still one transaction", async () => {
+    server.resetCounters();
+    const fingerprint = { target: "POST /api/chat", bodySha256: "Q".repeat(43) };
+    const outcome = await metering.debit({ userId: "rt", cost: 1, idempotencyKey: crypto.randomUUID(), requestFingerprint: fingerprint });
+    expect(outcome.status).toBe("ok");
+    expect(server.counters.byPath).toEqual({ "/multi-exec": 1 });
+  });
+
   it("a refused debit costs one more (the compensation), and nothing else", async () => {
     const poor = createMetering(createKvClient({ url: server.url, token: "rt-token" }), { namespace: uniqueNamespace("rt"), monthlyAllowance: 0 });
     server.resetCounters();

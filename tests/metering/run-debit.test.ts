@@ -4,7 +4,7 @@ import type { DebitReading } from "../../lib/metering/debit";
 import { decideDebit } from "../../lib/metering/run-debit";
 
 const reading = (over: Partial<DebitReading>): DebitReading => ({
-  after: 5, staleIds: [], missingGrants: [], pendingGrants: [], replayOf: null, storedResponse: null, keyAgeMs: null, ...over,
+  after: 5, staleIds: [], missingGrants: [], pendingGrants: [], replayOf: null, keyMatch: null, storedResponse: null, keyAgeMs: null, ...over,
 });
 
 describe("decideDebit", () => {
@@ -14,7 +14,13 @@ describe("decideDebit", () => {
   });
 
   it("replays a taken Idempotency-Key whatever the balance says", () => {
-    expect(decideDebit(reading({ after: -3, replayOf: "deb_x" }), false)).toEqual({ status: "replay" });
+    expect(decideDebit(reading({ after: -3, replayOf: "deb_x", keyMatch: "same" }), false)).toEqual({ status: "replay" });
+  });
+
+  it("refuses a key taken by another request (route or body), and checks a previous version's key by its route", () => {
+    expect(decideDebit(reading({ after: 4, replayOf: "deb_x", keyMatch: "other_target" }), false)).toEqual({ status: "key_reused", mismatch: "target" });
+    expect(decideDebit(reading({ after: 4, replayOf: "deb_x", keyMatch: "other_body" }), false)).toEqual({ status: "key_reused", mismatch: "body" });
+    expect(decideDebit(reading({ after: 4, replayOf: "deb_x", keyMatch: "unknown" }), false)).toEqual({ status: "legacy_route" });
   });
 
   it("retries a refusal once: after the month's grant, or after the batch's earlier refusals", () => {

@@ -185,3 +185,23 @@ describe("settingsFromEnv: TOLLGATE_PUBLIC_ORIGIN", () => {
     },
   );
 });
+
+describe("settingsFromEnv: the gate's previous secret", () => {
+  const production = { ...PRODUCTION, ...envWith("KV_REST_API_URL", "KV_REST_API_TOKEN") };
+
+  it("is unset by default, and read from TOLLGATE_GATE_SECRET_PREVIOUS for verifying passes during a rotation", () => {
+    expect(settingsFromEnv(production).gatePreviousSecret).toBeUndefined();
+    expect(settingsFromEnv({ ...production, TOLLGATE_GATE_SECRET_PREVIOUS: "" }).gatePreviousSecret).toBeUndefined();
+    const previous = "settings-test-old-gate-secret-0123456789";
+    expect(settingsFromEnv({ ...production, TOLLGATE_GATE_SECRET_PREVIOUS: previous }).gatePreviousSecret).toBe(previous);
+  });
+
+  it("refuses a short one, and a development secret in production, without repeating it", () => {
+    const short = "secret-but-short";
+    const error = refusal(() => settingsFromEnv({ ...production, TOLLGATE_GATE_SECRET_PREVIOUS: short }));
+    expect(error.message).toContain("TOLLGATE_GATE_SECRET_PREVIOUS must be at least 32 characters");
+    expect(error.message).not.toContain(short);
+    const dev = settingsFromEnv({ TOLLGATE_ENV: "development" }).gateSecret;
+    expect(refusal(() => settingsFromEnv({ ...production, TOLLGATE_GATE_SECRET_PREVIOUS: dev })).message).toContain("TOLLGATE_GATE_SECRET_PREVIOUS");
+  });
+});

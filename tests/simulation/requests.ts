@@ -44,6 +44,9 @@ export async function debitOnce(ctx: ActorContext, inst: Instance, userId: strin
     case "replay":
       ctx.trace.note(`${name}: replay of ${outcome.originalDebitId}`);
       return "replay";
+    case "idempotency_key_reused":
+      ctx.trace.note(`${name}: key reused (${outcome.mismatch}) of ${outcome.originalDebitId}`);
+      return "replay";
   }
 }
 

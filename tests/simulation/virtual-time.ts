@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { vi } from "vitest";
 import type { Prng } from "./prng";
 
@@ -49,5 +50,18 @@ export function installVirtualTime(startMs: number): VirtualTime {
  */
 export function deterministicIds(prng: Prng): { restore(): void } {
   const spy = vi.spyOn(globalThis.crypto, "randomUUID").mockImplementation(() => prng.uuid());
-  return { restore: () => spy.mockRestore() };
+  // SHA-256 of request bodies (the Idempotency-Key fingerprint): WebCrypto answers from a
+  // thread pool, at a moment no fake clock controls. The same digest, computed at once,
+  // keeps the interleaving a function of the seed.
+  const digest = vi.spyOn(globalThis.crypto.subtle, "digest").mockImplementation(async (algorithm, data) => {
+    if (algorithm !== "SHA-256") throw new TypeError(`the simulation only computes SHA-256, not ${String(algorithm)}`);
+    const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data as ArrayBuffer);
+    return new Uint8Array(createHash("sha256").update(bytes).digest()).buffer;
+  });
+  return {
+    restore: () => {
+      spy.mockRestore();
+      digest.mockRestore();
+    },
+  };
 }

@@ -78,7 +78,7 @@ export function buildInstance(
     log,
   });
   const metered = createMeteredRoute({
-    signer: createGateSigner(SIGNING_SECRET),
+    signer: createGateSigner({ secret: SIGNING_SECRET }),
     gate,
     pricing: PRICING,
     tokenHeaders: { monthlyAllowance: ALLOWANCE, secondsToPeriodEnd: () => (nextPeriodStart(clock()) - clock()) / 1000 },
