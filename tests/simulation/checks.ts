@@ -109,8 +109,11 @@ export function finalChecks(ledger: LedgerSnapshot, user: UserModel): Violation[
  * design leaves open (README "Limits": a top-up's amount is read before it is added, and a
  * reset can land in between): not counted, so the check keeps catching every other case.
  */
+const CLOCK_SKEW_MS = 2_000;
+
 function grantOf(e: HistoryEntry, history: readonly HistoryEntry[]): string | null {
-  const resetAfter = (month: string) => history.some((r) => r.type === "reset" && r.at > e.at && periodOf(r.at) === month);
+  // (Stamps come from different instances' clocks, which may differ by up to kvTimeoutMs.)
+  const resetAfter = (month: string) => history.some((r) => r.type === "reset" && r.at + CLOCK_SKEW_MS > e.at && periodOf(r.at) === month);
   if (e.type === "refill") {
     const month = e.amount > 0 ? (/^Monthly allowance (\d{4}-\d{2})$/.exec(e.reason ?? "")?.[1] ?? periodOf(e.at)) : null;
     return month !== null && resetAfter(month) ? null : month;
