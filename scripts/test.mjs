@@ -3,7 +3,7 @@
  * `npm test`: everything the suite needs, set up by the suite itself, then `vitest run`.
  *
  * - Node: 22 or newer (the AI SDK 7 and vitest need it); older stops here with one line.
- * - Redis: `REDIS_URL` when given (the suite uses that Redis, its database and the next three
+ * - Redis: `REDIS_URL` when given (the suite uses that Redis, its database and the next four
  *   ones, which it flushes); otherwise a private `redis-server` on a free loopback port,
  *   started for this run and stopped after it, so a Redis the developer runs on 6379 is never
  *   touched. A missing `redis-server` is installed from Debian's packages when running as root.
@@ -138,7 +138,7 @@ async function main() {
 
   let stopRedis = () => {};
   if (process.env.REDIS_URL) {
-    process.stdout.write(`npm test: Redis from REDIS_URL (its database and the next three are the suite's)\n`);
+    process.stdout.write(`npm test: Redis from REDIS_URL (its database and the next four are the suite's)\n`);
   } else {
     const redis = await startPrivateRedis();
     env.REDIS_URL = redis.url;

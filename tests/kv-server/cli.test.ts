@@ -78,6 +78,29 @@ async function command(url: string, args: unknown[], token = DEV_TOKEN): Promise
 }
 
 describe("npm run kv", () => {
+  // The limiter most Vercel apps put beside their KV, unchanged, against the server process
+  // `npm run dev` and `npm run kv` start (its scripts carry Upstash's allow-key-locking flag).
+  it("serves @upstash/ratelimit 2.x unchanged, on both engines", async () => {
+    const { Ratelimit } = await import("@upstash/ratelimit");
+    const { Redis } = await import("@upstash/redis");
+    for (const args of [["--no-persist"], ["--redis", redisUrlFor(TEST_DB.http)]]) {
+      const server = await startCli(["--port", "0", ...args]);
+      const redis = new Redis({ url: server.url, token: DEV_TOKEN, enableTelemetry: false });
+      const prefix = randomPrefix("cli-ratelimit");
+      for (const limiter of [Ratelimit.fixedWindow(2, "30 s"), Ratelimit.slidingWindow(2, "30 s"), Ratelimit.tokenBucket(1, "30 s", 2)]) {
+        const ratelimit = new Ratelimit({ redis, limiter, prefix: `${prefix}${Math.random()}`, analytics: false });
+        const results = [];
+        for (let i = 0; i < 3; i++) results.push((await ratelimit.limit("user")).success);
+        expect(results).toEqual([true, true, false]);
+        expect(await ratelimit.getRemaining("user")).toMatchObject({ remaining: 0 });
+        await ratelimit.resetUsedTokens("user");
+        expect((await ratelimit.limit("user")).success).toBe(true);
+      }
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    }
+  });
+
   it("prints one ready line, serves the dev tokens, and keeps data across a clean stop", async () => {
     const dir = tempDir();
     const first = await startCli(["--port", "0", "--data-dir", dir]);
