@@ -1,3 +1,5 @@
+import { unknownCommand } from "./reply";
+
 /**
  * Which commands the HTTP front end lets through, whatever the engine.
  *
@@ -50,6 +52,87 @@ export const REDIS_COMMANDS: ReadonlySet<string> = new Set([
   "zscan", "zscore", "zunion", "zunionstore",
 ]);
 
+/**
+ * The commands served over REST, on both engines: data commands only. This is
+ * an allow-list because the server is reachable from any web page the
+ * developer opens (and, with --redis, may front a shared Redis): a command
+ * that administers the server (CONFIG SET dir + SAVE writes files, MIGRATE
+ * and REPLICAOF dial out, DEBUG and SHUTDOWN stop it) must never run because
+ * a newer Redis added it or nobody thought to deny it. Commands with
+ * subcommands are narrowed further in ALLOWED_SUBCOMMANDS.
+ *
+ * Not served, deliberately: INFO (it names the files, executable and
+ * configuration of the server), MOVE, SWAPDB and SELECT (they reach other
+ * databases of a shared Redis), RESTORE (an unchecked serialized payload),
+ * FUNCTION and FCALL, COMMAND, OBJECT, and every admin command.
+ */
+export const SERVED_COMMANDS: ReadonlySet<string> = new Set([
+  // strings and counters
+  "append", "decr", "decrby", "get", "getdel", "getex", "getrange", "getset", "incr", "incrby", "incrbyfloat",
+  "lcs", "mget", "mset", "msetnx", "psetex", "set", "setex", "setnx", "setrange", "strlen", "substr",
+  // bitmaps
+  "bitcount", "bitfield", "bitfield_ro", "bitop", "bitpos", "getbit", "setbit",
+  // hashes
+  "hdel", "hexists", "hget", "hgetall", "hincrby", "hincrbyfloat", "hkeys", "hlen", "hmget", "hmset",
+  "hrandfield", "hscan", "hset", "hsetnx", "hstrlen", "hvals",
+  // lists
+  "lindex", "linsert", "llen", "lmove", "lmpop", "lpop", "lpos", "lpush", "lpushx", "lrange", "lrem", "lset",
+  "ltrim", "rpop", "rpoplpush", "rpush", "rpushx",
+  // sets
+  "sadd", "scard", "sdiff", "sdiffstore", "sinter", "sintercard", "sinterstore", "sismember", "smembers",
+  "smismember", "smove", "spop", "srandmember", "srem", "sscan", "sunion", "sunionstore",
+  // sorted sets
+  "zadd", "zcard", "zcount", "zdiff", "zdiffstore", "zincrby", "zinter", "zintercard", "zinterstore",
+  "zlexcount", "zmpop", "zmscore", "zpopmax", "zpopmin", "zrandmember", "zrange", "zrangebylex",
+  "zrangebyscore", "zrangestore", "zrank", "zrem", "zremrangebylex", "zremrangebyrank", "zremrangebyscore",
+  "zrevrange", "zrevrangebylex", "zrevrangebyscore", "zrevrank", "zscan", "zscore", "zunion", "zunionstore",
+  // streams
+  "xack", "xadd", "xautoclaim", "xclaim", "xdel", "xgroup", "xinfo", "xlen", "xpending", "xrange", "xread",
+  "xreadgroup", "xrevrange", "xsetid", "xtrim",
+  // geo
+  "geoadd", "geodist", "geohash", "geopos", "georadius", "georadius_ro", "georadiusbymember",
+  "georadiusbymember_ro", "geosearch", "geosearchstore",
+  // HyperLogLog
+  "pfadd", "pfcount", "pfmerge",
+  // keys and expiry
+  "copy", "del", "dump", "exists", "expire", "expireat", "expiretime", "keys", "persist", "pexpire",
+  "pexpireat", "pexpiretime", "pttl", "randomkey", "rename", "renamenx", "scan", "sort", "sort_ro", "touch",
+  "ttl", "type", "unlink",
+  // scripting
+  "eval", "eval_ro", "evalsha", "evalsha_ro", "script",
+  // the database as a whole, and the connection
+  "dbsize", "echo", "flushall", "flushdb", "memory", "ping", "time",
+]);
+
+/** The subcommands served, for the commands in SERVED_COMMANDS that have them. */
+const ALLOWED_SUBCOMMANDS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  // SCRIPT DEBUG would hand the connection to the Lua debugger.
+  ["script", new Set(["load", "exists", "flush", "kill"])],
+  ["memory", new Set(["usage"])],
+]);
+
+/**
+ * Why a command is not served (it administers the server, or is not a Redis
+ * command at all), or undefined when it is a data command. Both engines ask
+ * this first, for single commands, pipelines, transactions and redis.call in
+ * the embedded engine's scripts, so the answer is the same everywhere.
+ */
+export function administrativeRefusal(args: readonly string[]): string | undefined {
+  const name = (args[0] ?? "").toLowerCase();
+  // An unknown name gets Redis's own answer, so a client sees what a real Redis would say.
+  if (!REDIS_COMMANDS.has(name)) return SERVED_COMMANDS.has(name) ? undefined : unknownCommand(args);
+  if (!SERVED_COMMANDS.has(name)) return notAvailable(name);
+  const subcommands = ALLOWED_SUBCOMMANDS.get(name);
+  if (subcommands === undefined || args.length < 2) return undefined; // arity errors come from the engine
+  const sub = (args[1] ?? "").toLowerCase();
+  return subcommands.has(sub) ? undefined : notAvailable(`${name} ${sub}`);
+}
+
+function notAvailable(what: string): string {
+  // Upstash's own wording for a command it does not serve.
+  return `ERR Command is not available: '${what}'. The Tollgate KV server serves data commands only`;
+}
+
 const BLOCKING = new Set([
   "blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop", "wait", "waitaof",
 ]);
@@ -59,7 +142,7 @@ const PUBSUB = new Set([
 /** They change or end the state of the one connection every HTTP request shares. */
 const CONNECTION_STATE = new Set([
   "multi", "exec", "discard", "watch", "unwatch", "select", "auth", "hello", "quit", "reset", "client",
-  "readonly", "readwrite", "asking", "sync", "psync", "replconf", "shutdown", "failover", "replicaof", "slaveof",
+  "readonly", "readwrite", "asking", "sync", "psync", "replconf",
 ]);
 
 export function isReadOnlyCommand(name: string): boolean {
@@ -85,5 +168,5 @@ export function refusalReason(args: readonly string[]): string | undefined {
       ? `ERR '${name}' is not supported over REST: send the transaction to /multi-exec`
       : `ERR '${name}' is not supported over REST: it changes the shared connection`;
   }
-  return undefined;
+  return administrativeRefusal(args);
 }

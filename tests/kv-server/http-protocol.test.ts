@@ -41,6 +41,44 @@ function client(server: () => RunningKvServer) {
   };
 }
 
+
+// Harmless first and harmless forms (SHUTDOWN ABORT, SWAPDB 0 0): if the guard ever broke, the
+// first command fails the test before anything could change the shared Redis.
+const ADMIN_COMMANDS: (string | number)[][] = [
+  ["config", "get", "dir"], ["info"], ["lastsave"], ["command"], ["module", "list"], ["acl", "whoami"],
+  ["cluster", "info"], ["function", "list"], ["memory", "doctor"], ["latency", "latest"], ["slowlog", "get"],
+  ["debug", "sleep", 0], ["script", "debug", "no"], ["shutdown", "abort"], ["failover", "abort"],
+  ["swapdb", 0, 0], ["move", "no-such-key", 1], ["restore", "k", 0, "x"],
+  ["migrate", "127.0.0.1", 1, "no-such-key", 0, 1], ["replicaof", "no", "one"], ["slaveof", "no", "one"],
+  ["bgrewriteaof"], ["bgsave"], ["save"], ["config", "set", "dir", "/tmp"],
+];
+
+/** Admin commands never reach an engine: refused alone, per item in a pipeline, and abort a transaction. */
+async function expectAdminRefused(call: ReturnType<typeof client>, p: string): Promise<void> {
+  for (const command of ADMIN_COMMANDS) {
+    const answer = await call("/", command);
+    expect(answer.status, JSON.stringify(command)).toBe(400);
+    expect(answer.body, JSON.stringify(command)).toEqual({ error: expect.stringMatching(/^ERR Command is not available: /) });
+  }
+  // Path-style GET, as an <img src> on a web page would send it.
+  expect((await call("/config/set/dir/tmp")).body).toEqual({ error: expect.stringMatching(/^ERR Command is not available: 'config'/) });
+  const pipeline = await call("/pipeline", [["set", `${p}adm`, "1"], ["config", "set", "dir", "/tmp"], ["get", `${p}adm`]]);
+  expect(pipeline.body).toEqual([
+    { result: "OK" },
+    { error: "ERR Command is not available: 'config'. The Tollgate KV server serves data commands only" },
+    { result: "1" },
+  ]);
+  expect((await call("/multi-exec", [["incr", `${p}adm`], ["save"]])).body).toEqual({
+    error: "EXECABORT Transaction discarded because of previous errors.",
+  });
+  expect((await call("/", ["get", `${p}adm`])).body).toEqual({ result: "1" });
+  // The data commands around them still run, and so do the served subcommands.
+  expect((await call("/", ["script", "exists", "f".repeat(40)])).body).toEqual({ result: [0] });
+  expect((await call("/", ["memory", "usage", `${p}adm`])).status).toBe(200);
+  expect((await call("/", ["dbsize"])).status).toBe(200);
+  await call("/", ["del", `${p}adm`]);
+}
+
 describe("protocol on the embedded engine", () => {
   let server: RunningKvServer;
   const call = client(() => server);
@@ -52,6 +90,10 @@ describe("protocol on the embedded engine", () => {
   beforeEach(() => {
     server.setFault({ kind: "none" });
     server.resetCounters();
+  });
+
+  it("refuses commands that administer the server, alone, in pipelines and in transactions", async () => {
+    await expectAdminRefused(call, randomPrefix("admin"));
   });
 
   it("answers malformed bodies with 400 and keeps serving", async () => {
@@ -319,6 +361,10 @@ describe("protocol on the Redis engine", () => {
       result: [1, "two", 1],
     });
     expect((await call("/", ["evalsha", "f".repeat(40), 0])).body).toMatchObject({ error: expect.stringMatching(/^NOSCRIPT/) });
+  });
+
+  it("refuses commands that administer the server, alone, in pipelines and in transactions", async () => {
+    await expectAdminRefused(call, p);
   });
 
   it("refuses blocking, subscribing and connection-state commands", async () => {

@@ -1,4 +1,4 @@
-import { REDIS_COMMANDS } from "../command-policy";
+import { administrativeRefusal, REDIS_COMMANDS } from "../command-policy";
 import { ReplyError, unknownCommand, wrongArity } from "../reply";
 import type { CommandSpec } from "./command-context";
 import { bitfieldCommands } from "./commands/bitfield";
@@ -61,6 +61,9 @@ export type Resolution = { readonly ok: true; readonly spec: CommandSpec } | { r
  */
 export function resolveCommand(args: readonly string[]): Resolution {
   const name = (args[0] ?? "").toLowerCase();
+  // Admin commands are refused by policy, not for want of an implementation.
+  const refusal = REDIS_COMMANDS.has(name) ? administrativeRefusal(args) : undefined;
+  if (refusal !== undefined) return { ok: false, error: new ReplyError(refusal) };
   const spec = TABLE.get(name);
   if (spec === undefined) {
     const message = REDIS_COMMANDS.has(name)
