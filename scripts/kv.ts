@@ -18,10 +18,13 @@ const USAGE = `usage: npm run kv -- [--port 8079] [--host 127.0.0.1]
                      [--redis redis://127.0.0.1:6379 | --data-dir .tollgate/kv | --no-persist]
 
   --port N        port to listen on (env KV_PORT; default 8079; 0 picks a free one)
-  --host H        interface to bind (default 127.0.0.1)
+  --host H        interface to bind (default 127.0.0.1; a non-loopback one needs --allow-host)
   --redis URL     forward to this Redis instead of the embedded engine (env REDIS_URL)
   --data-dir DIR  where the embedded engine persists its data (default .tollgate/kv)
   --no-persist    keep the embedded engine's data in memory only
+  --allow-host H  also answer requests whose Host is H (NAME on any port, or NAME:PORT);
+                  repeatable. Only localhost, 127.0.0.1 and [::1] with the port are
+                  accepted otherwise (DNS rebinding defence)
 
 Tokens come from KV_REST_API_TOKEN and KV_REST_API_READ_ONLY_TOKEN, else from
 UPSTASH_REDIS_REST_TOKEN (never a mix, as in the app); without them the development
@@ -39,6 +42,7 @@ interface Config {
   token: string;
   readOnlyToken: string | undefined;
   devTokens: boolean;
+  allowHosts: string[];
 }
 
 function isLoopback(host: string): boolean {
@@ -54,6 +58,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "help" {
       redis: { type: "string" },
       "data-dir": { type: "string" },
       "no-persist": { type: "boolean" },
+      "allow-host": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -93,6 +98,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "help" {
     token,
     readOnlyToken,
     devTokens,
+    allowHosts: values["allow-host"] ?? [],
   };
 }
 
@@ -114,6 +120,7 @@ async function main(): Promise<void> {
       engine,
       token: config.token,
       readOnlyToken: config.readOnlyToken,
+      allowHosts: config.allowHosts,
     });
   } catch (error) {
     await engine.close();

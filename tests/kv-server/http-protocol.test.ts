@@ -407,3 +407,96 @@ describe("server lifecycle", () => {
     await first.close();
   });
 });
+
+/** A request with headers fetch() would not let us set (Host), and an optional body that may never come. */
+function raw(
+  url: string,
+  options: { path?: string; method?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}${options.path ?? "/"}`, { method: options.method ?? "POST", headers: options.headers, agent: false }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => {
+        let body: unknown = text;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          // Left as text for the assertion to show.
+        }
+        resolve({ status: res.statusCode ?? 0, body });
+      });
+    });
+    req.on("error", reject);
+    if (options.body !== undefined) req.end(options.body);
+    else req.flushHeaders();
+  });
+}
+
+describe("Host and Origin: DNS rebinding and foreign pages", () => {
+  let server: RunningKvServer;
+  let ran = 0;
+  const auth = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" };
+
+  beforeAll(async () => {
+    const engine = await createEmbeddedEngine();
+    // Counts what reaches the engine, to prove a refused request never did.
+    const exec = engine.exec.bind(engine);
+    engine.exec = (args) => {
+      ran++;
+      return exec(args);
+    };
+    server = await startKvServer({ port: 0, engine, token: TOKEN, allowHosts: ["kv.internal", "proxy.test:9000"] });
+  });
+  afterAll(() => server?.close());
+
+  it("serves the loopback names with its own port, and hosts named in allowHosts", async () => {
+    for (const host of [`127.0.0.1:${server.port}`, `localhost:${server.port}`, `[::1]:${server.port}`, `LOCALHOST:${server.port}`, "kv.internal", `kv.internal:${server.port}`, "kv.internal:1234", "proxy.test:9000"]) {
+      const answer = await raw(server.url, { headers: { ...auth, host }, body: '["echo","hi"]' });
+      expect(answer, host).toEqual({ status: 200, body: { result: "hi" } });
+    }
+  });
+
+  it("answers 421 to any other Host, before auth and without running anything", async () => {
+    ran = 0;
+    for (const host of ["evil.example", `evil.example:${server.port}`, "127.0.0.1:1", `localhost.evil.example:${server.port}`, "proxy.test:9001", "proxy.test"]) {
+      const answer = await raw(server.url, { headers: { ...auth, host }, body: '["flushall"]' });
+      expect(answer.status, host).toBe(421);
+      expect(answer.body, host).toEqual({ error: expect.stringMatching(/^ERR misdirected request/) });
+    }
+    // A path-style GET from a rebound page, token in the query.
+    const answer = await raw(server.url, { method: "GET", path: `/flushall?_token=${TOKEN}`, headers: { host: `rebound.example:${server.port}` } });
+    expect(answer.status).toBe(421);
+    expect(ran).toBe(0);
+  });
+
+  it("answers 403 to a browser Origin or a cross-site fetch that is not this server's; no Origin is fine", async () => {
+    ran = 0;
+    const cases: Record<string, string>[] = [
+      { origin: "https://evil.example" },
+      { origin: `http://evil.example:${server.port}` },
+      { origin: "null" },
+      { origin: "http://localhost:3000" },
+      { "sec-fetch-site": "cross-site" },
+      { "sec-fetch-site": "same-site" },
+    ];
+    for (const headers of cases) {
+      const answer = await raw(server.url, { method: "GET", path: `/flushall?_token=${TOKEN}`, headers });
+      expect(answer.status, JSON.stringify(headers)).toBe(403);
+      expect(answer.body).toEqual({ error: expect.stringMatching(/^ERR forbidden/) });
+    }
+    expect(ran).toBe(0);
+    const fine: Record<string, string>[] = [{ origin: `http://localhost:${server.port}` }, { origin: "http://kv.internal" }, { "sec-fetch-site": "none" }, {}];
+    for (const headers of fine) {
+      const answer = await raw(server.url, { headers: { ...auth, ...headers }, body: '["echo","ok"]' });
+      expect(answer, JSON.stringify(headers)).toEqual({ status: 200, body: { result: "ok" } });
+    }
+  });
+
+  it("refuses a malformed allowHosts entry at start", async () => {
+    for (const allowHosts of [[""], ["a b"], ["http://x"], ["::1"], ["x/y"]]) {
+      await expect(startKvServer({ port: 0, engine: await createEmbeddedEngine(), token: TOKEN, allowHosts }), JSON.stringify(allowHosts)).rejects.toThrow(TypeError);
+    }
+  });
+});

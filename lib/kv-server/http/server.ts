@@ -6,6 +6,7 @@ import { ReplyError, type Reply } from "../reply";
 import { accessFor, presentedToken } from "./auth";
 import { readBody } from "./body";
 import { encodeItem, encodeReply } from "./encoding";
+import { checkHost, hostPolicy, type HostPolicy } from "./host-check";
 import {
   createCounters,
   FaultInjector,
@@ -27,6 +28,12 @@ export interface KvServerOptions {
   token: string;
   /** Token for reads only; writes with it are refused with 403 NOPERM, like Upstash. */
   readOnlyToken?: string;
+  /**
+   * Names accepted in `Host` (and a browser's `Origin`) besides the loopback names with the
+   * listening port and the bound host: `name` on any port, or `name:port`. Anything else gets
+   * 421 (Host) or 403 (Origin), which stops DNS rebinding. @default []
+   */
+  allowHosts?: readonly string[];
   /** Larger request bodies get 413. @default 1 MiB */
   maxBodyBytes?: number;
 }
@@ -97,6 +104,11 @@ function validate(options: KvServerOptions): void {
   if (readOnlyToken !== undefined && (readOnlyToken.length === 0 || readOnlyToken === options.token)) {
     throw new TypeError("the read-only token must be non-empty and differ from the full-access token");
   }
+  for (const name of options.allowHosts ?? []) {
+    if (typeof name !== "string" || !/^(\[[0-9a-fA-F:.]+\]|[^\s/@[\]]+)(:\d+)?$/.test(name) || name.startsWith(":")) {
+      throw new TypeError(`invalid allowed host ${JSON.stringify(name)}: use NAME or NAME:PORT`);
+    }
+  }
   const port = options.port ?? 8079;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`invalid port ${port}`);
 }
@@ -112,6 +124,8 @@ export async function startKvServer(options: KvServerOptions): Promise<RunningKv
   const closing = new AbortController();
   const inFlight = new Set<Promise<void>>();
   let syncCounter = 0;
+  // Set once listening, before any request can arrive: the policy needs the port.
+  let policy: HostPolicy = { exact: new Set(), anyPort: new Set() };
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const sync = String(++syncCounter);
@@ -123,6 +137,13 @@ export async function startKvServer(options: KvServerOptions): Promise<RunningKv
     const method = request.method ?? "GET";
     counters.requests++;
     counters.byPath[route.key] = (counters.byPath[route.key] ?? 0) + 1;
+
+    // Before anything else: a rebound name or a foreign page gets nothing, its body unread.
+    const verdict = checkHost(request, policy);
+    if (!verdict.ok) {
+      sendError(response, verdict.status, verdict.error, sync, { connection: "close" });
+      return;
+    }
 
     if (method !== "POST" && method !== "GET") {
       request.resume();
@@ -205,6 +226,7 @@ export async function startKvServer(options: KvServerOptions): Promise<RunningKv
     });
   });
   const port = (server.address() as AddressInfo).port;
+  policy = hostPolicy(host, port, options.allowHosts ?? []);
   const urlHost = host.includes(":") ? `[${host}]` : host;
 
   let closed: Promise<void> | undefined;
