@@ -28,7 +28,7 @@ const USAGE = `usage: npm run kv -- [--port 8079] [--host 127.0.0.1]
 
 Tokens come from KV_REST_API_TOKEN and KV_REST_API_READ_ONLY_TOKEN, else from
 UPSTASH_REDIS_REST_TOKEN (never a mix, as in the app); without them the development
-tokens are used (refused with NODE_ENV=production on a non-loopback host).`;
+tokens are used, on a loopback host only: a non-loopback --host needs a configured token.`;
 
 class UsageError extends Error {
   override name = "UsageError";
@@ -85,9 +85,11 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "help" {
   const devTokens = customToken === undefined;
   const token = customToken ?? DEV_TOKEN;
   const readOnlyToken = devTokens ? DEV_READ_ONLY_TOKEN : credentials.readOnlyToken;
-  if (devTokens && env.NODE_ENV === "production" && !isLoopback(host)) {
+  // Whatever NODE_ENV says: the development tokens are published, so on any interface
+  // other machines can reach they would let anyone in.
+  if (devTokens && !isLoopback(host)) {
     throw new UsageError(
-      `refusing to serve ${host} with the development tokens in production: set KV_REST_API_TOKEN or UPSTASH_REDIS_REST_TOKEN`,
+      `refusing to serve ${host} with the development tokens: set KV_REST_API_TOKEN or UPSTASH_REDIS_REST_TOKEN`,
     );
   }
   return {

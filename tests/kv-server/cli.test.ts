@@ -190,12 +190,18 @@ describe("npm run kv", () => {
     await expect(refused).rejects.not.toThrow(/upstash-secret-token/);
   });
 
-  it("refuses the development tokens in production on a non-loopback host", async () => {
-    const env = cleanEnv({ NODE_ENV: "production" });
-    await expect(startCli(["--port", "0", "--host", "0.0.0.0", "--no-persist"], env)).rejects.toThrow(/exited with 2[\s\S]*KV_REST_API_TOKEN/);
-    const loopback = await startCli(["--port", "0", "--no-persist"], env);
+  it("refuses a non-loopback host without a configured token, whatever NODE_ENV says", async () => {
+    for (const nodeEnv of [undefined, "development", "production"]) {
+      const env = cleanEnv(nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv });
+      await expect(startCli(["--port", "0", "--host", "0.0.0.0", "--no-persist"], env), nodeEnv).rejects.toThrow(/exited with 2[\s\S]*KV_REST_API_TOKEN/);
+    }
+    const loopback = await startCli(["--port", "0", "--no-persist"], cleanEnv({ NODE_ENV: "production" }));
     expect(loopback.readyLine).toMatch(/engine=embedded data=memory$/);
     loopback.child.kill("SIGTERM");
     await loopback.exited;
+    const configured = await startCli(["--port", "0", "--host", "0.0.0.0", "--no-persist"], cleanEnv({ KV_REST_API_TOKEN: "a-configured-token" }));
+    expect(configured.readyLine).toMatch(/ready url=http:\/\/0\.0\.0\.0:\d+ /);
+    configured.child.kill("SIGTERM");
+    await configured.exited;
   });
 });

@@ -494,6 +494,18 @@ describe("Host and Origin: DNS rebinding and foreign pages", () => {
     }
   });
 
+  it("checks the token before reading the body: a stranger's body is never waited for nor read", async () => {
+    ran = 0;
+    // Headers only: the announced body never comes, so an answer proves nothing waited for it.
+    const waiting = raw(server.url, { headers: { authorization: "Bearer wrong", "content-length": "100" } });
+    const answer = await Promise.race([waiting, new Promise((resolve) => setTimeout(() => resolve("no answer"), 2000))]);
+    expect(answer).toEqual({ status: 401, body: { error: "Unauthorized" } });
+    // An oversized body from a stranger is refused for the token, not measured for its size.
+    const large = await raw(server.url, { headers: { "content-length": String(64 * 1024 * 1024) } });
+    expect(large).toEqual({ status: 401, body: { error: "Unauthorized" } });
+    expect(ran).toBe(0);
+  });
+
   it("refuses a malformed allowHosts entry at start", async () => {
     for (const allowHosts of [[""], ["a b"], ["http://x"], ["::1"], ["x/y"]]) {
       await expect(startKvServer({ port: 0, engine: await createEmbeddedEngine(), token: TOKEN, allowHosts }), JSON.stringify(allowHosts)).rejects.toThrow(TypeError);

@@ -146,9 +146,20 @@ export async function startKvServer(options: KvServerOptions): Promise<RunningKv
     }
 
     if (method !== "POST" && method !== "GET") {
-      request.resume();
+      // Not read (it may come from anyone): the connection closes instead.
       sendError(response, 405, "ERR method not allowed: use POST (or GET for path-style commands)", sync, {
         allow: "GET, POST",
+        connection: "close",
+      });
+      return;
+    }
+    // The token comes first: a stranger's body is never read, so it costs no memory or time.
+    const access = accessFor(presentedToken(request, query), token, readOnlyToken);
+    if (access === undefined) {
+      sendError(response, 401, "Unauthorized", sync, {
+        "www-authenticate": 'Bearer realm="tollgate-kv"',
+        // The unread body would otherwise be parsed as the next request on this connection.
+        connection: "close",
       });
       return;
     }
@@ -176,11 +187,6 @@ export async function startKvServer(options: KvServerOptions): Promise<RunningKv
       if (response.destroyed || request.socket.destroyed || closing.signal.aborted) return;
     }
 
-    const access = accessFor(presentedToken(request, query), token, readOnlyToken);
-    if (access === undefined) {
-      sendError(response, 401, "Unauthorized", sync, { "www-authenticate": 'Bearer realm="tollgate-kv"' });
-      return;
-    }
     const parsed = parseRequest(route, method, body.body);
     if (!parsed.ok) {
       sendError(response, parsed.status, parsed.error, sync);
