@@ -2,12 +2,15 @@
  * `npm run dev`: the app with zero set-up. When no KV URL is set (KV_REST_API_URL or
  * UPSTASH_REDIS_REST_URL), the local KV server (embedded engine, data in .tollgate/kv; or
  * real Redis when REDIS_URL is set) starts first on 127.0.0.1:8079 with the configured
- * token or the development one, then `next dev`.
+ * token or the local one kept in .tollgate/kv/token (made on first run), then `next dev`,
+ * which is handed the token in its environment.
  */
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
-import { createEmbeddedEngine, createRedisEngine, startKvServer } from "../lib/kv-server";
-import { DEV_KV_TOKEN, DEV_KV_URL, KV_REST_API, kvCredentialsFromEnv } from "../lib/settings";
+import { createEmbeddedEngine, createRedisEngine, localTokens, startKvServer } from "../lib/kv-server";
+import { DEV_KV_URL, KV_REST_API, kvCredentialsFromEnv } from "../lib/settings";
+
+const DATA_DIR = ".tollgate/kv";
 
 async function main(): Promise<void> {
   // Nothing may call out at run time: Next's anonymous telemetry stays off.
@@ -17,15 +20,21 @@ async function main(): Promise<void> {
   const credentials = kvCredentialsFromEnv(env);
   if (credentials.url === undefined) {
     const port = Number(new URL(DEV_KV_URL).port);
-    const engine = env.REDIS_URL ? await createRedisEngine(env.REDIS_URL) : await createEmbeddedEngine({ dataDir: ".tollgate/kv" });
-    const token = credentials.token ?? DEV_KV_TOKEN;
-    const server = await startKvServer({ port, engine, token });
+    // No published default: a web page or another user of the machine cannot guess it.
+    const local = credentials.token === undefined ? localTokens(DATA_DIR) : undefined;
+    const token = credentials.token ?? local?.token ?? "";
+    const engine = env.REDIS_URL ? await createRedisEngine(env.REDIS_URL) : await createEmbeddedEngine({ dataDir: DATA_DIR });
+    const server = await startKvServer({ port, engine, token, readOnlyToken: local?.readOnlyToken });
     closeKv = () => server.close();
     // The app gets the server's URL in the family its token came from: one pair, never a mix.
     const names = credentials.names ?? KV_REST_API;
     env[names.url] = server.url;
     env[names.token] = token;
-    console.log(`tollgate: local KV server on ${server.url} (engine=${engine.kind}${engine.kind === "embedded" ? ", data in .tollgate/kv" : ""})`);
+    if (local !== undefined) {
+      env[KV_REST_API.readOnlyToken] = local.readOnlyToken;
+      console.log(`tollgate: KV tokens kept in ${local.tokenFile} and ${local.readOnlyTokenFile}`);
+    }
+    console.log(`tollgate: local KV server on ${server.url} (engine=${engine.kind}${engine.kind === "embedded" ? `, data in ${DATA_DIR}` : ""})`);
   }
   const require = createRequire(import.meta.url);
   const next = spawn(process.execPath, [require.resolve("next/dist/bin/next"), "dev", ...process.argv.slice(2)], { stdio: "inherit", env });

@@ -8,11 +8,18 @@
  * are read by the app's own rule (kvCredentialsFromEnv in lib/settings.ts).
  */
 import { parseArgs } from "node:util";
-import { createEmbeddedEngine, createRedisEngine, redactUrl, startKvServer, type Engine } from "../lib/kv-server";
+import {
+  createEmbeddedEngine,
+  createRedisEngine,
+  ephemeralTokens,
+  localTokens,
+  LocalTokenError,
+  redactUrl,
+  startKvServer,
+  type Engine,
+  type LocalTokens,
+} from "../lib/kv-server";
 import { kvCredentialsFromEnv, SettingsError } from "../lib/settings";
-
-const DEV_TOKEN = "tollgate-dev-token";
-const DEV_READ_ONLY_TOKEN = "tollgate-dev-readonly-token";
 
 const USAGE = `usage: npm run kv -- [--port 8079] [--host 127.0.0.1]
                      [--redis redis://127.0.0.1:6379 | --data-dir .tollgate/kv | --no-persist]
@@ -27,8 +34,10 @@ const USAGE = `usage: npm run kv -- [--port 8079] [--host 127.0.0.1]
                   accepted otherwise (DNS rebinding defence)
 
 Tokens come from KV_REST_API_TOKEN and KV_REST_API_READ_ONLY_TOKEN, else from
-UPSTASH_REDIS_REST_TOKEN (never a mix, as in the app); without them the development
-tokens are used, on a loopback host only: a non-loopback --host needs a configured token.`;
+UPSTASH_REDIS_REST_TOKEN (never a mix, as in the app). Without them a random pair is
+made on first run and kept in the data directory (token, read-only-token; mode 0600),
+or made for this run only with --no-persist or --redis; on a loopback host only: a
+non-loopback --host needs a configured token.`;
 
 class UsageError extends Error {
   override name = "UsageError";
@@ -39,9 +48,9 @@ interface Config {
   host: string;
   redisUrl: string | undefined;
   dataDir: string | undefined;
-  token: string;
+  /** Undefined: none configured, so a local pair is used. */
+  token: string | undefined;
   readOnlyToken: string | undefined;
-  devTokens: boolean;
   allowHosts: string[];
 }
 
@@ -80,16 +89,12 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "help" {
   // The same variables, precedence and refusals as the app, so the token the server
   // accepts is the token `npm run dev` / `next start` in the same shell will send.
   const credentials = kvCredentialsFromEnv(env);
-  // A custom full token never pairs with the published read-only default.
-  const customToken = credentials.token;
-  const devTokens = customToken === undefined;
-  const token = customToken ?? DEV_TOKEN;
-  const readOnlyToken = devTokens ? DEV_READ_ONLY_TOKEN : credentials.readOnlyToken;
-  // Whatever NODE_ENV says: the development tokens are published, so on any interface
-  // other machines can reach they would let anyone in.
-  if (devTokens && !isLoopback(host)) {
+  const token = credentials.token;
+  // Whatever NODE_ENV says: a server other machines can reach must have a token its
+  // operator chose and handed out, not one made up in a local file.
+  if (token === undefined && !isLoopback(host)) {
     throw new UsageError(
-      `refusing to serve ${host} with the development tokens: set KV_REST_API_TOKEN or UPSTASH_REDIS_REST_TOKEN`,
+      `refusing to serve ${host} without a configured token: set KV_REST_API_TOKEN or UPSTASH_REDIS_REST_TOKEN`,
     );
   }
   return {
@@ -98,10 +103,16 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "help" {
     redisUrl,
     dataDir: redisUrl !== undefined || values["no-persist"] ? undefined : (values["data-dir"] ?? ".tollgate/kv"),
     token,
-    readOnlyToken,
-    devTokens,
+    readOnlyToken: token === undefined ? undefined : credentials.readOnlyToken,
     allowHosts: values["allow-host"] ?? [],
   };
+}
+
+/** The configured tokens, or a local pair: kept in the data directory, or for this run only. */
+function tokensFor(config: Config): { token: string; readOnlyToken: string | undefined; local?: LocalTokens } {
+  if (config.token !== undefined) return { token: config.token, readOnlyToken: config.readOnlyToken };
+  const local = config.dataDir !== undefined ? localTokens(config.dataDir) : ephemeralTokens();
+  return { token: local.token, readOnlyToken: local.readOnlyToken, local };
 }
 
 async function main(): Promise<void> {
@@ -110,6 +121,9 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
+  // Before the engine: a token file we cannot trust stops the start with nothing opened.
+  const tokens = tokensFor(config);
+  const local = tokens.local;
   const engine: Engine =
     config.redisUrl !== undefined
       ? await createRedisEngine(config.redisUrl)
@@ -120,17 +134,22 @@ async function main(): Promise<void> {
       port: config.port,
       host: config.host,
       engine,
-      token: config.token,
-      readOnlyToken: config.readOnlyToken,
+      token: tokens.token,
+      readOnlyToken: tokens.readOnlyToken,
       allowHosts: config.allowHosts,
     });
   } catch (error) {
     await engine.close();
     throw error;
   }
-  if (config.devTokens) {
-    const tokens = `KV_REST_API_TOKEN=${DEV_TOKEN} KV_REST_API_READ_ONLY_TOKEN=${DEV_READ_ONLY_TOKEN}`;
-    console.log(`tollgate-kv development tokens: ${tokens}`);
+  if (local?.tokenFile !== undefined) {
+    // Where, never what: the values stay in files only their owner reads.
+    console.log(
+      `tollgate-kv local tokens: KV_REST_API_TOKEN=$(cat ${local.tokenFile}) KV_REST_API_READ_ONLY_TOKEN=$(cat ${local.readOnlyTokenFile})`,
+    );
+  } else if (local !== undefined) {
+    // Kept nowhere, so this terminal is the only place to learn them.
+    console.log(`tollgate-kv tokens for this run: KV_REST_API_TOKEN=${local.token} KV_REST_API_READ_ONLY_TOKEN=${local.readOnlyToken}`);
   }
   const where =
     config.redisUrl !== undefined
@@ -162,7 +181,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof UsageError || error instanceof SettingsError || (error instanceof TypeError && "code" in error)) {
+  if (error instanceof UsageError || error instanceof SettingsError || error instanceof LocalTokenError || (error instanceof TypeError && "code" in error)) {
     console.error(`tollgate-kv: ${error.message}\n\n${USAGE}`);
     process.exit(2);
   }

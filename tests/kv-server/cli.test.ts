@@ -3,14 +3,15 @@
  * stops, and what survives `kill -9`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { randomPrefix, redisUrlFor, TEST_DB } from "./helpers";
 
 const ROOT = resolve(import.meta.dirname, "../..");
-const DEV_TOKEN = "tollgate-dev-token";
+/** The token every install used to share; nothing may accept it any more. */
+const PUBLISHED_TOKEN = "tollgate-dev-token";
 
 interface Cli {
   child: ChildProcess;
@@ -72,7 +73,17 @@ function startCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<
   });
 }
 
-async function command(url: string, args: unknown[], token = DEV_TOKEN): Promise<unknown> {
+/** The full token a CLI started without one made: from the file it names, or printed for this run. */
+function tokenOf(cli: Cli): string {
+  const output = cli.output();
+  const file = /KV_REST_API_TOKEN=\$\(cat (\S+)\)/.exec(output)?.[1];
+  if (file !== undefined) return readFileSync(file, "utf8").trim();
+  const printed = /KV_REST_API_TOKEN=([A-Za-z0-9_-]+)/.exec(output)?.[1];
+  if (printed === undefined) throw new Error(`no token in the output:\n${output}`);
+  return printed;
+}
+
+async function command(url: string, args: unknown[], token: string): Promise<unknown> {
   const response = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}` }, body: JSON.stringify(args) });
   return ((await response.json()) as { result?: unknown; error?: string }).result;
 }
@@ -85,7 +96,7 @@ describe("npm run kv", () => {
     const { Redis } = await import("@upstash/redis");
     for (const args of [["--no-persist"], ["--redis", redisUrlFor(TEST_DB.http)]]) {
       const server = await startCli(["--port", "0", ...args]);
-      const redis = new Redis({ url: server.url, token: DEV_TOKEN, enableTelemetry: false });
+      const redis = new Redis({ url: server.url, token: tokenOf(server), enableTelemetry: false });
       const prefix = randomPrefix("cli-ratelimit");
       for (const limiter of [Ratelimit.fixedWindow(2, "30 s"), Ratelimit.slidingWindow(2, "30 s"), Ratelimit.tokenBucket(1, "30 s", 2)]) {
         const ratelimit = new Ratelimit({ redis, limiter, prefix: `${prefix}${Math.random()}`, analytics: false });
@@ -101,33 +112,60 @@ describe("npm run kv", () => {
     }
   });
 
-  it("prints one ready line, serves the dev tokens, and keeps data across a clean stop", async () => {
+  it("prints one ready line, makes a token pair kept in the data directory (0600), and keeps data across a clean stop", async () => {
     const dir = tempDir();
     const first = await startCli(["--port", "0", "--data-dir", dir]);
     expect(first.readyLine).toMatch(new RegExp(`^tollgate-kv ready url=http://127\\.0\\.0\\.1:\\d+ engine=embedded data=${dir}$`));
     expect(first.output().split("\n").filter((line) => line.includes("ready"))).toHaveLength(1);
-    expect(first.output()).toContain(DEV_TOKEN);
-    expect(await command(first.url, ["set", "greeting", "hello"])).toBe("OK");
-    expect(await command(first.url, ["set", "nope", "x"], "tollgate-dev-readonly-token")).toBeUndefined();
+    const token = readFileSync(join(dir, "token"), "utf8").trim();
+    const readOnly = readFileSync(join(dir, "read-only-token"), "utf8").trim();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(readOnly).not.toBe(token);
+    for (const name of ["token", "read-only-token"]) expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
+    // Where the tokens are, never what they are.
+    expect(first.output()).toContain(join(dir, "token"));
+    expect(first.output()).not.toContain(token);
+    expect(first.output()).not.toContain(readOnly);
+    expect(tokenOf(first)).toBe(token);
+    expect(await command(first.url, ["set", "greeting", "hello"], token)).toBe("OK");
+    expect(await command(first.url, ["set", "nope", "x"], readOnly)).toBeUndefined();
+    expect(await command(first.url, ["get", "greeting"], readOnly)).toBe("hello");
+    for (const published of [PUBLISHED_TOKEN, "tollgate-dev-readonly-token"]) {
+      expect(await command(first.url, ["get", "greeting"], published)).toBeUndefined();
+    }
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
-    expect(readdirSync(dir)).toEqual(["snapshot.jsonl"]);
+    expect(readdirSync(dir).sort()).toEqual(["read-only-token", "snapshot.jsonl", "token"]);
 
+    // The same pair on the next start.
     const second = await startCli(["--port", "0", "--data-dir", dir]);
-    expect(await command(second.url, ["get", "greeting"])).toBe("hello");
+    expect(await command(second.url, ["get", "greeting"], token)).toBe("hello");
     second.child.kill("SIGINT");
     expect(await second.exited).toBe(0);
+  });
+
+  it("makes a pair for this run only with --no-persist, printed to its own terminal", async () => {
+    const first = await startCli(["--port", "0", "--no-persist"]);
+    const second = await startCli(["--port", "0", "--no-persist"]);
+    expect(tokenOf(first)).not.toBe(tokenOf(second));
+    expect(await command(first.url, ["ping"], tokenOf(first))).toBe("PONG");
+    expect(await command(first.url, ["ping"], tokenOf(second))).toBeUndefined();
+    for (const cli of [first, second]) {
+      cli.child.kill("SIGTERM");
+      expect(await cli.exited).toBe(0);
+    }
   });
 
   it("loses no acknowledged write to kill -9", async () => {
     const dir = tempDir();
     const server = await startCli(["--port", "0", "--data-dir", dir]);
+    const token = tokenOf(server);
     let acknowledged = 0;
     let stop = false;
     const writer = (async () => {
       while (!stop) {
         try {
-          if ((await command(server.url, ["incr", "counter"])) !== undefined) acknowledged++;
+          if ((await command(server.url, ["incr", "counter"], token)) !== undefined) acknowledged++;
         } catch {
           return;
         }
@@ -141,7 +179,7 @@ describe("npm run kv", () => {
     expect(acknowledged).toBeGreaterThan(50);
 
     const restarted = await startCli(["--port", "0", "--data-dir", dir]);
-    const stored = Number(await command(restarted.url, ["get", "counter"]));
+    const stored = Number(await command(restarted.url, ["get", "counter"], token));
     // Each write reaches the kernel before it is acknowledged; only the one in flight may or may not count.
     expect(stored).toBeGreaterThanOrEqual(acknowledged);
     expect(stored).toBeLessThanOrEqual(acknowledged + 1);
@@ -166,10 +204,10 @@ describe("npm run kv", () => {
   it("takes its token from UPSTASH_REDIS_REST_TOKEN, and KV_REST_API_TOKEN first when both are set", async () => {
     const upstash = await startCli(["--port", "0", "--no-persist"], cleanEnv({ UPSTASH_REDIS_REST_TOKEN: "upstash-secret-token" }));
     expect(await command(upstash.url, ["set", "k", "v"], "upstash-secret-token")).toBe("OK");
-    expect(await command(upstash.url, ["get", "k"], DEV_TOKEN)).toBeUndefined();
+    expect(await command(upstash.url, ["get", "k"], PUBLISHED_TOKEN)).toBeUndefined();
     expect(await command(upstash.url, ["get", "k"], "tollgate-dev-readonly-token")).toBeUndefined();
     expect(upstash.output()).not.toContain("upstash-secret-token");
-    expect(upstash.output()).not.toContain("development tokens");
+    expect(upstash.output()).not.toContain("tokens");
     upstash.child.kill("SIGTERM");
     expect(await upstash.exited).toBe(0);
 
