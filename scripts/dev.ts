@@ -37,7 +37,11 @@ async function main(): Promise<void> {
     console.log(`tollgate: local KV server on ${server.url} (engine=${engine.kind}${engine.kind === "embedded" ? `, data in ${DATA_DIR}` : ""})`);
   }
   const require = createRequire(import.meta.url);
-  const next = spawn(process.execPath, [require.resolve("next/dist/bin/next"), "dev", ...process.argv.slice(2)], { stdio: "inherit", env });
+  // `next dev` listens on every interface by default, and the development app signs anyone
+  // in with one click: bound to loopback unless asked otherwise (`npm run dev -- -H 0.0.0.0`).
+  const args = process.argv.slice(2);
+  const hostGiven = args.some((a) => a === "-H" || a === "--hostname" || a.startsWith("--hostname="));
+  const next = spawn(process.execPath, [require.resolve("next/dist/bin/next"), "dev", ...(hostGiven ? [] : ["-H", "127.0.0.1"]), ...args], { stdio: "inherit", env });
   const stop = async (code: number) => {
     next.kill("SIGTERM");
     await closeKv?.();
