@@ -10,7 +10,7 @@ import { asArray, asInt, asStringOrNull, execTx, execTxItems, type Transaction }
 import { newOperationId, openMember, type Operation, operationFields, parseOpenMember } from "./operation";
 import { periodOf } from "./period";
 import { assertIdempotencyKey, optionalText } from "./text";
-import { FenceClosedError, ownerDeadline } from "./timing";
+import { FenceClosedError, fenceUntil, ownerDeadline } from "./timing";
 import { type ResultReader, spanError, TxSteps } from "./tx-steps";
 
 /**
@@ -184,11 +184,12 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
     (tx) => tx.zrange(keys.open, "-inf", op.at - ctx.config.healAfterMs, { byScore: true, offset: 0, count: 8 }),
     (raw) => asArray(raw).map((m) => parseOpenMember(m).id).filter((id) => id !== op.id),
   );
-  const grants = d.grantNames.map((name) => {
-    const claimed = steps.read((tx) => tx.exists(keys.grant(name)), (raw) => asInt(raw, "grant exists") > 0);
-    const applied = steps.read((tx) => tx.exists(keys.grantApplied(name)), (raw) => asInt(raw, "grant applied") > 0);
-    return { name, claimed, applied };
-  });
+  // One EXISTS per grant counts its claim and its "applied" marker: 0 nobody claimed it,
+  // 1 claimed and being applied, 2 in the balance.
+  const grants = d.grantNames.map((name) => ({
+    name,
+    found: steps.read((tx) => tx.exists(keys.grant(name), keys.grantApplied(name)), (raw) => asInt(raw, "grant exists")),
+  }));
   const idempotency = d.idempotencyKey === null ? null : {
     holder: steps.read(
       (tx) => tx.set(keys.idempotency(d.idempotencyKey!), encodeIdempotencyRecord(op.id, d.fingerprint), { nx: true, get: true, ex: IDEMPOTENCY_TTL_SECONDS }),
@@ -209,8 +210,8 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
     return {
       after: after(items),
       staleIds: stale(items),
-      missingGrants: grants.filter((g) => !g.claimed(items)).map((g) => g.name),
-      pendingGrants: grants.filter((g) => g.claimed(items) && !g.applied(items)).map((g) => g.name),
+      missingGrants: grants.filter((g) => g.found(items) === 0).map((g) => g.name),
+      pendingGrants: grants.filter((g) => g.found(items) === 1).map((g) => g.name),
       replayOf: holder !== null && holder.debitId !== op.id ? holder.debitId : null,
       keyMatch: holder !== null && holder.debitId !== op.id ? compareFingerprint(holder, d.fingerprint) : null,
       storedResponse: idempotency?.stored(items) ?? null,
@@ -292,24 +293,19 @@ export function directTransport(ctx: MeteringContext): DebitTransport {
  * the debit to be settled as paid — README "Limits".
  */
 export async function voidDebit(ctx: MeteringContext, d: PreparedDebit): Promise<boolean> {
-  // The window is counted on the metering clock (what healers compare) and on this
-  // machine's own, whichever ends first: a metering clock injected by a test may stand still.
-  const remaining = ownerDeadline(ctx.config, d.op.at) - ctx.config.clock();
-  const deadline = Date.now() + remaining;
+  const fence = fenceUntil(ctx.config.clock, ownerDeadline(ctx.config, d.op.at));
   const maxPause = Math.min(2_000, ctx.config.healAfterMs / 10);
-  for (let attempt = 0; ; attempt++) {
-    if (Date.now() > deadline || ctx.config.clock() > ownerDeadline(ctx.config, d.op.at)) return false;
+  for (let attempt = 0; fence.isOpen(); attempt++) {
     try {
       const tx = ctx.kv.multi();
       tx.set(d.keys.void(d.op.id), 1, { ex: ctx.config.refundWindowSeconds });
       await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
       return true;
     } catch {
-      const pause = Math.min(100 * 2 ** attempt, maxPause);
-      if (Date.now() + pause > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, pause));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, maxPause)));
     }
   }
+  return false;
 }
 
 /**

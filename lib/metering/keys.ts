@@ -26,7 +26,8 @@ import { assertUserId } from "./user-id";
  *   <ns>:{<user>}:epoch          counts resets (INCR in the reset's transaction)
  *   <ns>:{<user>}:e:<id>         the epoch a credit/refill/refund was applied in
  *   <ns>:{<user>}:cg:<id>        a carried debit given back without touching the new ledger
- *   <ns>:{<user>}:cx:<resetId>   what a reset's carry step changed, and in which epoch
+ *   <ns>:{<user>}:cx:<resetId>   what a reset's carry step changed
+ *   <ns>:{<user>}:cxe:<resetId>  the epoch that carry step landed in
  *   <ns>:{<user>}:carry:<resetId>  the `open` set as the reset found it (what it carried over)
  */
 export interface UserKeys {
@@ -44,6 +45,7 @@ export interface UserKeys {
   appliedEpoch(id: string): string;
   givenToOldLedger(id: string): string;
   carryEffects(resetId: string): string;
+  carryEffectsEpoch(resetId: string): string;
   result(id: string): string;
   void(id: string): string;
   grant(name: string): string;
@@ -71,6 +73,7 @@ export function userKeys(namespace: string, userId: string): UserKeys {
     appliedEpoch: (id) => `${base}:e:${id}`,
     givenToOldLedger: (id) => `${base}:cg:${id}`,
     carryEffects: (resetId) => `${base}:cx:${resetId}`,
+    carryEffectsEpoch: (resetId) => `${base}:cxe:${resetId}`,
     result: (id) => `${base}:r:${id}`,
     void: (id) => `${base}:void:${id}`,
     grant: (name) => `${base}:g:${name}`,

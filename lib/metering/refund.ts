@@ -29,7 +29,8 @@ export async function refund(
   read.get(keys.result(debitId));
   read.exists(keys.void(debitId));
   read.get(keys.refundClaim(debitId));
-  const [rawOp, rawResult, voided, claim] = await execTx(read, { timeoutMs: ctx.config.kvTimeoutMs });
+  read.hgetall(keys.lastReset);
+  const [rawOp, rawResult, voided, claim, lastReset] = await execTx(read, { timeoutMs: ctx.config.kvTimeoutMs });
   const existing = asStringOrNull(claim);
   if (existing !== null) return { status: "already_refunded", debitId, refundId: existing };
   const op = parseOperation(debitId, rawOp);
@@ -38,7 +39,7 @@ export async function refund(
   const paid = op !== null && op.kind === "debit" && (after === null || after >= 0) && voided === 0;
   if (!paid || op === null) return { status: "not_refundable", debitId };
   // A debit settled before the user's last reset belongs to the old ledger.
-  if (!(await inCurrentLedger(ctx, keys, op))) return { status: "not_refundable", debitId };
+  if (!(await inCurrentLedger(ctx, keys, op, lastReset ?? null))) return { status: "not_refundable", debitId };
 
   // Checked again once the refund is claimed: a reset landing between the first check and
   // the claim would otherwise let an old-ledger debit be refunded into the new one (a reset

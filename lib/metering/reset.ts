@@ -133,7 +133,7 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
     // For an older reset's carry step caught in flight by this reset: what it changed.
     effects: m.debited > 0 ? (): Record<string, unknown> => ({}) : (() => {
       const fx = read.read((t) => t.hgetall(keys.carryEffects(m.id)), asRecord);
-      const at = read.read((t) => t.get(`${keys.carryEffects(m.id)}:epoch`), (raw) => asIntOrNull(raw, "epoch"));
+      const at = read.read((t) => t.get(keys.carryEffectsEpoch(m.id)), (raw) => asIntOrNull(raw, "epoch"));
       return (rows: Parameters<typeof fx>[0]): Record<string, unknown> => {
         const record = fx(rows);
         const epoch = at(rows);
@@ -222,9 +222,9 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
   });
   // The epoch this transaction lands in (COPY into the hash is not possible: a key of its
   // own, folded into the record by the reader below).
-  tx.copy(keys.epoch, `${keys.carryEffects(op.id)}:epoch`);
+  tx.copy(keys.epoch, keys.carryEffectsEpoch(op.id));
   tx.expire(keys.carryEffects(op.id), ctx.config.refundWindowSeconds);
-  tx.expire(`${keys.carryEffects(op.id)}:epoch`, ctx.config.refundWindowSeconds);
+  tx.expire(keys.carryEffectsEpoch(op.id), ctx.config.refundWindowSeconds);
   tx.del(keys.op(op.id), keys.appliedEpoch(op.id));
   tx.zrem(keys.open, openMember(op.id, 0));
   await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
@@ -237,10 +237,10 @@ export async function carryOver(ctx: MeteringContext, keys: UserKeys, op: Operat
  * debit stamped that close to the reset the store decides: carried by the reset, still
  * open (it landed after it), or settled into the new history.
  */
-export async function inCurrentLedger(ctx: MeteringContext, keys: UserKeys, debit: Operation): Promise<boolean> {
-  const read = ctx.kv.multi();
-  read.hgetall(keys.lastReset);
-  const [raw] = await execTx(read, { timeoutMs: ctx.config.kvTimeoutMs });
+export async function inCurrentLedger(ctx: MeteringContext, keys: UserKeys, debit: Operation, lastReset?: unknown): Promise<boolean> {
+  // The last reset's record, unless the caller read it in its own transaction already.
+  let raw = lastReset;
+  if (raw === undefined) [raw] = await execTx(ctx.kv.multi().hgetall(keys.lastReset), { timeoutMs: ctx.config.kvTimeoutMs });
   const last = asRecord(raw);
   if (last.id === undefined || last.at === undefined) return true;
   if (debit.at > Number(last.at) + ctx.config.kvTimeoutMs) return true;

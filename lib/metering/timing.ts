@@ -16,7 +16,7 @@ import type { MeteringConfig } from "./config";
  * - An operation's owner (the request that started it) sends nothing about it later than
  *   `ownerDeadline(op)` = op.at + healAfterMs / 2 − T: its compensation, its void, the
  *   application of a claimed credit. Past that, the step is left to a healer.
- * - A healer acts only on operations older than healAfterms (H): by then every request of
+ * - A healer acts only on operations older than healAfterMs (H): by then every request of
  *   the owner has been applied or never will be (op.at + H/2 − T + H/2 < op.at + H − T,
  *   a margin of T for clocks).
  * - A healer holds the user's heal lock for `healLockMs` and sends no step after
