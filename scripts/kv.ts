@@ -25,7 +25,7 @@ const USAGE = `usage: npm run kv -- [--port 8079] [--host 127.0.0.1]
                      [--redis redis://127.0.0.1:6379 | --data-dir .tollgate/kv | --no-persist]
 
   --port N        port to listen on (env KV_PORT; default 8079; 0 picks a free one)
-  --host H        interface to bind (default 127.0.0.1; a non-loopback one needs --allow-host)
+  --host H        interface to bind (default 127.0.0.1; a non-loopback one needs a configured token)
   --redis URL     forward to this Redis instead of the embedded engine (env REDIS_URL)
   --data-dir DIR  where the embedded engine persists its data (default .tollgate/kv)
   --no-persist    keep the embedded engine's data in memory only

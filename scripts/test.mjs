@@ -29,7 +29,7 @@ function fail(line) {
 function checkNode() {
   const major = Number(process.versions.node.split(".")[0]);
   if (major < MIN_NODE_MAJOR) {
-    fail(`Node ${process.versions.node} is too old: Tollgate needs Node 22 or 24 (README, "Prerequisites" says how to get Node 24 without root).`);
+    fail(`Node ${process.versions.node} is too old: Tollgate needs Node 22 or 24 (README, "Two commands", says how to get Node 24 without root).`);
   }
 }
 

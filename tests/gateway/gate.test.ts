@@ -207,30 +207,39 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
 
   // Issue 9, bug 5: a key whose answer could not be kept answered "in progress" for 24 h.
   it("ends every Idempotency-Key in a state a retry can use: replayed, in progress, or answer not kept", async () => {
-    const { metering, gate, meteredRoute } = await setup(target.url, target.token, { idempotencyInProgressMs: 300 });
+    const { metering, gate } = await setup(target.url, target.token, { idempotencyInProgressMs: 300 });
     await metering.credit({ userId: "hal", amount: 20, reason: "Top-up" });
     const auth = await bearer("hal");
     const retry = async (key: string) => {
       const d = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": key }));
       if (d.action !== "respond") throw new Error("a retry was forwarded (and charged)");
-      return { status: d.response.status, body: (await d.response.json()) as { code?: string } };
+      return { status: d.response.status, retryAfter: d.response.headers.get("retry-after"), body: (await d.response.json()) as { code?: string } };
     };
-    // An answer too large to keep: the retry learns it at once.
-    const big = meteredRoute()(async () => Response.json({ text: "x".repeat(70 * 1024) }));
-    const first = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "big-1" }));
+    // An answer too large to keep: once its marker is stored, the very next retry learns it.
+    // A gate whose in-progress window is 15 min: only the marker can answer this.
+    const patient = await setup(target.url, target.token);
+    await patient.metering.credit({ userId: "hal", amount: 20, reason: "Top-up" });
+    const stored: Promise<unknown>[] = [];
+    const big = patient.meteredRoute((task) => stored.push(task))(async () => Response.json({ text: "x".repeat(70 * 1024) }));
+    const first = await patient.gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "big-1" }));
     if (first.action !== "forward") throw new Error("refused");
     expect((await big(new Request("http://localhost/api/generate/article", { method: "POST", headers: first.requestHeaders }))).status).toBe(200);
-    await expect.poll(async () => (await retry("big-1")).body.code).toBe("idempotent_response_unavailable");
+    await Promise.all(stored);
+    const again = await patient.gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "big-1" }));
+    if (again.action !== "respond") throw new Error("a retry was forwarded (and charged)");
+    expect(again.response.status).toBe(409);
+    expect(await again.response.json()).toMatchObject({ code: "idempotent_response_unavailable" });
+    await first.afterResponse?.();
 
     // An answer never stored (the instance died, or the KV was away when it finished):
     // "in progress" while the request may still run, then a terminal answer.
     const lost = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "lost-1" }));
     if (lost.action !== "forward") throw new Error("refused");
-    expect(await retry("lost-1")).toMatchObject({ status: 409, body: { code: "idempotency_key_in_use" } });
+    expect(await retry("lost-1")).toMatchObject({ status: 409, retryAfter: "1", body: { code: "idempotency_key_in_use" } });
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(await retry("lost-1")).toMatchObject({ status: 409, body: { code: "idempotent_response_unavailable" } });
-    await Promise.all([first.afterResponse?.(), lost.afterResponse?.()]);
-    await expect.poll(async () => (await readLedger(metering.context, "hal")).balance).toBe(14);
+    await lost.afterResponse?.();
+    await expect.poll(async () => (await readLedger(metering.context, "hal")).balance).toBe(17);
   });
 
   it("refunds automatically when the handler fails; forged or absent passes never reach the work", async () => {

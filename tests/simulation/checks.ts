@@ -25,6 +25,10 @@ export function creditLabel(entry: HistoryEntry): string | null {
  * - nothing from before a reset shows up in the ledger that replaced it, except what the
  *   reset carried over (the debits open when it landed: `carried`, read from the store).
  */
+export function iso(t: number): string {
+  return new Date(t).toISOString();
+}
+
 export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model, answeredBy: number, carried: ReadonlySet<string>): Violation[] {
   const out: Violation[] = [];
   const add = (check: string, detail: string) => out.push({ check, userId: user.id, detail });
@@ -77,7 +81,7 @@ export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model
  * After everything settled (time past healAfterMs, every user healed): nothing is open,
  * and everything callers were told happened is in the ledger exactly once.
  */
-export function finalChecks(ledger: LedgerSnapshot, user: UserModel): Violation[] {
+export function finalChecks(ledger: LedgerSnapshot, user: UserModel, carried: ReadonlySet<string>): Violation[] {
   const out: Violation[] = [];
   const add = (check: string, detail: string) => out.push({ check, userId: user.id, detail });
   if (ledger.openIds.length > 0) add("nothing-open-after-healing", `still open: ${ledger.openIds.join(", ")}`);
@@ -85,7 +89,8 @@ export function finalChecks(ledger: LedgerSnapshot, user: UserModel): Violation[
   const refunds = countBy(ledger.history.filter((e) => e.type === "refund"), (e) => e.ref ?? "");
   const credits = countBy(ledger.history.filter((e) => e.type === "credit"), (e) => creditLabel(e) ?? "");
   for (const paid of user.paid.values()) {
-    if (paid.startedAt < user.certainSince) continue;
+    // Before the last reset only what it carried over is certain to be in this ledger.
+    if (paid.startedAt < user.certainSince && !carried.has(paid.id)) continue;
     const n = debits.get(paid.id) ?? 0;
     if (n !== 1) add("paid-debit-in-history-once", `debit ${paid.id} (${paid.cost}, ${paid.via}) was answered as paid; the history has it ${n} times`);
   }
@@ -130,6 +135,3 @@ function countBy<T>(items: T[], key: (item: T) => string): Map<string, number> {
   return out;
 }
 
-function iso(t: number): string {
-  return new Date(t).toISOString();
-}

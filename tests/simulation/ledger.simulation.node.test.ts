@@ -33,6 +33,18 @@ describe("ledger simulation", () => {
     expect(result.steps).toBe(steps);
   }, 120_000);
 
+  // The checks must be able to fail: with the timing assumption broken on purpose (a few
+  // requests applied 30-60 s after they were sent), a healer and a late owner both give
+  // the same tokens back, and some seed among the first few must say so.
+  it("fails when the timing assumption is broken", async () => {
+    const found: string[] = [];
+    for (let seed = 1; seed <= 4 && found.length === 0; seed++) {
+      const result = await runSimulation({ seed, steps: 2500, breakTiming: true, keepGoing: false, fullTrace: false });
+      found.push(...result.violations.map((v) => v.check));
+    }
+    expect(found.some((check) => /given-back-at-most-once|applied-at-most-once|invariant/.test(check))).toBe(true);
+  }, 240_000);
+
   it("replays a seed exactly", async () => {
     const a = await runSimulation({ seed: 424242, steps: 300, keepGoing: true, fullTrace: true });
     const b = await runSimulation({ seed: 424242, steps: 300, keepGoing: true, fullTrace: true });

@@ -1,7 +1,7 @@
 import { createMetering, type Metering, readLedger, userKeys } from "../../lib/metering";
 import type { ActorContext } from "./actor-context";
 import { type OperationKind, OPERATIONS, startOperation } from "./actors";
-import { finalChecks, stepChecks, type Violation } from "./checks";
+import { finalChecks, iso, stepChecks, type Violation } from "./checks";
 import { type FaultOptions, Network, Weather } from "./faults";
 import { Model } from "./model";
 import { Prng } from "./prng";
@@ -309,7 +309,7 @@ class Simulation {
       const ledger = await readLedger(this.oracle.context, user.id);
       this.openCount.set(user.id, ledger.openIds.length);
       const carried = await this.carriedBy(user.id);
-      for (const v of [...stepChecks(ledger, user, this.model, Infinity, carried), ...finalChecks(ledger, user)]) this.violate(v);
+      for (const v of [...stepChecks(ledger, user, this.model, Infinity, carried), ...finalChecks(ledger, user, carried)]) this.violate(v);
     }
     this.trace.note(`settled ${why}: ${this.model.users.size} users checked`);
     this.faults.enabled = true;
@@ -317,13 +317,10 @@ class Simulation {
   }
 }
 
-function iso(t: number): string {
-  return new Date(t).toISOString();
-}
 
 /** The failure report: seed, check, trace, and how to replay it. */
 export function formatReport(result: SimResult, options: { breakTiming?: boolean } = {}): string {
-  const replay = `${options.breakTiming ? "SIM_BREAK_TIMING=1 " : ""}SIM_SEED=${result.seed} SIM_STEPS=${result.configuredSteps} REDIS_URL=redis://127.0.0.1:6379 npx vitest run --project node tests/simulation`;
+  const replay = `${options.breakTiming ? "SIM_BREAK_TIMING=1 " : ""}SIM_SEED=${result.seed} SIM_STEPS=${result.configuredSteps} npm test -- --project node tests/simulation`;
   const lines = [
     `simulation seed ${result.seed} failed ${result.violations.length} check(s) within ${result.steps} steps:`,
     ...result.violations.map((v) => `  [step ${v.step} ${v.at}] ${v.check} (user ${v.userId}): ${v.detail}`),
