@@ -3,6 +3,8 @@ import { createKvClient } from "../../lib/kv-client";
 import { createEmbeddedEngine, type RunningKvServer, startKvServer } from "../../lib/kv-server";
 import { createMetering, type Metering } from "../../lib/metering";
 import { createDebitCoalescer } from "../../lib/metering/coalescer";
+import { createGate } from "../../lib/gateway/gate";
+import { PRICING } from "../../lib/gateway/pricing";
 import { uniqueNamespace } from "../support/kv";
 
 // Counted at the KV server itself: every HTTP request the metering core sends.
@@ -32,6 +34,20 @@ describe("KV round trips per debit", () => {
     const fingerprint = { target: "POST /api/chat", bodySha256: "Q".repeat(43) };
     const outcome = await metering.debit({ userId: "rt", cost: 1, idempotencyKey: crypto.randomUUID(), requestFingerprint: fingerprint });
     expect(outcome.status).toBe("ok");
+    expect(server.counters.byPath).toEqual({ "/multi-exec": 1 });
+  });
+
+  it("through the gate, a paid request with an Idempotency-Key (its body read and hashed) is one transaction before it is forwarded", async () => {
+    const gate = createGate({
+      verify: async (token) => ({ ok: true, userId: token, isAdmin: false, expiresAt: 4_102_444_800 }),
+      debit: metering.debit, pricing: PRICING, signer: null, topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 60,
+    });
+    server.resetCounters();
+    const decision = await gate(new Request("http://localhost/api/chat", {
+      method: "POST", body: JSON.stringify({ message: "hi" }),
+      headers: { authorization: "Bearer rt", "content-type": "application/json", "idempotency-key": crypto.randomUUID() },
+    }));
+    expect(decision.action).toBe("forward");
     expect(server.counters.byPath).toEqual({ "/multi-exec": 1 });
   });
 
