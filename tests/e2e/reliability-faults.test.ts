@@ -37,7 +37,7 @@ async function clearFaults(): Promise<void> {
 /**
  * Each scenario runs a load from two processes while the KV misbehaves. The loads run one
  * after the other (the fault is global); the checks come after, so the heal delay
- * (TOLLGATE_HEAL_AFTER_MS=5000 in e2e) is waited out once for all of them.
+ * (TOLLGATE_HEAL_AFTER_MS=8000 in e2e) is waited out once for all of them.
  */
 const SCENARIOS: Record<string, (s: Scenario) => Promise<LoadResult>> = {
   "the KV server stopped in the middle of the load, then restarted": async (s) => {
