@@ -79,6 +79,7 @@ export function buildRuntime(env: Record<string, string | undefined>, platform: 
     pricing,
     topUpUrl: settings.topUpUrl,
     publicOrigin: settings.publicOrigin,
+    allowedHosts: settings.allowedHosts,
     ...tokenHeaders,
     log: (event: string, fields: Record<string, unknown>) => console.warn(JSON.stringify({ event, ...fields })),
   };

@@ -1,4 +1,4 @@
-import { DEV_JWT_SECRET } from "./auth";
+import { isProductionStage, type Stage, stageOf } from "./deployment";
 import { type DeploymentEnv, type MeteringOptions, namespaceFor, type RefillPolicy } from "./metering";
 
 /**
@@ -9,7 +9,10 @@ import { type DeploymentEnv, type MeteringOptions, namespaceFor, type RefillPoli
 export type Env = Record<string, string | undefined>;
 
 export interface Settings {
-  deployment: DeploymentEnv;
+  /** The deployment's own kind (lib/deployment.ts): VERCEL_ENV, else NODE_ENV. Never TOLLGATE_ENV. */
+  stage: Stage;
+  /** Production or preview: no development default or switch applies. */
+  production: boolean;
   kv: { url: string; token: string; timeoutMs: number };
   metering: Omit<MeteringOptions, "clock">;
   adminApiToken: string | undefined;
@@ -24,10 +27,19 @@ export interface Settings {
   gatePreviousSecret: string | undefined;
   /** Debits of concurrent requests share one transaction (see lib/metering/coalescer.ts). */
   coalesce: boolean;
-  /** Development sign-in buttons on the dashboard. Never in production. */
+  /** Development sign-in buttons on the dashboard. Never in production or preview. */
   devSignIn: boolean;
-  /** The /api/bench/* routes `npm run bench` measures (TOLLGATE_BENCH=1). */
+  /** `fail: true` makes the demo handlers fail on purpose (to show refunds): development, or a test build. */
+  demoFailures: boolean;
+  /** The /api/bench/* routes `npm run bench` measures: only in a test build (TOLLGATE_TEST_BUILD). */
   benchRoutes: boolean;
+  /**
+   * In development, the host names requests may be addressed to (loopback, the public
+   * origin's, TOLLGATE_ALLOWED_HOSTS); a request for any other is refused, which is what
+   * stops a DNS-rebinding page from driving the development app (lib/http/allowed-host.ts).
+   * Null in a deployment: the platform routes by host.
+   */
+  allowedHosts: readonly string[] | null;
   /**
    * The origin browsers reach the app at (TOLLGATE_PUBLIC_ORIGIN), e.g. behind a proxy that
    * rewrites the Host or terminates TLS. Writes the session cookie authenticates must come
@@ -37,10 +49,23 @@ export interface Settings {
   publicOrigin: string | null;
 }
 
+/** Where `npm run dev` starts the local KV server. The address is no secret; its token is. */
 export const DEV_KV_URL = "http://127.0.0.1:8079";
-export const DEV_KV_TOKEN = "tollgate-dev-token";
-/** Public and development-only, like DEV_JWT_SECRET: production must set TOLLGATE_GATE_SECRET or AUTH_JWT_SECRET. */
-const DEV_GATE_SECRET = "tollgate-dev-only-gate-signing-secret-000";
+
+/** The names a development server answers to whatever else is configured. */
+export const LOOPBACK_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
+
+/**
+ * What the build was made for, fixed when `next build` ran: next.config.ts inlines
+ * TOLLGATE_TEST_BUILD into the bundles, so a normal production build keeps "0" whatever its
+ * run-time environment says. A test build (the benchmark's and the end-to-end suite's)
+ * serves the /api/bench/* routes and honours the demo failure flag.
+ */
+export interface BuildFlags {
+  forTests: boolean;
+}
+
+export const BUILD: BuildFlags = { forTests: process.env.TOLLGATE_TEST_BUILD === "1" };
 
 export class SettingsError extends Error {}
 
@@ -119,48 +144,59 @@ export function kvCredentialsFromEnv(env: Env): KvCredentials {
   return { names, url, token, readOnlyToken: readOnly };
 }
 
-export function deploymentOf(env: Env): DeploymentEnv {
-  const explicit = env.TOLLGATE_ENV ?? env.VERCEL_ENV;
-  if (explicit !== undefined) {
-    if (explicit === "development" || explicit === "preview" || explicit === "production" || explicit === "test") return explicit;
-    throw new SettingsError(`TOLLGATE_ENV must be development, preview, production or test (got "${explicit}")`);
-  }
-  return env.NODE_ENV === "production" ? "production" : "development";
+/**
+ * The key namespace's name: TOLLGATE_ENV, else the stage. It names keys and nothing else
+ * (lib/deployment.ts decides what is production).
+ */
+export function namespaceEnvOf(env: Env, stage: Stage): DeploymentEnv {
+  const named = env.TOLLGATE_ENV?.trim();
+  if (named === undefined || named === "") return stage;
+  if (named === "development" || named === "preview" || named === "production" || named === "test") return named;
+  throw new SettingsError(`TOLLGATE_ENV must be development, preview, production or test (got "${named}")`);
 }
 
-export function settingsFromEnv(env: Env): Settings {
-  const deployment = deploymentOf(env);
-  const production = deployment === "production" || deployment === "preview";
+export function settingsFromEnv(env: Env, build: BuildFlags = BUILD): Settings {
+  let stage: Stage;
+  try {
+    stage = stageOf(env);
+  } catch (error) {
+    throw new SettingsError((error as Error).message);
+  }
+  const production = isProductionStage(stage);
   const kv = kvCredentialsFromEnv(env);
-  // Development fills in what is missing with the local KV server's address and token
-  // (`npm run kv` on another port needs only the URL; `npm run dev` starts one with the token).
+  // Development fills in the local KV server's address (`npm run kv` on another port needs
+  // only the URL). Never a token: `npm run dev` hands the app the one it generated.
   const kvUrl = kv.url ?? (production ? undefined : DEV_KV_URL);
-  const kvToken = kv.token ?? (production ? undefined : DEV_KV_TOKEN);
-  if (!kvUrl || !kvToken) {
+  if (!kvUrl || !kv.token) {
     throw new SettingsError(
-      kv.names
-        ? `${kv.url ? kv.names.token : kv.names.url} must be set with ${kv.url ? kv.names.url : kv.names.token} in preview and production`
-        : "KV_REST_API_URL and KV_REST_API_TOKEN (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN) must be set in " +
+      !production
+        ? `${kv.names?.token ?? KV_REST_API.token} is not set: \`npm run dev\` starts the local KV server and hands the app ` +
+            "its token (kept in .tollgate/kv/token), or set the URL and token of a store"
+        : kv.names
+          ? `${kv.url ? kv.names.token : kv.names.url} must be set with ${kv.url ? kv.names.url : kv.names.token} in preview and production`
+          : "KV_REST_API_URL and KV_REST_API_TOKEN (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN) must be set in " +
             "preview and production (on Vercel, connect an Upstash for Redis store from the Marketplace to the project)",
     );
   }
-  const gateSecret = env.TOLLGATE_GATE_SECRET ?? env.AUTH_JWT_SECRET ?? (production ? undefined : DEV_GATE_SECRET);
-  if (!gateSecret) throw new SettingsError("TOLLGATE_GATE_SECRET (or AUTH_JWT_SECRET) must be set in production");
-  if (production && (gateSecret === DEV_GATE_SECRET || gateSecret === DEV_JWT_SECRET)) {
-    throw new SettingsError("a development secret cannot be used in production");
+  const gateSecret = env.TOLLGATE_GATE_SECRET || env.AUTH_JWT_SECRET || undefined;
+  if (!gateSecret) {
+    throw new SettingsError(
+      "TOLLGATE_GATE_SECRET (or AUTH_JWT_SECRET) must be set: it signs what the gate hands to route handlers" +
+        (production ? "" : " (`npm run dev` makes a local one)"),
+    );
   }
+  if (gateSecret.length < 32) throw new SettingsError("TOLLGATE_GATE_SECRET must be at least 32 characters");
   const gatePreviousSecret = env.TOLLGATE_GATE_SECRET_PREVIOUS || undefined;
   if (gatePreviousSecret !== undefined && gatePreviousSecret.length < 32) {
     throw new SettingsError("TOLLGATE_GATE_SECRET_PREVIOUS must be at least 32 characters");
   }
-  if (production && (gatePreviousSecret === DEV_GATE_SECRET || gatePreviousSecret === DEV_JWT_SECRET)) {
-    throw new SettingsError("a development secret cannot be used in production (TOLLGATE_GATE_SECRET_PREVIOUS)");
-  }
+  const origin = publicOrigin(env.TOLLGATE_PUBLIC_ORIGIN);
   return {
-    deployment,
-    kv: { url: kvUrl, token: kvToken, timeoutMs: int(env, "TOLLGATE_KV_TIMEOUT_MS", 1500, 50, 30_000) },
+    stage,
+    production,
+    kv: { url: kvUrl, token: kv.token, timeoutMs: int(env, "TOLLGATE_KV_TIMEOUT_MS", 1500, 50, 30_000) },
     metering: {
-      namespace: namespaceFor(deployment, env.TOLLGATE_KEY_PREFIX ?? "tg"),
+      namespace: namespaceFor(namespaceEnvOf(env, stage), env.TOLLGATE_KEY_PREFIX ?? "tg"),
       monthlyAllowance: int(env, "TOLLGATE_MONTHLY_ALLOWANCE", 100, 0, 1_000_000_000),
       refillPolicy: policy(env.TOLLGATE_REFILL_POLICY),
       seedUsers: {
@@ -179,9 +215,23 @@ export function settingsFromEnv(env: Env): Settings {
     gatePreviousSecret,
     coalesce: env.TOLLGATE_COALESCE !== "0",
     devSignIn: !production && env.TOLLGATE_DEV_SIGNIN !== "0",
-    benchRoutes: env.TOLLGATE_BENCH === "1",
-    publicOrigin: publicOrigin(env.TOLLGATE_PUBLIC_ORIGIN),
+    demoFailures: !production || build.forTests,
+    benchRoutes: build.forTests,
+    allowedHosts: stage === "development" ? allowedHosts(env.TOLLGATE_ALLOWED_HOSTS, origin) : null,
+    publicOrigin: origin,
   };
+}
+
+/** Loopback, the public origin's host, and `TOLLGATE_ALLOWED_HOSTS` (comma-separated names, no ports). */
+function allowedHosts(raw: string | undefined, origin: string | null): readonly string[] {
+  const named = (raw ?? "").split(",").map((h) => h.trim().toLowerCase()).filter((h) => h !== "");
+  for (const host of named) {
+    if (!/^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$|^\[[0-9a-f:.]+\]$/.test(host)) {
+      throw new SettingsError(`TOLLGATE_ALLOWED_HOSTS must list host names or [IPv6] addresses, without ports (got "${host}")`);
+    }
+  }
+  const fromOrigin = origin === null ? [] : [new URL(origin).hostname];
+  return [...new Set([...LOOPBACK_HOSTS, ...fromOrigin, ...named])];
 }
 
 /** `https://app.example.com` (a port is allowed): a scheme and a host, nothing after them. */

@@ -5,6 +5,8 @@
  * every hint goes to stderr. Exit code 2 means bad arguments or configuration.
  */
 import { authConfigFromEnv, mintToken, parseTtl } from "../lib/auth";
+import { isProductionEnv } from "../lib/deployment";
+import { developmentSecrets } from "../lib/dev-secrets";
 import { isValidUserId } from "../lib/metering/user-id";
 
 const USAGE = "usage: npm run -s token -- <userId> [--admin] [--ttl 1h]";
@@ -61,8 +63,13 @@ async function main(): Promise<number> {
   }
 
   let config;
+  let signer = "AUTH_JWT_SECRET";
   try {
-    config = authConfigFromEnv(process.env);
+    // Outside production, the same local secret `npm run dev` hands the app (made here if
+    // this runs first), so the token works against `npm run dev` with nothing configured.
+    const local = isProductionEnv(process.env) ? null : developmentSecrets(process.env);
+    if (local?.env.AUTH_JWT_SECRET !== undefined) signer = `the local development secret in ${local.files[0]}`;
+    config = authConfigFromEnv({ ...process.env, ...local?.env });
   } catch (error) {
     // Config errors name the variable, never its value.
     console.error(`token: ${(error as Error).message}`);
@@ -82,7 +89,6 @@ async function main(): Promise<number> {
     audience: config.audience,
   });
   process.stdout.write(`${token}\n`);
-  const signer = config.usingDevSecret ? "the public development secret" : "AUTH_JWT_SECRET";
   console.error(
     `token: ${args.admin ? "admin " : ""}token for ${args.userId}, valid ${args.ttlSeconds}s, signed with ${signer}`,
   );

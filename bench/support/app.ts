@@ -33,15 +33,15 @@ export interface RunningApp {
 /** `next build`, as CI and the e2e setup run it. */
 export function buildApp(): void {
   const result = spawnSync(process.execPath, [NEXT_BIN, "build"], {
-    cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production" },
+    cwd: ROOT, stdio: "inherit", env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1", NODE_ENV: "production", TOLLGATE_TEST_BUILD: "1" },
   });
   if (result.status !== 0) throw new Error("next build failed");
 }
 
 /**
  * `next start` on a free loopback port, configured like the e2e setup: the test
- * deployment namespace under a unique prefix, no monthly allowance, an admin token, the
- * bench routes switched on (TOLLGATE_BENCH=1).
+ * deployment namespace under a unique prefix, no monthly allowance, an admin token. The
+ * bench routes are there because `buildApp` made a test build (TOLLGATE_TEST_BUILD=1).
  */
 export async function startApp(options: AppOptions): Promise<RunningApp> {
   const port = await freePort();
@@ -53,7 +53,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     TOLLGATE_ENV: "test",
     TOLLGATE_KEY_PREFIX: keyPrefix,
     TOLLGATE_MONTHLY_ALLOWANCE: "0",
-    TOLLGATE_BENCH: "1",
     KV_REST_API_URL: options.kvUrl,
     KV_REST_API_TOKEN: options.kvToken,
     AUTH_JWT_SECRET: BENCH_SECRETS.jwt,

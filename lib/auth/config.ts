@@ -1,11 +1,5 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
-
-/**
- * The development signing secret. It is PUBLIC (it is in the repository) and therefore
- * only ever used when the environment is not production and no key is configured: any
- * token it signs proves nothing about who made it.
- */
-export const DEV_JWT_SECRET = "tollgate-dev-only-public-secret-never-use-in-production";
+import { isProductionEnv } from "../deployment";
 
 /** HS256 needs a key at least as long as its hash output (RFC 7518 §3.2). */
 export const MIN_SECRET_BYTES = 32;
@@ -39,8 +33,6 @@ export interface AdminClaimRule {
 export interface AuthConfig {
   /** HMAC key bytes, or undefined when only a JWKS is trusted. */
   readonly secret: Uint8Array | undefined;
-  /** True when `secret` is `DEV_JWT_SECRET` (so scripts can warn). */
-  readonly usingDevSecret: boolean;
   /** Resolves the IdP's public key for a token header; undefined without a JWKS. */
   readonly jwks: JWTVerifyGetKey | undefined;
   /** Pinned `alg` values: symmetric ones only with a secret, asymmetric only with a JWKS. */
@@ -74,8 +66,8 @@ export interface AuthConfigInput {
   /** @default 5 */
   clockToleranceSeconds?: number;
   /**
-   * Production forbids the development secret. @default true — callers must opt out, so a
-   * forgotten flag fails closed.
+   * Production requires `issuer` and `audience` with a JWKS. @default true — callers must
+   * opt out, so a forgotten flag fails closed.
    */
   production?: boolean;
 }
@@ -86,23 +78,17 @@ export interface AuthConfigInput {
  */
 export function createAuthConfig(input: AuthConfigInput): AuthConfig {
   const production = input.production ?? true;
-  let secretBytes = input.secret === undefined ? undefined : toBytes(input.secret);
+  const secretBytes = input.secret === undefined ? undefined : toBytes(input.secret);
   if (secretBytes !== undefined && secretBytes.length < MIN_SECRET_BYTES) {
     throw new TypeError(`AUTH_JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
   }
-  if (production && secretBytes !== undefined && bytesEqual(secretBytes, toBytes(DEV_JWT_SECRET))) {
-    throw new TypeError("AUTH_JWT_SECRET is the public development secret; set a real one in production");
-  }
-
-  let usingDevSecret = false;
+  // No default key, not even in development: a key in the repository would be known to
+  // every web page and every host that can reach a development server.
   if (secretBytes === undefined && input.jwks === undefined) {
-    if (production) {
-      throw new TypeError(
-        "Tollgate auth is not configured: set AUTH_JWT_SECRET (HS256) or AUTH_JWKS_URL (identity provider) in production",
-      );
-    }
-    secretBytes = toBytes(DEV_JWT_SECRET);
-    usingDevSecret = true;
+    throw new TypeError(
+      "Tollgate auth is not configured: set AUTH_JWT_SECRET (HS256) or AUTH_JWKS_URL (identity provider); " +
+        "in development `npm run dev` makes a local secret (.tollgate/jwt-secret) and hands it to the app",
+    );
   }
 
   const jwks = input.jwks === undefined ? undefined : buildJwks(input.jwks, input.jwksTimeoutMs);
@@ -122,7 +108,6 @@ export function createAuthConfig(input: AuthConfigInput): AuthConfig {
 
   return Object.freeze({
     secret: secretBytes,
-    usingDevSecret,
     jwks,
     algorithms: Object.freeze([...algorithms]),
     issuer: input.issuer,
@@ -156,17 +141,6 @@ export function authConfigFromEnv(env: Record<string, string | undefined>): Auth
     clockToleranceSeconds: tolerance === undefined ? undefined : parseWholeSeconds(tolerance),
     production: isProductionEnv(env),
   });
-}
-
-/**
- * `TOLLGATE_ENV`, else `VERCEL_ENV`, decides when set (the same precedence as
- * lib/settings.ts), else `NODE_ENV`. Only "development" and "test" are non-production: a
- * preview is a public URL, and an unknown value fails closed.
- */
-export function isProductionEnv(env: Record<string, string | undefined>): boolean {
-  const explicit = (env.TOLLGATE_ENV?.trim() || env.VERCEL_ENV?.trim())?.toLowerCase();
-  if (explicit) return explicit !== "development" && explicit !== "test";
-  return env.NODE_ENV?.trim().toLowerCase() === "production";
 }
 
 function buildJwks(jwks: URL | JWTVerifyGetKey, timeoutMs: number | undefined): JWTVerifyGetKey {
@@ -226,8 +200,4 @@ function parseWholeSeconds(value: string): number {
 
 function toBytes(secret: string | Uint8Array): Uint8Array {
   return typeof secret === "string" ? new TextEncoder().encode(secret) : new Uint8Array(secret);
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }

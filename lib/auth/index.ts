@@ -2,8 +2,6 @@ export { isAdminApiToken, MIN_ADMIN_API_TOKEN_LENGTH } from "./admin-token";
 export {
   authConfigFromEnv,
   createAuthConfig,
-  DEV_JWT_SECRET,
-  isProductionEnv,
   JWKS_ALGORITHMS,
   MIN_SECRET_BYTES,
   SECRET_ALGORITHMS,

@@ -3,6 +3,7 @@ import { extractCredentials } from "../auth/credentials";
 import {
   authFailureResponse, insufficientTokens, invalidRequest, meteringUnavailable, methodNotAllowed, notFound, payloadTooLarge, problem,
 } from "../http";
+import { refuseForeignHost } from "../http/allowed-host";
 import { refuseCookieWrite } from "../http/same-origin";
 import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint } from "../metering";
 import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
@@ -36,6 +37,11 @@ export interface GateOptions extends TokenHeaderPolicy {
    * the request was addressed to)
    */
   publicOrigin?: string | null;
+  /**
+   * In development, the host names a request may be addressed to (lib/http/allowed-host.ts:
+   * DNS rebinding); null answers every host. @default null
+   */
+  allowedHosts?: readonly string[] | null;
   /** Where fail-open uses and unexpected errors are reported. Never given a token. */
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -73,6 +79,8 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
 
   return async function gate(request: Request): Promise<GateDecision> {
     const started = performance.now();
+    const foreign = refuseForeignHost(request, options.allowedHosts ?? null);
+    if (foreign !== null) return respond(foreign);
     const url = new URL(request.url);
     const price = lookupPrice(options.pricing, request.method, url.pathname);
     if (price.kind === "unknown") return respond(notFound("this route is not in the pricing table"));

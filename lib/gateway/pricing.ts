@@ -26,7 +26,7 @@ export const PRICING: readonly PricedRoute[] = [
 ];
 
 /**
- * Benchmark-only (TOLLGATE_BENCH=1): the chat work priced like chat but outside the
+ * Test builds only (TOLLGATE_TEST_BUILD=1, next.config.ts): the chat work priced like chat but outside the
  * middleware matcher, so `npm run bench` measures the gate run inside the handler.
  */
 export const BENCH_PRICING: readonly PricedRoute[] = [

@@ -3,6 +3,7 @@ export {
   authFailureResponse,
   crossOriginRefused,
   forbidden,
+  hostNotAllowed,
   insufficientTokens,
   invalidRequest,
   meteringUnavailable,
@@ -19,3 +20,4 @@ export {
 } from "./problem";
 export { isJsonContentType, readJsonBody, type JsonObject, type ReadJsonBodyOptions, type ReadJsonBodyResult } from "./json-body";
 export { refuseCookieWrite, refuseCrossOrigin, refuseNonJsonBody, type SameOriginOptions } from "./same-origin";
+export { refuseForeignHost } from "./allowed-host";

@@ -86,6 +86,11 @@ export function crossOriginRefused(detail: string): Response {
   return problem(403, "cross_origin_request", "Cross-origin request refused", { detail });
 }
 
+/** 421: the request names a host this server does not answer to (DNS rebinding, in development). */
+export function hostNotAllowed(detail: string): Response {
+  return problem(421, "host_not_allowed", "Host not allowed", { detail });
+}
+
 /** 400 with a caller-chosen stable code (`invalid_json`, `unknown_field`, `invalid_amount`…). */
 export function invalidRequest(code: string, detail: string, extra?: Record<string, unknown>): Response {
   return problem(400, code, "Invalid request", { detail, extra });

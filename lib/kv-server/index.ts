@@ -11,5 +11,5 @@ export type { RedisEngineOptions } from "./redis-engine";
 export { answerInProcess, startKvServer } from "./http/server";
 export type { KvServerOptions, RunningKvServer } from "./http/server";
 export type { Fault, FaultOptions, KvServerCounters } from "./http/instrumentation";
-export { ephemeralTokens, localTokens, LocalTokenError } from "./local-tokens";
+export { ephemeralTokens, localSecret, localTokens, LocalTokenError } from "./local-tokens";
 export type { LocalTokens } from "./local-tokens";

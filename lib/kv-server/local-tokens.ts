@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchmodSync, fstatSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /**
  * The tokens a local server uses when none is configured. A published default
@@ -68,6 +68,16 @@ function readOrCreate(file: string): string {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * One secret kept in `file` (its directory created mode 0700 if missing), made on first
+ * run, with the same care as the tokens: the development app's JWT secret lives beside
+ * the KV token this way (lib/dev-secrets.ts).
+ */
+export function localSecret(file: string): string {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  return readOrCreate(file);
 }
 
 /** The pair kept in `dir` (created mode 0700 if missing), made on first run. */

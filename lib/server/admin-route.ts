@@ -2,7 +2,7 @@ import { extractCredentials } from "../auth";
 import { invalidRequest, refuseCookieWrite } from "../http";
 import { isValidUserId } from "../metering";
 import { authenticateAdmin } from "./authenticate";
-import { withErrors } from "./errors";
+import { apiRoute } from "./errors";
 import { getNodeRuntime } from "./runtime";
 
 type Params = { params: Promise<{ userId: string }> };
@@ -24,7 +24,7 @@ export const ADMIN_TOKEN_ACTOR = "admin token";
  * lib/http/same-origin.ts): a sibling subdomain's form must not act as a signed-in admin.
  */
 export function adminUserRoute(handler: (request: Request, userId: string, caller: AdminCaller) => Promise<Response>) {
-  return withErrors(async (request: Request, { params }: Params) => {
+  return apiRoute(async (request: Request, { params }: Params) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
       const publicOrigin = getNodeRuntime().settings.publicOrigin;
       const forged = refuseCookieWrite(request, extractCredentials(request, { publicOrigin }), { publicOrigin });

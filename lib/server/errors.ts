@@ -1,5 +1,6 @@
-import { invalidRequest, meteringUnavailable, problem } from "../http";
+import { invalidRequest, meteringUnavailable, problem, refuseForeignHost } from "../http";
 import { KvUnavailableError, MeteringError } from "../metering";
+import { getNodeRuntime } from "./runtime";
 
 /** The one mapping from thrown errors to HTTP answers for route handlers. */
 export function errorResponse(error: unknown): Response {
@@ -9,10 +10,17 @@ export function errorResponse(error: unknown): Response {
   return problem(500, "internal_error", "Internal error", { detail: "an unexpected error occurred" });
 }
 
-export function withErrors<A extends unknown[]>(handler: (...args: A) => Promise<Response>): (...args: A) => Promise<Response> {
-  return async (...args) => {
+/**
+ * Every API route handler outside the gate goes through this: a development server refuses
+ * a foreign Host first (DNS rebinding, lib/http/allowed-host.ts), then thrown errors get
+ * their one answer.
+ */
+export function apiRoute<A extends unknown[]>(handler: (request: Request, ...rest: A) => Promise<Response>): (request: Request, ...rest: A) => Promise<Response> {
+  return async (request, ...rest) => {
     try {
-      return await handler(...args);
+      const foreign = refuseForeignHost(request, getNodeRuntime().settings.allowedHosts);
+      if (foreign !== null) return foreign;
+      return await handler(request, ...rest);
     } catch (error) {
       return errorResponse(error);
     }

@@ -11,7 +11,7 @@ export class DemoFailure extends Error {}
  */
 export function generationRoute<T>(fields: readonly Field[], work: (input: Record<string, string | number | boolean>, pass: GatePass) => Promise<T>) {
   return metered(async (request, pass) => {
-    const demoFailures = getNodeRuntime().settings.deployment !== "production";
+    const demoFailures = getNodeRuntime().settings.demoFailures;
     const input = await parseGenerationInput(request, fields, demoFailures);
     if (!input.ok) return input.response;
     if (input.value.fail === true) throw new DemoFailure("failure requested by the demo flag");

@@ -1,6 +1,6 @@
 import { createLocalJWKSet } from "jose";
 import { describe, expect, it } from "vitest";
-import { authConfigFromEnv, createAuthConfig, createTokenVerifier, DEV_JWT_SECRET, isProductionEnv, mintToken } from "../../lib/auth";
+import { authConfigFromEnv, createAuthConfig } from "../../lib/auth";
 import { AUDIENCE, ISSUER, SECRET } from "./helpers";
 
 const JWKS_URL = "https://idp.test/.well-known/jwks.json";
@@ -15,49 +15,24 @@ function messageOf(fn: () => unknown): string {
   throw new Error("expected a TypeError");
 }
 
-describe("isProductionEnv", () => {
-  it.each([
-    [{}, false],
-    [{ NODE_ENV: "development" }, false],
-    [{ NODE_ENV: "test" }, false],
-    [{ NODE_ENV: "production" }, true],
-    [{ VERCEL_ENV: "production" }, true],
-    [{ VERCEL_ENV: "preview", NODE_ENV: "development" }, true], // a preview is a public URL
-    [{ VERCEL_ENV: "development", NODE_ENV: "production" }, false], // `vercel dev`
-    [{ TOLLGATE_ENV: "preview" }, true],
-    [{ TOLLGATE_ENV: "staging" }, true], // unknown: fail closed
-    [{ TOLLGATE_ENV: "test" }, false],
-    [{ TOLLGATE_ENV: "development", NODE_ENV: "production" }, false], // explicit override wins
-    [{ TOLLGATE_ENV: "production", NODE_ENV: "development" }, true],
-  ])("%o → %s", (env, expected) => {
-    expect(isProductionEnv(env)).toBe(expected);
-  });
-});
-
 describe("authConfigFromEnv", () => {
-  it("outside production with nothing configured, uses the public dev secret", async () => {
-    const config = authConfigFromEnv({ NODE_ENV: "development" });
-    expect(config.usingDevSecret).toBe(true);
-    expect(config.algorithms).toEqual(["HS256"]);
-    const token = await mintToken({ sub: "dev-user", ttlSeconds: 60, secret: DEV_JWT_SECRET });
-    expect(await createTokenVerifier(config)(token)).toMatchObject({ ok: true, userId: "dev-user" });
-  });
-
-  it("in production with neither secret nor JWKS, throws a TypeError naming both settings", () => {
-    const message = messageOf(() => authConfigFromEnv({ NODE_ENV: "production" }));
+  it.each(["development", "test", "production"])("with neither secret nor JWKS, throws a TypeError naming both settings (NODE_ENV=%s: no default key, ever)", (nodeEnv) => {
+    const message = messageOf(() => authConfigFromEnv({ NODE_ENV: nodeEnv }));
     expect(message).toContain("AUTH_JWT_SECRET");
     expect(message).toContain("AUTH_JWKS_URL");
+    expect(message).toContain("npm run dev");
   });
 
-  it("in production, refuses the public dev secret even when set explicitly", () => {
-    expect(() => authConfigFromEnv({ VERCEL_ENV: "production", AUTH_JWT_SECRET: DEV_JWT_SECRET })).toThrow(TypeError);
-  });
-
-  it("never uses the dev secret when a JWKS is configured, even in development", () => {
+  it("with a JWKS only, has no secret and trusts the IdP's algorithms", () => {
     const config = authConfigFromEnv({ NODE_ENV: "development", AUTH_JWKS_URL: JWKS_URL });
     expect(config.secret).toBeUndefined();
-    expect(config.usingDevSecret).toBe(false);
     expect(config.algorithms).toEqual(["RS256", "ES256", "EdDSA", "Ed25519"]);
+  });
+
+  it("decides production by the deployment, never by TOLLGATE_ENV", () => {
+    expect(authConfigFromEnv({ NODE_ENV: "production", TOLLGATE_ENV: "development", AUTH_JWT_SECRET: SECRET }).production).toBe(true);
+    expect(authConfigFromEnv({ VERCEL_ENV: "preview", AUTH_JWT_SECRET: SECRET }).production).toBe(true);
+    expect(authConfigFromEnv({ NODE_ENV: "development", TOLLGATE_ENV: "production", AUTH_JWT_SECRET: SECRET }).production).toBe(false);
   });
 
   it("refuses a short secret without echoing it", () => {
@@ -84,14 +59,14 @@ describe("authConfigFromEnv", () => {
       adminClaim: { claim: "groups", value: "admins", acceptTrue: false },
       clockToleranceSeconds: 30,
       production: true,
-      usingDevSecret: false,
     });
     expect(authConfigFromEnv({ AUTH_JWT_SECRET: SECRET }).clockToleranceSeconds).toBe(5);
   });
 
   it("treats blank variables as unset", () => {
-    const config = authConfigFromEnv({ NODE_ENV: "test", AUTH_JWT_SECRET: "", AUTH_JWT_ISSUER: " ", AUTH_JWKS_URL: "" });
-    expect(config).toMatchObject({ usingDevSecret: true, issuer: undefined, jwks: undefined });
+    expect(() => authConfigFromEnv({ NODE_ENV: "test", AUTH_JWT_SECRET: "", AUTH_JWKS_URL: "" })).toThrow(/not configured/);
+    const config = authConfigFromEnv({ NODE_ENV: "test", AUTH_JWT_SECRET: SECRET, AUTH_JWT_ISSUER: " ", AUTH_JWKS_URL: "" });
+    expect(config).toMatchObject({ issuer: undefined, jwks: undefined });
   });
 
   it("requires issuer and audience with a JWKS in production (a shared IdP signs for other apps too)", () => {
@@ -141,8 +116,10 @@ describe("authConfigFromEnv", () => {
 
 describe("createAuthConfig", () => {
   it("defaults to production, so forgetting the flag fails closed", () => {
-    expect(() => createAuthConfig({})).toThrow(TypeError);
-    expect(createAuthConfig({ production: false }).usingDevSecret).toBe(true);
+    const jwks = createLocalJWKSet({ keys: [] });
+    expect(() => createAuthConfig({ jwks })).toThrow(/AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE/);
+    expect(createAuthConfig({ jwks, production: false }).production).toBe(false);
+    expect(() => createAuthConfig({ production: false })).toThrow(/not configured/);
   });
 
   it("accepts an injected key resolver in place of a URL", () => {

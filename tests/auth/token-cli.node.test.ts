@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
-import { resolve } from "node:path";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { authConfigFromEnv, createTokenVerifier } from "../../lib/auth";
@@ -12,7 +14,7 @@ const SECRET = "cli-test-secret-0123456789-abcdefghij";
 /** Runs `scripts/token.ts` as `npm run token` would, with a controlled environment. */
 async function token(args: string[], env: Record<string, string> = {}) {
   const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !/^(AUTH_|TOLLGATE_ENV|VERCEL_ENV|NODE_ENV)/.test(k)),
+    Object.entries(process.env).filter(([k]) => !/^(AUTH_|TOLLGATE_|VERCEL_ENV|NODE_ENV)/.test(k)),
   );
   try {
     const { stdout, stderr } = await run(TSX, ["scripts/token.ts", ...args], { cwd: ROOT, env: { ...clean, ...env } as NodeJS.ProcessEnv });
@@ -35,12 +37,26 @@ describe("scripts/token.ts", () => {
     if (result.ok) expect(result.expiresAt - Date.now() / 1000).toBeGreaterThan(30 * 60 - 60);
   });
 
-  it("uses the dev secret outside production and says so on stderr", async () => {
-    const out = await token(["alice"], { NODE_ENV: "development" });
-    expect(out.code).toBe(0);
-    expect(out.stderr).toContain("public development secret");
-    const result = await createTokenVerifier(authConfigFromEnv({ NODE_ENV: "development" }))(out.stdout.trim());
-    expect(result).toMatchObject({ ok: true, userId: "alice", isAdmin: false });
+  it("outside production with no secret, signs with the checkout's own local secret (made once, owner-only) and says so", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "tollgate-token-"));
+    try {
+      const env = { NODE_ENV: "development", TOLLGATE_DATA_DIR: dir };
+      const first = await token(["alice"], env);
+      expect(first.code).toBe(0);
+      const file = join(dir, "jwt-secret");
+      expect(first.stderr).toContain(`the local development secret in ${file}`);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const secret = readFileSync(file, "utf8").trim();
+      expect(secret).toMatch(/^[\w-]{43}$/);
+      const verify = createTokenVerifier(authConfigFromEnv({ NODE_ENV: "development", AUTH_JWT_SECRET: secret }));
+      expect(await verify(first.stdout.trim())).toMatchObject({ ok: true, userId: "alice", isAdmin: false });
+      // The same secret next time (npm run dev reads it too), not a new one per call.
+      const second = await token(["bob"], env);
+      expect(readFileSync(file, "utf8").trim()).toBe(secret);
+      expect(await verify(second.stdout.trim())).toMatchObject({ ok: true, userId: "bob" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([

@@ -31,11 +31,13 @@ describe("the admin console, in Chromium", () => {
     await expect.poll(() => balanceText(dashboard)).toBe("16");
     await dashboard.evaluate(() => ((window as unknown as { marker: string }).marker = "same document"));
 
-    // The admin, in another browser, signs in with the development button.
+    // The admin, in another browser, signs in with a token from the identity provider.
     const adminSide = await newContext(browser);
     const console_ = await adminSide.context.newPage();
     await console_.goto("/admin");
-    await console_.getByRole("button", { name: "Sign in as an administrator" }).click();
+    const admin = uniqueUser("ops");
+    await console_.getByLabel("Token from your identity provider").fill(await userToken(admin, { admin: true }));
+    await console_.getByRole("button", { name: "Sign in", exact: true }).click();
     await console_.getByLabel("User id").fill(user);
     await console_.getByRole("button", { name: "Look up" }).click();
     await expect.poll(() => console_.getByTestId("admin-balance").textContent()).toBe("16");
@@ -68,9 +70,9 @@ describe("the admin console, in Chromium", () => {
 
     await expect.poll(() => console_.getByTestId("admin-result").textContent()).toBe(`Added 500 tokens to ${user}. New balance: 516 tokens.`);
     await expect.poll(() => console_.getByTestId("admin-balance").textContent()).toBe("516");
-    // The console says which admin made it (the dev sign-in's subject); the user's own view does not.
-    await expect.poll(() => console_.locator('tr[data-type="credit"] td[data-label="By"]').first().textContent()).toBe("dev-admin");
-    expect(await dashboard.getByRole("table").first().textContent()).not.toContain("dev-admin");
+    // The console says which admin made it (the admin token's subject); the user's own view does not.
+    await expect.poll(() => console_.locator('tr[data-type="credit"] td[data-label="By"]').first().textContent()).toBe(admin);
+    expect(await dashboard.getByRole("table").first().textContent()).not.toContain(admin);
     await expectAccessible(console_);
     await console_.screenshot({ path: resolve(ARTIFACTS, "admin-console.png"), fullPage: true });
     await dashboard.screenshot({ path: resolve(ARTIFACTS, "dashboard.png"), fullPage: true });
@@ -81,7 +83,7 @@ describe("the admin console, in Chromium", () => {
     await resetDialog.getByRole("button", { name: "Reset user" }).click();
     await expect.poll(() => console_.getByTestId("admin-result").textContent()).toContain(`Reset ${user}. Balance is now 0 tokens`);
     await expect.poll(() => balanceText(dashboard), { timeout: 2_000, interval: 50 }).toBe("0");
-    await expect.poll(() => console_.locator('tr[data-type="reset"] td[data-label="By"]').first().textContent()).toBe("dev-admin");
+    await expect.poll(() => console_.locator('tr[data-type="reset"] td[data-label="By"]').first().textContent()).toBe(admin);
     expect(userSide.errors).toEqual([]);
     expect(adminSide.errors).toEqual([]);
     await userSide.context.close();

@@ -26,7 +26,7 @@ describe("on a 375 px phone, in Chromium", () => {
     const signedOut = await newContext(browser, PHONE);
     const welcome = await signedOut.context.newPage();
     await welcome.goto("/");
-    await welcome.getByRole("button", { name: "Sign in as the test user" }).waitFor();
+    await welcome.getByRole("button", { name: "Sign in", exact: true }).waitFor();
     await expectNoHorizontalScroll(welcome);
     await welcome.screenshot({ path: resolve(ARTIFACTS, "sign-in-phone.png"), fullPage: true });
 

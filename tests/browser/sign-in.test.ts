@@ -14,7 +14,7 @@ afterAll(async () => {
 
 
 describe("signing in and spending, in Chromium", () => {
-  it("a visitor sees what Tollgate is, signs in with the development button and sees the balance", async () => {
+  it("a visitor sees what Tollgate is, signs in with a token from the identity provider and sees the balance", async () => {
     const { context, errors } = await newContext(browser);
     const page = await context.newPage();
     await page.goto("/");
@@ -23,7 +23,11 @@ describe("signing in and spending, in Chromium", () => {
     await expectAccessible(page);
     await page.screenshot({ path: resolve(ARTIFACTS, "sign-in.png"), fullPage: true });
 
-    await page.getByRole("button", { name: "Sign in as the test user" }).click();
+    // A production build: no one-click sign-in, the way in is a token (here the test
+    // identity provider's, signed with the app's AUTH_JWT_SECRET).
+    expect(await page.getByRole("button", { name: "Sign in as the test user" }).count()).toBe(0);
+    await page.getByLabel("Token from your identity provider").fill(await userToken("test-user-id"));
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.getByTestId("balance").waitFor();
     const expected = (await balanceOf("test-user-id")).toLocaleString("en-US");
     expect(await balanceText(page)).toBe(expected);

@@ -122,47 +122,23 @@ describe("POST /api/session, through next start", () => {
   });
 });
 
-describe("POST /api/session/dev (enabled: TOLLGATE_ENV=test)", () => {
-  it("signs in as the test user for 12 hours, with a token the app's pinned issuer and audience accept", async () => {
-    const res = await devSignIn({ as: "user" });
-    expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ userId: "test-user-id", isAdmin: false });
-    const cookie = parseSetCookie(res.headers.get("set-cookie"))!;
-    expect(cookie.attributes.get("samesite")).toBe("Strict");
-    expect(cookie.attributes.get("httponly")).toBe(true);
-    expect(Number(cookie.attributes.get("max-age"))).toBeGreaterThan(43_190);
-    expect(Number(cookie.attributes.get("max-age"))).toBeLessThanOrEqual(43_200);
-    const me = await api("/api/me", { headers: withCookie(cookie.value) });
-    expect(await me.json()).toMatchObject({ userId: "test-user-id", isAdmin: false });
-    // Not an admin: the admin API refuses the cookie.
-    expect((await api("/api/admin/users/test-user-id", { headers: withCookie(cookie.value) })).status).toBe(403);
-  });
-
-  it("signs in as an administrator whose cookie the admin API accepts", async () => {
-    const res = await devSignIn({ as: "admin" });
-    expect(await res.json()).toMatchObject({ userId: "dev-admin", isAdmin: true });
-    const { value } = parseSetCookie(res.headers.get("set-cookie"))!;
-    const user = uniqueUser("sess");
-    const up = await api(`/api/admin/users/${user}/tokens`, { method: "POST", headers: withCookie(value), json: { amount: 7, reason: "dev admin" } });
-    expect(up.status).toBe(201);
-    expect(await up.json()).toMatchObject({ userId: user, balance: 7 });
-  });
-
-  it.each([
-    ["no body field", {}, "missing_field"],
-    ["an unknown identity", { as: "root" }, "invalid_field"],
-    ["a chosen user id", { as: "user", sub: "someone-else" }, "unknown_field"],
-  ])("refuses %s with 400 and sets no cookie", async (_label, json, code) => {
+describe("the development sign-in in a production build whose keys are named development (TOLLGATE_ENV=development)", () => {
+  it.each([{ as: "admin" }, { as: "user" }])("POST /api/session/dev %o is a 404 that sets no cookie", async (json) => {
     const res = await devSignIn(json);
-    expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ code });
+    expect(res.status).toBe(404);
     expect(res.headers.get("set-cookie")).toBeNull();
   });
 
-  it("refuses a cross-site request", async () => {
-    const res = await devSignIn({ as: "admin" }, { "sec-fetch-site": "cross-site" });
-    expect(res.status).toBe(403);
-    expect(res.headers.get("set-cookie")).toBeNull();
+  it("the sign-in page offers no one-click sign-in", async () => {
+    const html = await (await api("/")).text();
+    expect(html).toContain("Sign in");
+    expect(html).not.toContain("Sign in as the test user");
+    expect(html).not.toContain("Sign in as an administrator");
+  });
+
+  it("a token signed with anything but the configured secret is refused: there is no development key", async () => {
+    const forged = await userToken(uniqueUser("sess"), { secret: "tollgate-dev-only-public-secret-never-use-in-production" });
+    expect((await signIn({ token: forged })).status).toBe(401);
   });
 });
 

@@ -508,3 +508,25 @@ describe("the pass signer", () => {
     expect(() => createGateSigner({ secret: SECRET, ttlMs: 0 })).toThrow(TypeError);
   });
 });
+
+describe("the gate in development: foreign Hosts (DNS rebinding)", () => {
+  it("refuses a request addressed to another name with 421 before verifying or charging anything", async () => {
+    let debits = 0;
+    const gate = createGate({
+      verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: false })),
+      debit: async () => {
+        debits++;
+        throw new Error("must not be reached");
+      },
+      pricing: PRICING, signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
+      allowedHosts: ["localhost", "127.0.0.1", "[::1]"],
+    });
+    const rebound = post("/api/generate/article", { authorization: await bearer("rita"), host: "evil.example:3000" });
+    const refusal = await problemOf(await gate(rebound));
+    expect(refusal.status).toBe(421);
+    expect(refusal.body).toMatchObject({ code: "host_not_allowed" });
+    expect(debits).toBe(0);
+    // Its own name goes on to authentication (here: no credential, 401).
+    expect((await problemOf(await gate(post("/api/generate/article", { host: "localhost:3000" })))).status).toBe(401);
+  });
+});

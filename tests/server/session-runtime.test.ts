@@ -14,7 +14,7 @@ const BASE = {
 
 async function load(env: Record<string, string | undefined>) {
   vi.resetModules();
-  for (const [name, value] of Object.entries({ ...BASE, TOLLGATE_ENV: undefined, VERCEL_ENV: undefined, TOLLGATE_DEV_SIGNIN: undefined, ...env })) {
+  for (const [name, value] of Object.entries({ ...BASE, TOLLGATE_ENV: undefined, VERCEL_ENV: undefined, NODE_ENV: "development", TOLLGATE_DEV_SIGNIN: undefined, ...env })) {
     vi.stubEnv(name, value);
   }
   return import("../../lib/server/session-runtime");
@@ -28,8 +28,13 @@ afterEach(() => {
 });
 
 describe("the development sign-in's wiring", () => {
-  it.each(["production", "preview"])("is absent in %s: hidden from the page and a 404 from the route", async (deployment) => {
-    const runtime = await load({ TOLLGATE_ENV: deployment });
+  it.each([
+    ["production", { VERCEL_ENV: "production" }],
+    ["preview", { VERCEL_ENV: "preview" }],
+    ["next start", { NODE_ENV: "production" }],
+    ["next start with TOLLGATE_ENV=development (it names keys only)", { NODE_ENV: "production", TOLLGATE_ENV: "development" }],
+  ])("is absent in %s: hidden from the page and a 404 from the route", async (_label, env) => {
+    const runtime = await load(env);
     expect(runtime.devSignInAvailable()).toBe(false);
     const res = await runtime.sessionHandlers().devSignIn(devRequest());
     expect(res.status).toBe(404);
@@ -37,13 +42,13 @@ describe("the development sign-in's wiring", () => {
   });
 
   it("is absent in development when TOLLGATE_DEV_SIGNIN=0", async () => {
-    const runtime = await load({ TOLLGATE_ENV: "development", TOLLGATE_DEV_SIGNIN: "0" });
+    const runtime = await load({ TOLLGATE_DEV_SIGNIN: "0" });
     expect(runtime.devSignInAvailable()).toBe(false);
     expect((await runtime.sessionHandlers().devSignIn(devRequest())).status).toBe(404);
   });
 
   it("mints with the configured secret, issuer and audience in development", async () => {
-    const runtime = await load({ TOLLGATE_ENV: "development" });
+    const runtime = await load({});
     expect(runtime.devSignInAvailable()).toBe(true);
     const res = await runtime.sessionHandlers().devSignIn(devRequest());
     expect(res.status).toBe(200);

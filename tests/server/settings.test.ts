@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
-  DEV_KV_TOKEN,
   DEV_KV_URL,
+  LOOPBACK_HOSTS,
   KV_REST_API,
   kvCredentialsFromEnv,
   SettingsError,
@@ -28,7 +28,10 @@ function envWith(...names: Name[]): Env {
   return Object.fromEntries(names.map((name) => [name, VALUES[name]]));
 }
 
-const PRODUCTION: Env = { TOLLGATE_ENV: "production", TOLLGATE_GATE_SECRET: "settings-test-gate-secret-0123456789" };
+const GATE_SECRET = "settings-test-gate-secret-0123456789";
+const PRODUCTION: Env = { NODE_ENV: "production", TOLLGATE_GATE_SECRET: GATE_SECRET };
+/** `next dev` as `npm run dev` starts it: the local KV token and a secret in its environment. */
+const DEVELOPMENT: Env = { NODE_ENV: "development", KV_REST_API_TOKEN: VALUES.KV_REST_API_TOKEN, AUTH_JWT_SECRET: GATE_SECRET };
 
 function refusal(run: () => unknown): SettingsError {
   try {
@@ -131,7 +134,7 @@ describe("settingsFromEnv: KV credentials", () => {
   });
 
   it.each(["production", "preview"])("refuses %s with no credentials, naming both families and the Marketplace", (deployment) => {
-    const error = refusal(() => settingsFromEnv({ ...PRODUCTION, TOLLGATE_ENV: deployment }));
+    const error = refusal(() => settingsFromEnv({ ...PRODUCTION, VERCEL_ENV: deployment }));
     expect(error.message).toContain("KV_REST_API_URL and KV_REST_API_TOKEN (or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN)");
     expect(error.message).toContain("Marketplace");
   });
@@ -147,25 +150,27 @@ describe("settingsFromEnv: KV credentials", () => {
 
   it("refuses a mixed pair in production and in development alike", () => {
     for (const deployment of ["production", "development"]) {
-      const env = { ...PRODUCTION, TOLLGATE_ENV: deployment, ...envWith("KV_REST_API_URL", "UPSTASH_REDIS_REST_TOKEN") };
+      const env = { ...PRODUCTION, NODE_ENV: deployment, ...envWith("KV_REST_API_URL", "UPSTASH_REDIS_REST_TOKEN") };
       expect(refusal(() => settingsFromEnv(env)).message).toContain("UPSTASH_REDIS_REST_TOKEN cannot stand in for it");
     }
   });
 
-  it("fills in the local KV server's URL and token in development, whichever family supplies the rest", () => {
-    const development: Env = { TOLLGATE_ENV: "development" };
-    expect(settingsFromEnv(development).kv).toMatchObject({ url: DEV_KV_URL, token: DEV_KV_TOKEN });
-    expect(settingsFromEnv({ ...development, ...envWith("UPSTASH_REDIS_REST_URL") }).kv).toMatchObject({
-      url: VALUES.UPSTASH_REDIS_REST_URL, token: DEV_KV_TOKEN,
-    });
+  it("fills in the local KV server's URL in development, never a token", () => {
+    const development: Env = { NODE_ENV: "development", AUTH_JWT_SECRET: GATE_SECRET };
     expect(settingsFromEnv({ ...development, ...envWith("KV_REST_API_TOKEN") }).kv).toMatchObject({
       url: DEV_KV_URL, token: VALUES.KV_REST_API_TOKEN,
     });
+    expect(settingsFromEnv({ ...development, ...envWith("UPSTASH_REDIS_REST_TOKEN") }).kv).toMatchObject({
+      url: DEV_KV_URL, token: VALUES.UPSTASH_REDIS_REST_TOKEN,
+    });
+    for (const env of [development, { ...development, ...envWith("UPSTASH_REDIS_REST_URL") }]) {
+      expect(refusal(() => settingsFromEnv(env)).message).toMatch(/_TOKEN is not set: `npm run dev` starts the local KV server/);
+    }
   });
 });
 
 describe("settingsFromEnv: TOLLGATE_PUBLIC_ORIGIN", () => {
-  const dev: Env = { TOLLGATE_ENV: "development" };
+  const dev: Env = DEVELOPMENT;
 
   it("is unset by default: each request's own origin counts", () => {
     expect(settingsFromEnv(dev).publicOrigin).toBeNull();
@@ -196,12 +201,58 @@ describe("settingsFromEnv: the gate's previous secret", () => {
     expect(settingsFromEnv({ ...production, TOLLGATE_GATE_SECRET_PREVIOUS: previous }).gatePreviousSecret).toBe(previous);
   });
 
-  it("refuses a short one, and a development secret in production, without repeating it", () => {
+  it("refuses a short one without repeating it", () => {
     const short = "secret-but-short";
     const error = refusal(() => settingsFromEnv({ ...production, TOLLGATE_GATE_SECRET_PREVIOUS: short }));
     expect(error.message).toContain("TOLLGATE_GATE_SECRET_PREVIOUS must be at least 32 characters");
     expect(error.message).not.toContain(short);
-    const dev = settingsFromEnv({ TOLLGATE_ENV: "development" }).gateSecret;
-    expect(refusal(() => settingsFromEnv({ ...production, TOLLGATE_GATE_SECRET_PREVIOUS: dev })).message).toContain("TOLLGATE_GATE_SECRET_PREVIOUS");
+  });
+});
+
+describe("settingsFromEnv: the gate's secret has no default, in development either", () => {
+  it("takes TOLLGATE_GATE_SECRET, else AUTH_JWT_SECRET, and refuses neither being set, or a short one", () => {
+    const base: Env = { NODE_ENV: "development", ...envWith("KV_REST_API_TOKEN") };
+    expect(settingsFromEnv({ ...base, AUTH_JWT_SECRET: GATE_SECRET }).gateSecret).toBe(GATE_SECRET);
+    expect(settingsFromEnv({ ...base, AUTH_JWT_SECRET: GATE_SECRET, TOLLGATE_GATE_SECRET: `${GATE_SECRET}-own` }).gateSecret).toBe(`${GATE_SECRET}-own`);
+    expect(refusal(() => settingsFromEnv(base)).message).toMatch(/TOLLGATE_GATE_SECRET \(or AUTH_JWT_SECRET\) must be set.*npm run dev/);
+    expect(refusal(() => settingsFromEnv({ ...base, TOLLGATE_GATE_SECRET: "short" })).message).toContain("at least 32 characters");
+  });
+});
+
+describe("settingsFromEnv: development switches follow the deployment, not TOLLGATE_ENV", () => {
+  const deployed: Env = { ...PRODUCTION, ...envWith("KV_REST_API_URL", "KV_REST_API_TOKEN") };
+
+  it.each([
+    ["NODE_ENV=production", { NODE_ENV: "production" }],
+    ["VERCEL_ENV=production", { VERCEL_ENV: "production", NODE_ENV: "development" }],
+    ["VERCEL_ENV=preview", { VERCEL_ENV: "preview" }],
+  ])("%s with TOLLGATE_ENV=development: development's keys, none of its switches", (_label, stage) => {
+    const settings = settingsFromEnv({ ...deployed, ...stage, TOLLGATE_ENV: "development" });
+    expect(settings.production).toBe(true);
+    expect(settings.metering.namespace).toBe("tg:development");
+    expect(settings).toMatchObject({ devSignIn: false, demoFailures: false, benchRoutes: false, allowedHosts: null });
+    expect(settings.metering.seedUsers).toEqual({ "test-user-id": 10 });
+  });
+
+  it("development, as `next dev` runs: the switches on, foreign hosts refused, TOLLGATE_ENV naming the keys only", () => {
+    const settings = settingsFromEnv({ ...DEVELOPMENT, TOLLGATE_ENV: "production" });
+    expect(settings).toMatchObject({ stage: "development", production: false, devSignIn: true, demoFailures: true, benchRoutes: false });
+    expect(settings.allowedHosts).toEqual(LOOPBACK_HOSTS);
+    expect(settings.metering.namespace).toBe("tg:production");
+    expect(settings.metering.seedUsers).toEqual({ "test-user-id": 1000 });
+  });
+
+  it("the bench routes and the failure flag come from the build, never from the run-time environment", () => {
+    const runtimeAsks = { ...deployed, TOLLGATE_TEST_BUILD: "1", TOLLGATE_BENCH: "1" };
+    expect(settingsFromEnv(runtimeAsks, { forTests: false })).toMatchObject({ benchRoutes: false, demoFailures: false });
+    expect(settingsFromEnv(deployed, { forTests: true })).toMatchObject({ benchRoutes: true, demoFailures: true, devSignIn: false });
+  });
+
+  it("TOLLGATE_ALLOWED_HOSTS and the public origin add names in development; a port or a path is refused", () => {
+    const settings = settingsFromEnv({ ...DEVELOPMENT, TOLLGATE_ALLOWED_HOSTS: "Laptop.Local, 192.168.1.5,[fd00::1]", TOLLGATE_PUBLIC_ORIGIN: "https://dev.example.test" });
+    expect(settings.allowedHosts).toEqual([...LOOPBACK_HOSTS, "dev.example.test", "laptop.local", "192.168.1.5", "[fd00::1]"]);
+    for (const bad of ["laptop.local:3000", "evil.test/x", "a@b"]) {
+      expect(refusal(() => settingsFromEnv({ ...DEVELOPMENT, TOLLGATE_ALLOWED_HOSTS: bad })).message).toContain("TOLLGATE_ALLOWED_HOSTS");
+    }
   });
 });

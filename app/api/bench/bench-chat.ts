@@ -8,9 +8,9 @@ const FIELDS = [{ name: "message", kind: "text", max: 2000, required: true }] as
 
 /**
  * The chat route's work without metering (see app/api/chat/route.ts): same body parsing
- * and validation, same generator, same answer shape. Benchmark-only: the route does not
- * exist unless TOLLGATE_BENCH=1 (`settings.benchRoutes`, the switch that also prices
- * /api/bench/metered).
+ * and validation, same generator, same answer shape. Benchmark-only: its routes exist only
+ * in a test build (TOLLGATE_TEST_BUILD=1 at `next build`, next.config.ts); the check below
+ * is a second fence should one be served anyway.
  */
 export async function benchChat(request: Request): Promise<Response> {
   if (!getNodeRuntime().settings.benchRoutes) return notFound();
@@ -22,7 +22,7 @@ export async function benchChat(request: Request): Promise<Response> {
 
 /**
  * The chat route as it is, metered, but outside the middleware matcher: `metered()` runs
- * the gate inside the handler (the bench pricing row, lib/gateway/pricing.ts). Without
- * TOLLGATE_BENCH=1 the row does not exist and the gate answers 404.
+ * the gate inside the handler (the bench pricing row, lib/gateway/pricing.ts). Outside a
+ * test build the row does not exist and the gate answers 404.
  */
 export const meteredBenchChat = generationRoute(FIELDS, (input) => getGenerator().chat({ message: String(input.message) }));

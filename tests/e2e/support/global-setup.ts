@@ -13,6 +13,13 @@ import { suiteRedisUrl } from "../../support/redis";
  * server on real Redis. A small control server lets tests read the KV server's request
  * counters, inject faults and stop/start it (for the 503 tests) — the app never sees it.
  */
+/**
+ * The production build under a key namespace named "development": TOLLGATE_ENV names keys
+ * and nothing else, so none of development's switches (one-click sign-in, missing-secret
+ * defaults) may come with it. tests/e2e/session.test.ts checks that they do not.
+ */
+export const NAMESPACE = "development";
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const redisUrl = suiteRedisUrl();
   const kvToken = `e2e-${crypto.randomUUID()}`;
@@ -25,7 +32,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Reads a user's ledger straight from the store, in the app's namespace, with no healing
   // or granting on the way (the reliability suites compare ledgers and assert invariants).
   const ledgerReader = createMetering(createKvClient({ url: kv.url, token: kvToken, timeoutMs: 5000 }), {
-    namespace: `${keyPrefix}:test`, monthlyAllowance: 0, historyLimit, kvTimeoutMs: 1000, healAfterMs: 8000,
+    namespace: `${keyPrefix}:${NAMESPACE}`, monthlyAllowance: 0, historyLimit, kvTimeoutMs: 1000, healAfterMs: 8000,
   });
 
   const control: Server = createServer(async (req, res) => {
@@ -67,7 +74,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: "production",
-    TOLLGATE_ENV: "test",
+    TOLLGATE_ENV: NAMESPACE,
     TOLLGATE_KEY_PREFIX: keyPrefix,
     KV_REST_API_URL: kv.url,
     KV_REST_API_TOKEN: kvToken,
@@ -83,15 +90,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     TOLLGATE_HEAL_AFTER_MS: "8000",
     TOLLGATE_HISTORY_LIMIT: String(historyLimit),
     NEXT_TELEMETRY_DISABLED: "1",
-    // The bench routes: /api/bench/metered is the e2e check of the gate run in a handler.
-    TOLLGATE_BENCH: "1",
   };
   if (process.env.TOLLGATE_E2E_SKIP_BUILD !== "1") {
-    const build = spawnSync(process.execPath, [nextBin(), "build"], { env, stdio: "inherit" });
+    // A test build: the bench routes (/api/bench/metered is the e2e check of the gate run in
+    // a handler) and the demo failure flag. Given to the build only: `next start` runs
+    // without it, so that they work at all shows the switch is fixed at build time.
+    const build = spawnSync(process.execPath, [nextBin(), "build"], { env: { ...env, TOLLGATE_TEST_BUILD: "1" }, stdio: "inherit" });
     if (build.status !== 0) throw new Error("next build failed");
   }
   const port = await freePort();
-  const app: ChildProcess = spawn(process.execPath, [nextBin(), "start", "-p", String(port), "-H", "127.0.0.1"], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const app: ChildProcess = spawn(process.execPath, [nextBin(), "start", "-p", String(port), "-H", "127.0.0.1"], { env: { ...env, TOLLGATE_TEST_BUILD: undefined }, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   app.stdout?.on("data", (d) => (log += d));
   app.stderr?.on("data", (d) => (log += d));

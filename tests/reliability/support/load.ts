@@ -36,7 +36,7 @@ export interface LoadResult {
 
 /**
  * The priced routes (lib/gateway/pricing.ts) with a valid body each. The last one is gated
- * inside its handler instead of the Edge middleware (the e2e app runs with TOLLGATE_BENCH=1),
+ * inside its handler instead of the Edge middleware (the e2e app is a test build, TOLLGATE_TEST_BUILD=1),
  * so every reliability suite covers both placements of the gate.
  */
 export const PRICED_ROUTES = [

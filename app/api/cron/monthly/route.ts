@@ -1,7 +1,7 @@
 import { isAdminApiToken } from "@/lib/auth";
 import { problem } from "@/lib/http";
 import { getNodeRuntime } from "@/lib/server/runtime";
-import { withErrors } from "@/lib/server/errors";
+import { apiRoute } from "@/lib/server/errors";
 
 export const dynamic = "force-dynamic";
 
@@ -9,7 +9,7 @@ export const dynamic = "force-dynamic";
  * Vercel Cron calls this with `Authorization: Bearer $CRON_SECRET` (schedule in
  * vercel.json). Grants are claimed per user and month, so extra runs grant nothing twice.
  */
-export const GET = withErrors(async (request: Request) => {
+export const GET = apiRoute(async (request: Request) => {
   const header = request.headers.get("authorization") ?? "";
   const presented = header.startsWith("Bearer ") ? header.slice(7) : "";
   if (!(await isAdminApiToken(presented, getNodeRuntime().settings.cronSecret))) {

@@ -5,6 +5,6 @@ export const dynamic = "force-dynamic";
 /**
  * POST /api/chat with the gate inside the handler instead of the Edge middleware, for
  * `npm run bench`: same pricing (1 token), same work, same guarantees. 404 unless
- * TOLLGATE_BENCH=1.
+ * a test build (next.config.ts).
  */
 export const POST = meteredBenchChat;
