@@ -131,7 +131,7 @@ describe("the development sign-in in a production build whose keys are named dev
 
   it("the sign-in page offers no one-click sign-in", async () => {
     const html = await (await api("/")).text();
-    expect(html).toContain("Sign in");
+    expect(html).toContain("Token from your identity provider");
     expect(html).not.toContain("Sign in as the test user");
     expect(html).not.toContain("Sign in as an administrator");
   });
@@ -149,10 +149,9 @@ describe("the pages read the session cookie", () => {
     return res.text();
   };
 
-  it("shows a signed-out visitor what Tollgate is and the development sign-in", async () => {
+  it("shows a signed-out visitor what Tollgate is and the token sign-in", async () => {
     const html = await page("/");
     expect(html).toContain("Pay for AI generations with tokens");
-    expect(html).toContain("Sign in as the test user");
     expect(html).toContain("Token from your identity provider");
   });
 
