@@ -29,7 +29,8 @@ let browser: Browser;
 /** The environment of a fresh checkout: nothing of the suite's own configuration. */
 function freshEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const kept = Object.entries(process.env).filter(([k]) => !/^(TOLLGATE_|AUTH_|KV_|UPSTASH_|REDIS_URL$|NODE_ENV$|VERCEL_ENV$|ADMIN_API_TOKEN$|CRON_SECRET$)/.test(k));
-  return { ...Object.fromEntries(kept), NEXT_TELEMETRY_DISABLED: "1", ...extra };
+  // NODE_ENV as `next dev` sets it anyway (a developer's shell usually has none).
+  return { ...Object.fromEntries(kept), NODE_ENV: "development", NEXT_TELEMETRY_DISABLED: "1", ...extra };
 }
 
 async function freePort(): Promise<number> {
