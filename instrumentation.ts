@@ -6,9 +6,11 @@
  * taken the tokens). The error names the variable, never a secret's value.
  */
 export async function register(): Promise<void> {
-  const { buildRuntime } = await import("./lib/runtime");
+  const { buildApp, WEB_PLATFORM } = await import("./lib/app");
+  const { loadSettings } = await import("./lib/settings");
   try {
-    buildRuntime(process.env);
+    // Built and dropped: what matters is that every setting validates (no request is made).
+    buildApp(loadSettings(), WEB_PLATFORM);
   } catch (error) {
     console.error(JSON.stringify({ event: "tollgate.misconfigured", runtime: process.env.NEXT_RUNTIME ?? "unknown", error: String(error) }));
     // `next start` would otherwise stay up and answer 500 to everything; a process that

@@ -1,7 +1,7 @@
 import { type NextFetchEvent, type NextRequest, NextResponse } from "next/server";
+import { type App, getApp } from "./lib/app";
 import { forwardedResponseHeaders } from "./lib/gateway/gate";
 import { problem } from "./lib/http";
-import { getRuntime, pendingWork } from "./lib/runtime";
 
 /**
  * Edge middleware: a thin adapter over the framework-free gate (lib/gateway/gate.ts).
@@ -11,26 +11,27 @@ import { getRuntime, pendingWork } from "./lib/runtime";
 export const config = {
   // The priced routes gated here, at the edge (lib/gateway/pricing.ts); a priced route left
   // out is gated by `metered()` in its handler. `/api/bench/hook` measures the cost of the
-  // middleware hook alone (bench/run.ts).
+  // middleware hook alone (bench/run.ts). tests/gateway/route-coverage.test.ts keeps this
+  // list and the pricing table in step.
   matcher: ["/api/generate/:path*", "/api/chat/:path*", "/api/bench/hook"],
 };
 
 export default async function middleware(request: NextRequest, event: NextFetchEvent): Promise<Response> {
   if (request.nextUrl.pathname === "/api/bench/hook") return NextResponse.next();
-  let gate;
+  let app: App;
   try {
-    gate = getRuntime().gate;
+    app = getApp();
   } catch (error) {
     // A missing or invalid setting: fail closed, and say which one (never a secret's value).
     console.error(JSON.stringify({ event: "gate.misconfigured", error: String(error) }));
-    return problem(500, "configuration_error", "Gateway misconfigured", { detail: "the metering gateway is not configured; see the server log" });
+    return problem("configuration_error", { detail: "the metering gateway is not configured; see the server log" });
   }
-  const decision = await gate(request);
-  const background = pendingWork();
-  if (background !== null) event.waitUntil(background);
-  if (decision.action === "respond") return decision.response;
+  const decision = await app.gate(request);
+  // This request's own background work (a void, a heal, a grant) outlives the answer.
+  if (decision.pending !== null) event.waitUntil(app.background(decision.pending));
+  if (decision.status === "respond") return decision.response;
   const settle = decision.afterResponse;
-  if (settle !== null) event.waitUntil(settle().catch(() => undefined));
+  if (settle !== null) event.waitUntil(app.background(settle()));
   const response = NextResponse.next({ request: { headers: decision.requestHeaders } });
   // Server-Timing only: the balance headers are written by metered() in the handler, which
   // knows whether the work was refunded (a header set here would override the handler's).

@@ -1,8 +1,7 @@
 import { PRICING } from "@/lib/gateway/pricing";
 import { ownStats } from "@/lib/server/own-stats";
-import { getNodeRuntime } from "@/lib/server/runtime";
+import { nodeApp } from "@/lib/server/node-platform";
 import { type PageSession, readPageSession } from "@/lib/server/page-session";
-import { devSignInAvailable } from "@/lib/server/session-runtime";
 import { Dashboard } from "./_components/Dashboard";
 import { SignIn } from "./_components/SignIn";
 import { SiteHeader } from "./_components/SiteHeader";
@@ -20,10 +19,10 @@ export default async function Home() {
 }
 
 async function SignedIn({ session }: { session: Extract<PageSession, { status: "signed-in" }> }) {
-  const runtime = getNodeRuntime();
+  const app = nodeApp();
   let initial: MeResponse | null = null;
   try {
-    initial = { ...ownStats(await runtime.metering.getUserStats(session.userId)), isAdmin: session.isAdmin };
+    initial = { ...ownStats(await app.metering.getUserStats(session.userId)), isAdmin: session.isAdmin };
   } catch (error) {
     // The store is down: the page still renders, and the dashboard's poll says so and retries.
     console.warn(JSON.stringify({ event: "page.stats_unavailable", error: String(error) }));
@@ -33,7 +32,7 @@ async function SignedIn({ session }: { session: Extract<PageSession, { status: "
       userId={session.userId}
       initial={initial}
       today={new Date().toISOString().slice(0, 10)}
-      historyLimit={runtime.settings.metering.historyLimit ?? 100}
+      historyLimit={app.settings.metering.historyLimit ?? 100}
     />
   );
 }
@@ -75,7 +74,7 @@ function Welcome({ session }: { session: PageSession }) {
           </li>
         </ul>
       </section>
-      <SignIn devSignIn={devSignInAvailable()} notice={notice} />
+      <SignIn devSignIn={nodeApp().devSignIn} notice={notice} />
     </div>
   );
 }

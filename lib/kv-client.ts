@@ -1,4 +1,5 @@
 import { createClient, type VercelKV } from "@vercel/kv";
+import { DEFAULT_KV_TIMEOUT_MS } from "./metering/config";
 
 export interface KvClientOptions {
   url: string;
@@ -6,7 +7,7 @@ export interface KvClientOptions {
   /**
    * Bound on one round trip. The client's own retry loop totals over 4 s and would re-send
    * a transaction whose answer was lost, so Tollgate turns retries off and sets this.
-   * @default 1500
+   * @default DEFAULT_KV_TIMEOUT_MS (1500)
    */
   timeoutMs?: number;
 }
@@ -18,7 +19,7 @@ export interface KvClientOptions {
  * - auto-pipelining off: the metering core batches on purpose (coalescer), and a read
  *   must never be reordered around a write by the client.
  */
-export function createKvClient({ url, token, timeoutMs = 1500 }: KvClientOptions): VercelKV {
+export function createKvClient({ url, token, timeoutMs = DEFAULT_KV_TIMEOUT_MS }: KvClientOptions): VercelKV {
   return createClient({
     url,
     token,

@@ -1,10 +1,11 @@
+import { type AuthConfig, authConfigFromEnv } from "./auth";
 import { isProductionStage, type Stage, stageOf } from "./deployment";
-import { type DeploymentEnv, type MeteringOptions, namespaceFor, type RefillPolicy } from "./metering";
+import { DEFAULT_KV_TIMEOUT_MS, type DeploymentEnv, type MeteringOptions, namespaceFor, type RefillPolicy } from "./metering";
 
 /**
  * Every setting Tollgate reads from the environment, in one place (README: Configuration).
- * Reading the environment happens here and nowhere deeper; the metering core and the gate
- * get plain values.
+ * The environment is read here (`loadSettings`) and in the scripts' entry points, nowhere
+ * else in lib/ or app/; the metering core, the verifier and the gate get plain values.
  */
 export type Env = Record<string, string | undefined>;
 
@@ -15,6 +16,8 @@ export interface Settings {
   production: boolean;
   kv: { url: string; token: string; timeoutMs: number };
   metering: Omit<MeteringOptions, "clock">;
+  /** The token verifier's configuration (AUTH_*), validated. */
+  auth: AuthConfig;
   adminApiToken: string | undefined;
   cronSecret: string | undefined;
   topUpUrl: string;
@@ -68,6 +71,11 @@ export interface BuildFlags {
 export const BUILD: BuildFlags = { forTests: process.env.TOLLGATE_TEST_BUILD === "1" };
 
 export class SettingsError extends Error {}
+
+/** The settings of this process: its environment and its build, read once per call. */
+export function loadSettings(): Settings {
+  return settingsFromEnv(process.env, BUILD);
+}
 
 /**
  * The two names the same Upstash REST credentials go by. The Upstash integration from the
@@ -191,10 +199,17 @@ export function settingsFromEnv(env: Env, build: BuildFlags = BUILD): Settings {
     throw new SettingsError("TOLLGATE_GATE_SECRET_PREVIOUS must be at least 32 characters");
   }
   const origin = publicOrigin(env.TOLLGATE_PUBLIC_ORIGIN);
+  const kvTimeoutMs = int(env, "TOLLGATE_KV_TIMEOUT_MS", DEFAULT_KV_TIMEOUT_MS, 50, 30_000);
+  let auth: AuthConfig;
+  try {
+    auth = authConfigFromEnv(env);
+  } catch (error) {
+    throw new SettingsError((error as Error).message);
+  }
   return {
     stage,
     production,
-    kv: { url: kvUrl, token: kv.token, timeoutMs: int(env, "TOLLGATE_KV_TIMEOUT_MS", 1500, 50, 30_000) },
+    kv: { url: kvUrl, token: kv.token, timeoutMs: kvTimeoutMs },
     metering: {
       namespace: namespaceFor(namespaceEnvOf(env, stage), env.TOLLGATE_KEY_PREFIX ?? "tg"),
       monthlyAllowance: int(env, "TOLLGATE_MONTHLY_ALLOWANCE", 100, 0, 1_000_000_000),
@@ -205,9 +220,10 @@ export function settingsFromEnv(env: Env, build: BuildFlags = BUILD): Settings {
           : int(env, "TOLLGATE_TEST_USER_BALANCE_DEVELOPMENT", 1000, 0, 1_000_000_000),
       },
       historyLimit: int(env, "TOLLGATE_HISTORY_LIMIT", 100, 1, 10_000),
-      kvTimeoutMs: int(env, "TOLLGATE_KV_TIMEOUT_MS", 1500, 50, 30_000),
+      kvTimeoutMs,
       healAfterMs: int(env, "TOLLGATE_HEAL_AFTER_MS", 30_000, 1_000, 86_400_000),
     },
+    auth,
     adminApiToken: env.ADMIN_API_TOKEN || undefined,
     cronSecret: env.CRON_SECRET || undefined,
     topUpUrl: env.TOLLGATE_TOPUP_URL ?? "/",

@@ -7,7 +7,7 @@
 import { authConfigFromEnv, mintToken, parseTtl } from "../lib/auth";
 import { isProductionEnv } from "../lib/deployment";
 import { developmentSecrets } from "../lib/dev-secrets";
-import { isValidUserId } from "../lib/metering/user-id";
+import { isValidUserId } from "../lib/user-id";
 
 const USAGE = "usage: npm run -s token -- <userId> [--admin] [--ttl 1h]";
 

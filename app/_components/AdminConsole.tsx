@@ -2,7 +2,7 @@
 
 import { type FormEvent, useCallback, useEffect, useId, useRef, useState } from "react";
 import { MAX_AMOUNT } from "@/lib/metering/amount";
-import { isValidUserId } from "@/lib/metering/user-id";
+import { isValidUserId } from "@/lib/user-id";
 import { ConfirmDialog } from "./ConfirmDialog";
 import { HistoryTable } from "./HistoryTable";
 import { formatDateTime, formatTokens, formatUtcDate } from "./format";

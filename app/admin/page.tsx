@@ -1,7 +1,7 @@
 import type { Metadata } from "next";
 import Link from "next/link";
 import { readPageSession } from "@/lib/server/page-session";
-import { devSignInAvailable } from "@/lib/server/session-runtime";
+import { nodeApp } from "@/lib/server/node-platform";
 import { AdminConsole } from "../_components/AdminConsole";
 import { SignIn } from "../_components/SignIn";
 import { SiteHeader } from "../_components/SiteHeader";
@@ -43,7 +43,7 @@ export default async function AdminPage({ searchParams }: { searchParams: Promis
               <p className="lead">Sign in with an administrator account to look up users, top them up and reset them.</p>
             </section>
             <SignIn
-              devSignIn={devSignInAvailable()}
+              devSignIn={nodeApp().devSignIn}
               notice={session.status === "expired" ? "Your session has expired. Sign in again." : undefined}
             />
           </div>

@@ -1,4 +1,5 @@
 export { isAdminApiToken, MIN_ADMIN_API_TOKEN_LENGTH } from "./admin-token";
+export { type Authenticate, type AuthenticateOptions, type Authentication, createAuthenticate } from "./authenticate";
 export {
   authConfigFromEnv,
   createAuthConfig,

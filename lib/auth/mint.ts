@@ -1,5 +1,5 @@
 import { SignJWT } from "jose";
-import { isValidUserId } from "../metering/user-id";
+import { isValidUserId } from "../user-id";
 import { MIN_SECRET_BYTES } from "./config";
 import { MAX_TTL_SECONDS } from "./ttl";
 

@@ -1,5 +1,5 @@
 import { jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions, type KeyInput } from "jose";
-import { isValidUserId } from "../metering/user-id";
+import { isValidUserId } from "../user-id";
 import { VerifiedTokenCache } from "./cache";
 import { isAdminClaims } from "./claims";
 import type { AuthConfig } from "./config";

@@ -1,5 +1,5 @@
 import type { TokenVerifier } from "../auth";
-import { extractCredentials } from "../auth/credentials";
+import { createAuthenticate } from "../auth/authenticate";
 import {
   authFailureResponse, insufficientTokens, invalidRequest, meteringUnavailable, methodNotAllowed, notFound, payloadTooLarge, problem,
 } from "../http";
@@ -46,9 +46,9 @@ export interface GateOptions extends TokenHeaderPolicy {
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
-export type GateDecision =
+export type GateDecision = (
   | {
-    action: "forward";
+    status: "forward";
     /**
      * The request headers to forward: the client's, minus spoofable ones, plus the signed
      * pass. Without a signer, the client's headers as they came.
@@ -61,21 +61,28 @@ export type GateDecision =
      */
     responseHeaders: Headers;
     pass: GatePass;
-    /** Work to finish after the answer (the debit's settlement): give it to waitUntil. */
+    /** Work to start after the answer (the debit's settlement): give it to waitUntil. */
     afterResponse: (() => Promise<void>) | null;
   }
-  | { action: "respond"; response: Response };
+  /** Refused, or an Idempotency-Key replay: this answer, and the handler never runs. */
+  | { status: "respond"; response: Response }
+) & {
+  /** Work the debit started that must outlive the answer (DebitOutcome.pending): give it to waitUntil. */
+  pending: Promise<void> | null;
+};
 
 /**
- * The metering gate: authenticate → meter → forward or refuse. Framework-free (Request in,
- * decision out) so the Edge middleware, a Node `proxy.ts` and the tests all run the same
- * code. Every refusal is decided before the route handler runs; a request the gate
- * refuses never reaches the work.
+ * The metering gate: price → authenticate → debit → decide, then forward or answer.
+ * Framework-free (Request in, decision out) so the Edge middleware, a Node `proxy.ts` and
+ * the tests all run the same code. Every refusal is decided before the route handler
+ * runs; a request the gate refuses never reaches the work.
  */
 export function createGate(options: GateOptions): (request: Request) => Promise<GateDecision> {
   assertPricingTable(options.pricing);
   const log = options.log ?? (() => undefined);
   const inProgressMs = options.idempotencyInProgressMs ?? 900_000;
+  const publicOrigin = options.publicOrigin ?? null;
+  const authenticate = createAuthenticate({ verify: options.verify, publicOrigin });
 
   return async function gate(request: Request): Promise<GateDecision> {
     const started = performance.now();
@@ -83,21 +90,19 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     if (foreign !== null) return respond(foreign);
     const url = new URL(request.url);
     const price = lookupPrice(options.pricing, request.method, url.pathname);
-    if (price.kind === "unknown") return respond(notFound("this route is not in the pricing table"));
-    if (price.kind === "wrong-method") return respond(methodNotAllowed(price.allow));
+    if (price.status === "unknown") return respond(notFound("this route is not in the pricing table"));
+    if (price.status === "wrong-method") return respond(methodNotAllowed(price.allow));
     const route = price.route;
 
-    const publicOrigin = options.publicOrigin ?? null;
-    const credentials = extractCredentials(request, { publicOrigin });
     // Every priced request spends tokens, whatever its method: one the session cookie
     // authenticates must come from the app's own pages, before anything is verified or charged.
+    const credentials = authenticate.credentialsOf(request);
     const forged = refuseCookieWrite(request, credentials, { publicOrigin });
     if (forged !== null) return respond(forged);
-    if (credentials === null) {
-      return respond(authFailureResponse({ code: "token_missing", message: "no bearer token or session cookie was sent" }));
-    }
-    const verified = await options.verify(credentials.token);
-    if (!verified.ok) return respond(authFailureResponse(verified));
+    const caller = await authenticate(request, credentials);
+    if (caller.status === "refused") return respond(authFailureResponse(caller.failure));
+    // The gate's authenticate knows no admin token: a caller here is always a user.
+    if (caller.status !== "user") throw new Error("unreachable: the gate accepts user tokens only");
     const authMs = performance.now() - started;
 
     const rawKey = request.headers.get("idempotency-key");
@@ -115,73 +120,40 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
       requestFingerprint = read.fingerprint;
     }
 
-    let outcome: DebitOutcome;
-    try {
-      outcome = await options.debit({
-        userId: verified.userId,
-        cost: route.cost,
-        route: `${route.method} ${route.path}`,
-        idempotencyKey,
-        requestFingerprint,
-      });
-    } catch (error) {
-      if (!(error instanceof KvUnavailableError)) {
-        log("gate.error", { route: route.id, error: String(error) });
-        throw error;
+    const outcome = await options.debit({
+      userId: caller.userId, cost: route.cost, route: `${route.method} ${route.path}`, idempotencyKey, requestFingerprint,
+    });
+    const pending = outcome.pending;
+    const next = decideDebitAnswer(outcome, route, { topUpUrl: options.topUpUrl, inProgressMs });
+    switch (next.status) {
+      case "respond": {
+        if (outcome.status === "insufficient_tokens") setTokenHeaders(next.response.headers, options, null, outcome.balance);
+        return { ...next, pending };
       }
-      if (route.failOpen) {
-        log("gate.fail_open", { route: route.id, user: verified.userId, reason: error.message });
+      case "serve_unpaid": {
+        log("gate.fail_open", { route: route.id, user: caller.userId, reason: String(next.reason) });
         const pass: GatePass = {
-          userId: verified.userId, debitId: "unpaid", cost: 0, routeId: route.id, balance: -1, idempotencyKey,
+          userId: caller.userId, debitId: "unpaid", cost: 0, routeId: route.id, balance: -1, idempotencyKey,
           method: request.method, path: url.pathname,
         };
-        return forward(request, pass, started, authMs, null);
+        return forward(request, pass, started, authMs, null, pending);
       }
-      return respond(meteringUnavailable(1, "the token store did not answer in time; nothing was charged"));
-    }
-
-    switch (outcome.status) {
-      case "insufficient_tokens":
-        return respond(withRateLimit(insufficientTokens({ balance: outcome.balance, cost: route.cost, topUpUrl: options.topUpUrl }), outcome.balance));
-      case "replay": {
-        const stored = decodeStoredResponse(outcome.storedResponse);
-        if (stored.kind === "response") {
-          stored.response.headers.set("idempotent-replayed", "true");
-          stored.response.headers.set("x-tokens-cost", "0");
-          return respond(stored.response);
-        }
-        // Nothing kept, and the first request has had all the time a request may take: its
-        // answer could not be kept (the KV was away when it finished, or the instance died).
-        // A terminal answer, so a retry is never stuck on "in progress" for the key's 24 h.
-        if (stored.kind === "unavailable" || outcome.keyAgeMs > inProgressMs) {
-          return respond(problem(409, "idempotent_response_unavailable", "Answer not kept", {
-            detail: "the first request with this Idempotency-Key was served, but its answer cannot be replayed"
-              + (stored.kind === "unavailable" ? " (too large to keep)" : "")
-              + "; this retry was not charged. Send a new key to run the request again",
-          }));
-        }
-        return respond(problem(409, "idempotency_key_in_use", "Request in progress", {
-          detail: "a request with this Idempotency-Key is still being processed; retry later",
-          headers: { "retry-after": "1" },
-        }));
-      }
-      case "idempotency_key_reused":
-        // draft-ietf-httpapi-idempotency-key-header, error scenarios: a key reused with another payload is 422.
-        return respond(problem(422, "idempotency_key_reused", "Idempotency-Key reused", {
-          detail: `this Idempotency-Key was first used for ${outcome.mismatch === "target" ? "another route" : "another request body"}`
-            + "; this request was not charged. Send a new key for a new request",
-        }));
-      case "ok": {
+      case "error":
+        log("gate.error", { route: route.id, error: String(next.error) });
+        throw next.error;
+      case "serve": {
         const pass: GatePass = {
-          userId: outcome.userId, debitId: outcome.debitId, cost: outcome.cost,
-          routeId: route.id, balance: outcome.balance, idempotencyKey, method: request.method, path: url.pathname,
+          userId: outcome.userId, debitId: next.debitId, cost: outcome.cost,
+          routeId: route.id, balance: next.balance, idempotencyKey, method: request.method, path: url.pathname,
         };
-        return forward(request, pass, started, authMs, outcome.settle);
+        return forward(request, pass, started, authMs, next.settle, pending);
       }
     }
   };
 
-  async function forward(request: Request, pass: GatePass, started: number, authMs: number, settle: (() => Promise<void>) | null): Promise<GateDecision> {
+  async function forward(
+    request: Request, pass: GatePass, started: number, authMs: number, settle: (() => Promise<void>) | null, pending: Promise<void> | null,
+  ): Promise<GateDecision> {
     let requestHeaders = request.headers;
     if (options.signer !== null) {
       requestHeaders = new Headers(request.headers);
@@ -192,12 +164,81 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     setTokenHeaders(responseHeaders, options, pass.cost, pass.balance >= 0 ? pass.balance : null);
     const meterMs = performance.now() - started - authMs;
     responseHeaders.set("server-timing", `auth;dur=${authMs.toFixed(2)}, meter;dur=${meterMs.toFixed(2)}`);
-    return { action: "forward", requestHeaders, responseHeaders, pass, afterResponse: settle };
+    return { status: "forward", requestHeaders, responseHeaders, pass, afterResponse: settle, pending };
   }
+}
 
-  function withRateLimit(response: Response, remaining: number): Response {
-    setTokenHeaders(response.headers, options, null, remaining);
-    return response;
+/** What the gate does with a debit's outcome. */
+export type DebitAnswer =
+  | { status: "serve"; debitId: string; balance: number; settle: () => Promise<void> }
+  /** The store is away and the route is configured fail-open: served, not charged, logged. */
+  | { status: "serve_unpaid"; reason: unknown }
+  | { status: "respond"; response: Response }
+  /** Not the store being away: an error the platform reports (500). */
+  | { status: "error"; error: unknown };
+
+/**
+ * The debit's outcome → what the client gets. Pure but for building the answer: no store,
+ * no clock.
+ *
+ *   ok                      → serve (the pass carries the debit)
+ *   insufficient_tokens     → 402 with the balance and where to buy more
+ *   replay, answer kept     → that answer again, marked Idempotent-Replayed, charged 0
+ *   replay, none kept       → 409 in progress (Retry-After), or, once the first request
+ *                             has had all the time a request may take, 409 answer not kept
+ *   key reused elsewhere    → 422
+ *   store unavailable       → fail-open routes: serve unpaid; others 503 (nothing charged)
+ *   other store error       → error
+ */
+export function decideDebitAnswer(
+  outcome: DebitOutcome, route: PricedRoute, context: { topUpUrl: string; inProgressMs: number },
+): DebitAnswer {
+  switch (outcome.status) {
+    case "ok":
+      return { status: "serve", debitId: outcome.debitId, balance: outcome.balance, settle: outcome.settle };
+    case "insufficient_tokens":
+      return { status: "respond", response: insufficientTokens({ balance: outcome.balance, cost: route.cost, topUpUrl: context.topUpUrl }) };
+    case "unavailable":
+      if (!(outcome.error instanceof KvUnavailableError)) return { status: "error", error: outcome.error };
+      if (route.failOpen) return { status: "serve_unpaid", reason: outcome.error.message };
+      return { status: "respond", response: meteringUnavailable(1, "the token store did not answer in time; nothing was charged") };
+    case "replay": {
+      const stored = decodeStoredResponse(outcome.storedResponse);
+      if (stored.status === "response") {
+        stored.response.headers.set("idempotent-replayed", "true");
+        stored.response.headers.set("x-tokens-cost", "0");
+        return { status: "respond", response: stored.response };
+      }
+      // Nothing kept, and the first request has had all the time a request may take: its
+      // answer could not be kept (the KV was away when it finished, or the instance died).
+      // A terminal answer, so a retry is never stuck on "in progress" for the key's 24 h.
+      if (stored.status === "unavailable" || outcome.keyAgeMs > context.inProgressMs) {
+        return {
+          status: "respond",
+          response: problem("idempotent_response_unavailable", {
+            detail: "the first request with this Idempotency-Key was served, but its answer cannot be replayed"
+              + (stored.status === "unavailable" ? " (too large to keep)" : "")
+              + "; this retry was not charged. Send a new key to run the request again",
+          }),
+        };
+      }
+      return {
+        status: "respond",
+        response: problem("idempotency_key_in_use", {
+          detail: "a request with this Idempotency-Key is still being processed; retry later",
+          headers: { "retry-after": "1" },
+        }),
+      };
+    }
+    case "idempotency_key_reused":
+      // draft-ietf-httpapi-idempotency-key-header, error scenarios: a key reused with another payload is 422.
+      return {
+        status: "respond",
+        response: problem("idempotency_key_reused", {
+          detail: `this Idempotency-Key was first used for ${outcome.mismatch === "target" ? "another route" : "another request body"}`
+            + "; this request was not charged. Send a new key for a new request",
+        }),
+      };
   }
 }
 
@@ -206,15 +247,16 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
  * the balance headers: a response header set there would override the handler's, and only
  * the handler's side (`metered()`) knows whether the work was refunded.
  */
-export function forwardedResponseHeaders(decision: Extract<GateDecision, { action: "forward" }>): Headers {
+export function forwardedResponseHeaders(decision: Extract<GateDecision, { status: "forward" }>): Headers {
   const headers = new Headers();
   const timing = decision.responseHeaders.get("server-timing");
   if (timing !== null) headers.set("server-timing", timing);
   return headers;
 }
 
+/** A refusal decided before anything was charged: no work pending. */
 function respond(response: Response): GateDecision {
-  return { action: "respond", response };
+  return { status: "respond", response, pending: null };
 }
 
 /** The draft sends the key as a structured-field string: `"abc"`. Plain tokens are accepted too. */

@@ -1,4 +1,4 @@
-import { problem } from "../http";
+import { generationFailed, problem } from "../http";
 import type { RefundOutcome } from "../metering";
 import { GATE_HEADERS, type GatePass, type GateSigner } from "./forwarded-headers";
 import type { GateDecision } from "./gate";
@@ -20,7 +20,10 @@ export interface MeteredRouteOptions {
   gate: (request: Request) => Promise<GateDecision>;
   refund: (userId: string, debitId: string, reason: string) => Promise<RefundOutcome>;
   storeResponse: (userId: string, idempotencyKey: string, encoded: string) => Promise<void>;
-  /** Keeps work alive after the response (Next's `after`). */
+  /**
+   * Keeps work alive after the response (Next's `after`) and decides what its failure
+   * means (lib/app.ts: it is logged; a healer finishes what it left open).
+   */
   background: (task: Promise<unknown>) => void;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -56,7 +59,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
         if (reading.status === "invalid") {
           // Its user and debit ids are the sender's choice: never act on them (refunding
           // them would let a user refund their own paid work).
-          return problem(403, "gate_pass_invalid", "Not metered", {
+          return problem("gate_pass_invalid", {
             detail: "the request carries metering headers that do not verify",
           });
         }
@@ -64,18 +67,19 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
         // here will not honour gives the tokens it paid back.
         pass = reading.pass;
         if (reading.status === "expired") {
-          return refusePaidPass(pass, "gate_pass_expired", "Metering pass expired",
+          return refusePaidPass(pass, "gate_pass_expired",
             `the metering pass expired at ${new Date(reading.expiredAt).toISOString()}`);
         }
         const pathname = new URL(request.url).pathname;
         const price = lookupPrice(options.pricing, request.method, pathname);
-        if (price.kind !== "priced" || price.route.id !== pass.routeId || pass.method !== request.method || pass.path !== pathname) {
-          return refusePaidPass(pass, "gate_pass_wrong_route", "Not metered for this route",
+        if (price.status !== "priced" || price.route.id !== pass.routeId || pass.method !== request.method || pass.path !== pathname) {
+          return refusePaidPass(pass, "gate_pass_wrong_route",
             `the metering pass was issued for ${pass.routeId} (${pass.method} ${pass.path})`);
         }
       } else {
         const decision = await options.gate(request);
-        if (decision.action === "respond") return decision.response;
+        if (decision.pending !== null) options.background(decision.pending);
+        if (decision.status === "respond") return decision.response;
         pass = decision.pass;
         gateHeaders = decision.responseHeaders;
         const settle = decision.afterResponse;
@@ -117,7 +121,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
         return withHeaders(new Response(response.body, response), gateHeaders, balanceHeaders);
       }
       log("route.failed", { route: pass.routeId, debit: pass.debitId, error: failure === null ? `status ${response?.status}` : String(failure) });
-      const body = problem(response?.status ?? 500, "generation_failed", "Generation failed", {
+      const body = generationFailed(response?.status ?? 500, {
         detail: givenBack
           ? `the work failed; the ${pass.cost} tokens it cost were given back`
           : "the work failed; the refund is pending and will be applied automatically",
@@ -128,9 +132,9 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
   };
 
   /** 403 for a pass that verified but is not honoured here; its tokens go back. */
-  async function refusePaidPass(pass: GatePass, code: string, title: string, why: string): Promise<Response> {
+  async function refusePaidPass(pass: GatePass, code: "gate_pass_expired" | "gate_pass_wrong_route", why: string): Promise<Response> {
     const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass, `Refund: ${pass.routeId} not served (${code})`);
-    const answer = problem(403, code, title, {
+    const answer = problem(code, {
       detail: `${why}; its tokens were given back`,
       extra: { refunded: refunded?.status === "refunded" || refunded?.status === "already_refunded" },
     });

@@ -34,17 +34,17 @@ export const BENCH_PRICING: readonly PricedRoute[] = [
 ];
 
 export type PriceLookup =
-  | { kind: "priced"; route: PricedRoute }
-  | { kind: "wrong-method"; allow: string[] }
-  | { kind: "unknown" };
+  | { status: "priced"; route: PricedRoute }
+  | { status: "wrong-method"; allow: string[] }
+  | { status: "unknown" };
 
 export function lookupPrice(table: readonly PricedRoute[], method: string, pathname: string): PriceLookup {
   // One trailing slash is the same route; anything else (encoded tricks, dots) is unknown.
   const path = pathname.length > 1 && pathname.endsWith("/") ? pathname.slice(0, -1) : pathname;
   const sameMethod = table.find((r) => r.path === path && r.method === method);
-  if (sameMethod) return { kind: "priced", route: sameMethod };
+  if (sameMethod) return { status: "priced", route: sameMethod };
   const allow = table.filter((r) => r.path === path).map((r) => r.method);
-  return allow.length > 0 ? { kind: "wrong-method", allow } : { kind: "unknown" };
+  return allow.length > 0 ? { status: "wrong-method", allow } : { status: "unknown" };
 }
 
 /** Validates a pricing table once, at start-up: a bad table is a programmer error. */

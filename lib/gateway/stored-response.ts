@@ -30,23 +30,23 @@ export async function encodeStoredResponse(response: Response): Promise<string> 
 
 /** What a replay finds: the answer, a marker saying it was not kept, or nothing (yet). */
 export type StoredAnswer =
-  | { kind: "response"; response: Response }
-  | { kind: "unavailable"; reason: "too_large" }
-  | { kind: "none" };
+  | { status: "response"; response: Response }
+  | { status: "unavailable"; reason: "too_large" }
+  | { status: "none" };
 
 export function decodeStoredResponse(raw: string | null): StoredAnswer {
-  if (raw === null) return { kind: "none" };
+  if (raw === null) return { status: "none" };
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
-    return { kind: "none" };
+    return { status: "none" };
   }
   const s = value as Partial<StoredResponse & UnavailableMarker>;
-  if (!s || s.v !== 1) return { kind: "none" };
-  if (s.unavailable === "too_large") return { kind: "unavailable", reason: "too_large" };
-  if (typeof s.status !== "number" || typeof s.body !== "string" || s.status < 200 || s.status > 299) return { kind: "none" };
+  if (!s || s.v !== 1) return { status: "none" };
+  if (s.unavailable === "too_large") return { status: "unavailable", reason: "too_large" };
+  if (typeof s.status !== "number" || typeof s.body !== "string" || s.status < 200 || s.status > 299) return { status: "none" };
   const headers = new Headers({ "cache-control": "no-store" });
   if (typeof s.contentType === "string") headers.set("content-type", s.contentType);
-  return { kind: "response", response: new Response(s.body, { status: s.status, headers }) };
+  return { status: "response", response: new Response(s.body, { status: s.status, headers }) };
 }

@@ -1,8 +1,11 @@
 import type { AuthFailureCode } from "../auth/errors";
+import { KvUnavailableError, MeteringError } from "../metering/errors";
 
 /**
- * The one place errors become HTTP responses: RFC 9457 problem details with a stable
- * `code` that clients switch on (titles and details are for humans and may change).
+ * The one table from stable codes to HTTP answers: RFC 9457 problem details with a stable
+ * `code` that clients switch on (titles and details are for humans and may change). Every
+ * refusal Tollgate gives (auth, metering, the gate, input) is built here from its code;
+ * thrown errors get theirs from `problemOfError`. Nothing else picks a status.
  */
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
@@ -22,7 +25,41 @@ export function problemType(code: string): string {
   return `urn:tollgate:problem:${code}`;
 }
 
-export function problem(status: number, code: string, title: string, opts: ProblemOptions = {}): Response {
+/** Each code's status and title. Input refusals (400, many codes) are `invalidRequest`. */
+export const PROBLEMS = {
+  unauthenticated: { status: 401, title: "Authentication required" },
+  auth_unavailable: { status: 503, title: "Authentication temporarily unavailable" },
+  forbidden: { status: 403, title: "Forbidden" },
+  cross_origin_request: { status: 403, title: "Cross-origin request refused" },
+  host_not_allowed: { status: 421, title: "Host not allowed" },
+  insufficient_tokens: { status: 402, title: "Insufficient tokens" },
+  metering_unavailable: { status: 503, title: "Metering unavailable" },
+  not_found: { status: 404, title: "Not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  payload_too_large: { status: 413, title: "Payload too large" },
+  unsupported_media_type: { status: 415, title: "Unsupported media type" },
+  idempotency_key_in_use: { status: 409, title: "Request in progress" },
+  idempotent_response_unavailable: { status: 409, title: "Answer not kept" },
+  idempotency_key_reused: { status: 422, title: "Idempotency-Key reused" },
+  gate_pass_invalid: { status: 403, title: "Not metered" },
+  gate_pass_wrong_route: { status: 403, title: "Not metered for this route" },
+  gate_pass_expired: { status: 403, title: "Metering pass expired" },
+  debit_not_refundable: { status: 404, title: "Debit not refundable" },
+  /** The handler's own 5xx status is kept (`generationFailed`). */
+  generation_failed: { status: 500, title: "Generation failed" },
+  configuration_error: { status: 500, title: "Gateway misconfigured" },
+  internal_error: { status: 500, title: "Internal error" },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+/** The answer for `code`, its status and title from the table. */
+export function problem(code: ProblemCode, opts: ProblemOptions = {}): Response {
+  const { status, title } = PROBLEMS[code];
+  return render(status, code, title, opts);
+}
+
+function render(status: number, code: string, title: string, opts: ProblemOptions): Response {
   const body = {
     ...opts.extra,
     type: problemType(code),
@@ -48,7 +85,7 @@ export function unauthenticated(failureCode: AuthFailureCode, message: string): 
     failureCode === "token_missing"
       ? `Bearer realm="tollgate"`
       : `Bearer realm="tollgate", error="invalid_token", error_description="${quotable(message)}"`;
-  return problem(401, "unauthenticated", "Authentication required", {
+  return problem("unauthenticated", {
     detail: message,
     extra: { reason: failureCode },
     headers: { "www-authenticate": challenge },
@@ -65,7 +102,7 @@ export const AUTH_UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
  */
 export function authFailureResponse(failure: { code: AuthFailureCode; message: string }): Response {
   if (failure.code === "token_jwks_unavailable") {
-    return problem(503, "auth_unavailable", "Authentication temporarily unavailable", {
+    return problem("auth_unavailable", {
       detail: failure.message,
       extra: { reason: failure.code },
       headers: { "retry-after": String(AUTH_UNAVAILABLE_RETRY_AFTER_SECONDS) },
@@ -75,7 +112,7 @@ export function authFailureResponse(failure: { code: AuthFailureCode; message: s
 }
 
 export function forbidden(detail = "this credential may not perform this action", extra?: Record<string, unknown>): Response {
-  return problem(403, "forbidden", "Forbidden", { detail, extra });
+  return problem("forbidden", { detail, extra });
 }
 
 /**
@@ -83,17 +120,17 @@ export function forbidden(detail = "this credential may not perform this action"
  * origin (lib/http/same-origin.ts). Its own code, so a client can tell it from a missing role.
  */
 export function crossOriginRefused(detail: string): Response {
-  return problem(403, "cross_origin_request", "Cross-origin request refused", { detail });
+  return problem("cross_origin_request", { detail });
 }
 
 /** 421: the request names a host this server does not answer to (DNS rebinding, in development). */
 export function hostNotAllowed(detail: string): Response {
-  return problem(421, "host_not_allowed", "Host not allowed", { detail });
+  return problem("host_not_allowed", { detail });
 }
 
 /** 400 with a caller-chosen stable code (`invalid_json`, `unknown_field`, `invalid_amount`…). */
 export function invalidRequest(code: string, detail: string, extra?: Record<string, unknown>): Response {
-  return problem(400, code, "Invalid request", { detail, extra });
+  return render(400, code, "Invalid request", { detail, extra });
 }
 
 /**
@@ -102,7 +139,7 @@ export function invalidRequest(code: string, detail: string, extra?: Record<stri
  */
 export function meteringUnavailable(retryAfterSeconds = 1, detail = "the metering store is unavailable; retry shortly"): Response {
   assertWholeSeconds(retryAfterSeconds, "retryAfterSeconds");
-  return problem(503, "metering_unavailable", "Metering unavailable", {
+  return problem("metering_unavailable", {
     detail,
     extra: { retryAfter: retryAfterSeconds },
     headers: { "retry-after": String(retryAfterSeconds) },
@@ -120,19 +157,19 @@ export function insufficientTokens({ balance, cost, topUpUrl }: InsufficientToke
   if (!Number.isSafeInteger(balance) || !Number.isSafeInteger(cost)) {
     throw new TypeError("balance and cost must be safe integers");
   }
-  return problem(402, "insufficient_tokens", "Insufficient tokens", {
+  return problem("insufficient_tokens", {
     detail: `this request costs ${cost} tokens and the balance is ${balance}`,
     extra: { balance, cost, topUpUrl },
   });
 }
 
 export function notFound(detail = "no such resource"): Response {
-  return problem(404, "not_found", "Not found", { detail });
+  return problem("not_found", { detail });
 }
 
 export function methodNotAllowed(allowed: readonly string[]): Response {
   // RFC 9110 §15.5.6: a 405 MUST carry Allow.
-  return problem(405, "method_not_allowed", "Method not allowed", {
+  return problem("method_not_allowed", {
     detail: `allowed methods: ${allowed.join(", ")}`,
     extra: { allowed: [...allowed] },
     headers: { allow: allowed.join(", ") },
@@ -140,17 +177,34 @@ export function methodNotAllowed(allowed: readonly string[]): Response {
 }
 
 export function payloadTooLarge(maxBytes: number): Response {
-  return problem(413, "payload_too_large", "Payload too large", {
+  return problem("payload_too_large", {
     detail: `the request body must be at most ${maxBytes} bytes`,
     extra: { maxBytes },
   });
 }
 
 export function unsupportedMediaType(expected = "application/json"): Response {
-  return problem(415, "unsupported_media_type", "Unsupported media type", {
+  return problem("unsupported_media_type", {
     detail: `the request body must be ${expected}`,
     extra: { expected },
   });
+}
+
+/** A failed generation keeps the handler's own 5xx status (a 504 stays a 504). */
+export function generationFailed(status: number, opts: ProblemOptions): Response {
+  return render(status >= 500 && status <= 599 ? status : 500, "generation_failed", PROBLEMS.generation_failed.title, opts);
+}
+
+/**
+ * The answer to a thrown error: the store being away is a 503 (retry), a metering core
+ * refusal of hostile input is a 400 with its code, anything else a logged 500 that says
+ * nothing about its cause.
+ */
+export function problemOfError(error: unknown): Response {
+  if (error instanceof KvUnavailableError) return meteringUnavailable(1);
+  if (error instanceof MeteringError && error.code !== "kv_protocol") return invalidRequest(error.code, error.message);
+  console.error(JSON.stringify({ event: "route.error", error: String(error) }));
+  return problem("internal_error", { detail: "an unexpected error occurred" });
 }
 
 /**

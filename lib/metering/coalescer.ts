@@ -4,7 +4,7 @@ import {
 import { appendSettle } from "./history";
 import { execTxItems, type TxItem } from "./kv";
 import type { Metering } from "./metering";
-import { type Background, runDebit } from "./run-debit";
+import { runDebit } from "./run-debit";
 import { FenceClosedError, ownerDeadline } from "./timing";
 import { spanError, TxSteps } from "./tx-steps";
 
@@ -13,8 +13,6 @@ export interface CoalescerOptions {
   maxBatch?: number;
   /** A settle with no debit to ride along is sent on its own after this long. @default 100 */
   settleDelayMs?: number;
-  /** Keeps work that outlives a request alive (voids, compensations, healing). */
-  background?: (task: Promise<unknown>) => void;
 }
 
 interface Waiting {
@@ -53,10 +51,6 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
   const ctx = metering.context;
   const maxBatch = options.maxBatch ?? 100;
   const settleDelayMs = options.settleDelayMs ?? 100;
-  const background: Background = (task) => {
-    const guarded = task.catch(() => undefined);
-    options.background?.(guarded);
-  };
   // One FIFO per user, served in rotation: a batch takes one debit from each waiting user
   // in turn, so a user with a backlog shares every batch instead of filling it, and a
   // newcomer leaves in the next batch (while fewer than maxBatch users are waiting).
@@ -83,7 +77,7 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
   };
 
   function debit(request: DebitRequest): Promise<DebitOutcome> {
-    return runDebit(ctx, request, transport, background);
+    return runDebit(ctx, request, transport);
   }
 
   function flush(): void {

@@ -36,13 +36,16 @@ export interface MeteringOptions {
    * @default 30_000
    */
   healAfterMs?: number;
-  /** Bound on one KV round trip. @default 2_000 */
+  /** Bound on one KV round trip. @default DEFAULT_KV_TIMEOUT_MS (1500) */
   kvTimeoutMs?: number;
   /** @default Date.now */
   clock?: Clock;
 }
 
 export type MeteringConfig = Required<MeteringOptions>;
+
+/** The one default bound on a KV round trip: the client's timeout and the metering's timing rule agree on it. */
+export const DEFAULT_KV_TIMEOUT_MS = 1_500;
 
 /** Validates options eagerly: a bad option is a programmer error (TypeError), not a 400. */
 export function resolveConfig(options: MeteringOptions): MeteringConfig {
@@ -57,7 +60,7 @@ export function resolveConfig(options: MeteringOptions): MeteringConfig {
     historyLimit: options.historyLimit ?? 100,
     refundWindowSeconds: options.refundWindowSeconds ?? 86_400,
     healAfterMs: options.healAfterMs ?? 30_000,
-    kvTimeoutMs: options.kvTimeoutMs ?? 2_000,
+    kvTimeoutMs: options.kvTimeoutMs ?? DEFAULT_KV_TIMEOUT_MS,
     clock: options.clock ?? systemClock,
   };
   try {

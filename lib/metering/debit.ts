@@ -57,18 +57,37 @@ export interface DebitRequest {
   requestFingerprint?: RequestFingerprint | null;
 }
 
-export type DebitOutcome =
-  | { status: "ok"; debitId: string; userId: string; cost: number; balance: number; settle(): Promise<void> }
-  | { status: "insufficient_tokens"; userId: string; cost: number; balance: number }
+export type DebitOutcome = (
+  | { status: "ok"; debitId: string; balance: number; settle(): Promise<void> }
+  | { status: "insufficient_tokens"; balance: number }
   | {
-    status: "replay"; userId: string; cost: number; originalDebitId: string; storedResponse: string | null;
+    status: "replay"; originalDebitId: string; storedResponse: string | null;
     /** How long ago the key was first used (from its remaining lifetime). */
     keyAgeMs: number;
   }
   | {
     /** The key was taken by another request (another route, or another body): nothing charged. */
-    status: "idempotency_key_reused"; userId: string; cost: number; originalDebitId: string; mismatch: "target" | "body";
-  };
+    status: "idempotency_key_reused"; originalDebitId: string; mismatch: "target" | "body";
+  }
+  | {
+    /**
+     * The store did not answer (KvUnavailableError), or answered an error: nothing may be
+     * served as paid. The debit may still have been applied; `pending` voids it.
+     */
+    status: "unavailable"; error: unknown;
+  }
+) & {
+  userId: string;
+  cost: number;
+  /**
+   * Work this debit started that must outlive the answer (voiding a debit whose answer was
+   * lost, giving back a refused one, healing, granting): hand it to the platform's
+   * `waitUntil`. Null when there is none. It rejects, after every task has run, when one
+   * failed; whoever holds it decides what that means (lib/app.ts logs it). A healer
+   * finishes whatever a failed task left open.
+   */
+  pending: Promise<void> | null;
+};
 
 /** Daily usage by route is kept this long (the dashboard shows 30 days). */
 export const DAILY_KEEP_SECONDS = 40 * 86_400;

@@ -39,12 +39,12 @@ export interface HealFacts {
 }
 
 export type HealDecision =
-  | { action: "drop"; deleteRecord: boolean }
-  | { action: "settle_debit" }
-  | { action: "compensate"; releaseIdempotencyKey: boolean; carriedBy: string | null }
-  | { action: "apply" }
-  | { action: "carry" }
-  | { action: "settle_applied" };
+  | { status: "drop"; deleteRecord: boolean }
+  | { status: "settle_debit" }
+  | { status: "compensate"; releaseIdempotencyKey: boolean; carriedBy: string | null }
+  | { status: "apply" }
+  | { status: "carry" }
+  | { status: "settle_applied" };
 
 /**
  * The healer's decision for one operation older than healAfterMs, from what the store
@@ -62,17 +62,17 @@ export type HealDecision =
  */
 export function decideHeal(id: string, facts: HealFacts): HealDecision {
   const { op, after, voided, refunded, holder } = facts;
-  if (op === null) return { action: "drop", deleteRecord: false };
+  if (op === null) return { status: "drop", deleteRecord: false };
   if (op.kind === "debit") {
-    if (after === null) return { action: "drop", deleteRecord: false };
+    if (after === null) return { status: "drop", deleteRecord: false };
     const lostIdempotencyRace = op.idempotencyKey !== null && holder !== id;
-    if (refunded || (after >= 0 && !voided && !lostIdempotencyRace)) return { action: "settle_debit" };
-    return { action: "compensate", releaseIdempotencyKey: op.idempotencyKey !== null && holder === id, carriedBy: facts.carriedBy };
+    if (refunded || (after >= 0 && !voided && !lostIdempotencyRace)) return { status: "settle_debit" };
+    return { status: "compensate", releaseIdempotencyKey: op.idempotencyKey !== null && holder === id, carriedBy: facts.carriedBy };
   }
-  if (op.kind === "carry") return { action: "carry" };
-  if (op.state === "claimed") return holder === id ? { action: "apply" } : { action: "drop", deleteRecord: true };
-  if (after === null) return { action: "drop", deleteRecord: false };
-  return { action: "settle_applied" };
+  if (op.kind === "carry") return { status: "carry" };
+  if (op.state === "claimed") return holder === id ? { status: "apply" } : { status: "drop", deleteRecord: true };
+  if (after === null) return { status: "drop", deleteRecord: false };
+  return { status: "settle_applied" };
 }
 
 /**
@@ -139,7 +139,7 @@ async function healLocked(
     const decision = decideHeal(id, facts);
     const op = facts.op;
     const tx = ctx.kv.multi();
-    switch (decision.action) {
+    switch (decision.status) {
       case "drop":
         if (decision.deleteRecord) tx.del(keys.op(id));
         tx.zrem(keys.open, member);

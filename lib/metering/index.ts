@@ -1,5 +1,5 @@
 export { MAX_AMOUNT } from "./amount";
-export { type MeteringConfig, type MeteringOptions, type RefillPolicy, resolveConfig } from "./config";
+export { DEFAULT_KV_TIMEOUT_MS, type MeteringConfig, type MeteringOptions, type RefillPolicy, resolveConfig } from "./config";
 export type { MeteringContext } from "./context";
 export type { CreditRequest } from "./credit";
 export type { DebitOutcome, DebitRequest } from "./debit";
@@ -11,7 +11,7 @@ export type { EntryType, HistoryEntry } from "./history";
 export { checkInvariants, type InvariantOptions } from "./invariants";
 export { type DeploymentEnv, namespaceFor, userKeys, type UserKeys } from "./keys";
 export type { MeteringKv } from "./kv";
-export { createMetering, type Metering, type MeteringRuntime, type RecordGenerationResult } from "./metering";
+export { createMetering, type Metering, type RecordGenerationResult } from "./metering";
 export type { MonthlyRunReport } from "./monthly";
 export { type Clock, nextPeriodStart, periodOf, systemClock } from "./period";
 export type { RefundOutcome } from "./refund";

@@ -36,21 +36,8 @@ export interface Metering {
   storeIdempotentResponse(userId: string, idempotencyKey: string, encoded: string): Promise<void>;
 }
 
-export interface MeteringRuntime {
-  /**
-   * Keeps background work alive after a response (Next's `waitUntil`). The default awaits
-   * nothing and lets the promise run; errors are swallowed because a healer finishes
-   * whatever a lost background task left open.
-   */
-  background?: (task: Promise<unknown>) => void;
-}
-
-export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime: MeteringRuntime = {}): Metering {
+export function createMetering(kv: MeteringKv, options: MeteringOptions): Metering {
   const ctx: MeteringContext = { kv, config: resolveConfig(options) };
-  const background = (task: Promise<unknown>) => {
-    const guarded = task.catch(() => undefined);
-    runtime.background?.(guarded);
-  };
   const transport = directTransport(ctx);
 
   async function getUserStats(userId: string): Promise<UserStats> {
@@ -65,7 +52,7 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime
 
   return {
     context: ctx,
-    debit: (request) => runDebit(ctx, request, transport, background),
+    debit: (request) => runDebit(ctx, request, transport),
     credit: (request) => credit(ctx, request),
     refund: (userId, debitId, reason, actor) => refund(ctx, userId, debitId, reason, actor),
     reset: (userId, reason, actor) => reset(ctx, userId, reason, actor),
@@ -74,7 +61,10 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions, runtime
     getUserStats,
     storeIdempotentResponse: (userId, key, encoded) => storeIdempotentResponse(ctx, userId, key, encoded),
     async recordArticleGeneration(userId, cost = 3) {
-      const outcome = await runDebit(ctx, { userId, cost, route: "article", reason: "Article generation" }, transport, background);
+      const outcome = await runDebit(ctx, { userId, cost, route: "article", reason: "Article generation" }, transport);
+      // A library call has no response to outlive: its work is finished before it returns.
+      await outcome.pending?.catch(() => undefined);
+      if (outcome.status === "unavailable") throw outcome.error;
       if (outcome.status === "ok") await outcome.settle().catch(() => undefined);
       const stats = await getUserStats(userId);
       if (outcome.status === "ok") {

@@ -7,8 +7,28 @@ import { ensureGrants } from "./grants";
 import { heal } from "./heal";
 import { asStringOrNull, execTxItems } from "./kv";
 
-/** Where background work goes (Next's `waitUntil`); errors are already handled. */
-export type Background = (task: Promise<unknown>) => void;
+/**
+ * The work a debit starts and leaves running: kept with its outcome (`pending`), so the
+ * caller hands exactly its own request's work to the platform's `waitUntil`.
+ */
+export class PendingWork {
+  private readonly tasks: Promise<unknown>[] = [];
+
+  add(task: Promise<unknown>): void {
+    // Marked handled now: a task may fail before the outcome (and its `settled()`) exists.
+    task.catch(() => undefined);
+    this.tasks.push(task);
+  }
+
+  /** All of it, settled; rejects (with every failure) when a task failed. Null when there was none. */
+  settled(): Promise<void> | null {
+    if (this.tasks.length === 0) return null;
+    return Promise.allSettled(this.tasks).then((results) => {
+      const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
+      if (failures.length > 0) throw new AggregateError(failures, "background work of a debit failed");
+    });
+  }
+}
 
 /**
  * What to do with one debit the store has answered. Pure: the flow below acts on it.
@@ -52,10 +72,22 @@ export function decideDebit(reading: DebitReading, retried: boolean): DebitDecis
  * the `settle` of the debit it actually decided (after a retry, the retry's), and retries
  * happen here only, at most once per request.
  */
-export async function runDebit(ctx: MeteringContext, request: DebitRequest, transport: DebitTransport, background: Background): Promise<DebitOutcome> {
-  let retried = false;
-  for (;;) {
-    const d = prepareDebit(ctx, request);
+export async function runDebit(ctx: MeteringContext, request: DebitRequest, transport: DebitTransport): Promise<DebitOutcome> {
+  // Hostile input throws here, before anything is sent (MeteringError, a 400 upstream).
+  const prepared = prepareDebit(ctx, request);
+  const userId = prepared.keys.userId;
+  const cost = prepared.op.amount;
+  const work = new PendingWork();
+  try {
+    return await attempt(prepared, false);
+  } catch (error) {
+    // A read after the debit's answer failed (a legacy key's route, the grants before a
+    // retry): nothing is served as paid; what was started is in `pending`.
+    return { status: "unavailable", error, userId, cost, pending: work.settled() };
+  }
+
+  async function attempt(d: PreparedDebit, retried: boolean): Promise<DebitOutcome> {
+    const background = (task: Promise<unknown>) => work.add(task);
     let reading: DebitReading;
     try {
       reading = await transport.send(d);
@@ -64,10 +96,8 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, tran
       // while EXEC ran the others), and the caller answers an error: void it either way, so
       // the healer gives it back instead of settling it as paid.
       background(voidDebit(ctx, d));
-      throw error;
+      return { status: "unavailable", error, userId, cost, pending: work.settled() };
     }
-    const userId = d.keys.userId;
-    const cost = d.op.amount;
     if (reading.staleIds.length > 0) background(heal(ctx, userId));
 
     const first = decideDebit(reading, retried);
@@ -81,15 +111,18 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, tran
       case "replay":
         return {
           status: "replay", userId, cost, originalDebitId: reading.replayOf!, storedResponse: reading.storedResponse,
-          keyAgeMs: reading.keyAgeMs ?? 0,
+          keyAgeMs: reading.keyAgeMs ?? 0, pending: work.settled(),
         };
       case "key_reused":
-        return { status: "idempotency_key_reused", userId, cost, originalDebitId: reading.replayOf!, mismatch: decision.mismatch };
+        return {
+          status: "idempotency_key_reused", userId, cost, originalDebitId: reading.replayOf!, mismatch: decision.mismatch,
+          pending: work.settled(),
+        };
       case "paid": {
         reading.onDecided?.();
         if (decision.grantInBackground.length > 0) background(ensureGrants(ctx, userId, decision.grantInBackground));
         const after = reading.after;
-        return { status: "ok", debitId: d.op.id, userId, cost, balance: after, settle: () => transport.settle(d, after) };
+        return { status: "ok", debitId: d.op.id, userId, cost, balance: after, settle: () => transport.settle(d, after), pending: work.settled() };
       }
       case "refused": {
         // Give it back now; if that fails the debit stays open with r < 0 and the next
@@ -101,16 +134,15 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, tran
         } finally {
           reading.onDecided?.();
         }
+        // At most one retry per request, with a new debit (its own id).
         if (decision.retry === "after_grants" && (await ensureGrants(ctx, userId, [...reading.missingGrants, ...reading.pendingGrants]))) {
-          retried = true;
-          continue;
+          return attempt(prepareDebit(ctx, request), true);
         }
         if (decision.retry === "after_batch") {
           await reading.retryAfter;
-          retried = true;
-          continue;
+          return attempt(prepareDebit(ctx, request), true);
         }
-        return { status: "insufficient_tokens", userId, cost, balance: Math.max(0, reading.after + cost) };
+        return { status: "insufficient_tokens", userId, cost, balance: Math.max(0, reading.after + cost), pending: work.settled() };
       }
     }
   }

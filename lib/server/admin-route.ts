@@ -1,9 +1,8 @@
-import { extractCredentials } from "../auth";
 import { invalidRequest, refuseCookieWrite } from "../http";
-import { isValidUserId } from "../metering";
+import { isValidUserId, USER_ID_RULE } from "../user-id";
 import { authenticateAdmin } from "./authenticate";
-import { apiRoute } from "./errors";
-import { getNodeRuntime } from "./runtime";
+import { apiRoute } from "./api-route";
+import { nodeApp } from "./node-platform";
 
 type Params = { params: Promise<{ userId: string }> };
 
@@ -26,15 +25,15 @@ export const ADMIN_TOKEN_ACTOR = "admin token";
 export function adminUserRoute(handler: (request: Request, userId: string, caller: AdminCaller) => Promise<Response>) {
   return apiRoute(async (request: Request, { params }: Params) => {
     if (request.method !== "GET" && request.method !== "HEAD") {
-      const publicOrigin = getNodeRuntime().settings.publicOrigin;
-      const forged = refuseCookieWrite(request, extractCredentials(request, { publicOrigin }), { publicOrigin });
+      const app = nodeApp();
+      const forged = refuseCookieWrite(request, app.authenticate.credentialsOf(request), { publicOrigin: app.settings.publicOrigin });
       if (forged !== null) return forged;
     }
     const caller = await authenticateAdmin(request);
-    if (!caller.ok) return caller.response;
+    if (caller.status === "refused") return caller.response;
     const { userId } = await params;
     if (!isValidUserId(userId)) {
-      return invalidRequest("invalid_user_id", "user id must be 1-128 characters of letters, digits and _ . @ : | + -");
+      return invalidRequest("invalid_user_id", `user id must be ${USER_ID_RULE}`);
     }
     const actor = caller.via === "admin-token" || caller.userId === null ? ADMIN_TOKEN_ACTOR : caller.userId;
     return handler(request, userId, { actor });

@@ -1,20 +1,20 @@
-import { extractCredentials, isAdminApiToken } from "../auth";
 import { authFailureResponse, forbidden } from "../http";
-import { getNodeRuntime } from "./runtime";
+import { nodeApp } from "./node-platform";
 
+/** The route guards' view of a caller: who, or the answer to give instead. */
 export type Caller =
-  | { ok: true; userId: string | null; isAdmin: boolean; via: "jwt" | "admin-token" }
-  | { ok: false; response: Response };
+  | { status: "allowed"; userId: string | null; isAdmin: boolean; via: "jwt" | "admin-token" }
+  | { status: "refused"; response: Response };
 
 /** A signed-in user (Bearer JWT or session cookie). */
 export async function authenticateUser(request: Request): Promise<Caller> {
-  const credentials = extractCredentials(request, { publicOrigin: getNodeRuntime().settings.publicOrigin });
-  if (credentials === null) {
-    return { ok: false, response: authFailureResponse({ code: "token_missing", message: "no bearer token or session cookie was sent" }) };
+  const caller = await nodeApp().authenticate(request);
+  switch (caller.status) {
+    case "user": return { status: "allowed", userId: caller.userId, isAdmin: caller.isAdmin, via: "jwt" };
+    // An operator token names no user: it cannot ask for "my" stats.
+    case "admin_token": return { status: "refused", response: forbidden("an admin token has no user; use the admin API") };
+    case "refused": return { status: "refused", response: authFailureResponse(caller.failure) };
   }
-  const verified = await getNodeRuntime().verify(credentials.token);
-  if (!verified.ok) return { ok: false, response: authFailureResponse(verified) };
-  return { ok: true, userId: verified.userId, isAdmin: verified.isAdmin, via: "jwt" };
 }
 
 /**
@@ -22,12 +22,12 @@ export async function authenticateUser(request: Request): Promise<Caller> {
  * with the admin role. A valid non-admin gets 403 and learns nothing about other users.
  */
 export async function authenticateAdmin(request: Request): Promise<Caller> {
-  const credentials = extractCredentials(request, { publicOrigin: getNodeRuntime().settings.publicOrigin });
-  if (credentials?.kind === "bearer" && (await isAdminApiToken(credentials.token, getNodeRuntime().settings.adminApiToken))) {
-    return { ok: true, userId: null, isAdmin: true, via: "admin-token" };
+  const caller = await nodeApp().authenticate(request);
+  switch (caller.status) {
+    case "admin_token": return { status: "allowed", userId: null, isAdmin: true, via: "admin-token" };
+    case "refused": return { status: "refused", response: authFailureResponse(caller.failure) };
+    case "user":
+      if (!caller.isAdmin) return { status: "refused", response: forbidden("administrator role required") };
+      return { status: "allowed", userId: caller.userId, isAdmin: true, via: "jwt" };
   }
-  const caller = await authenticateUser(request);
-  if (!caller.ok) return caller;
-  if (!caller.isAdmin) return { ok: false, response: forbidden("administrator role required") };
-  return caller;
 }

@@ -1,5 +1,5 @@
 import type { GatePass } from "../gateway/forwarded-headers";
-import { getNodeRuntime } from "./runtime";
+import { nodeApp } from "./node-platform";
 import { type Field, parseGenerationInput } from "./generation-input";
 import { metered } from "./metered";
 
@@ -11,7 +11,7 @@ export class DemoFailure extends Error {}
  */
 export function generationRoute<T>(fields: readonly Field[], work: (input: Record<string, string | number | boolean>, pass: GatePass) => Promise<T>) {
   return metered(async (request, pass) => {
-    const demoFailures = getNodeRuntime().settings.demoFailures;
+    const demoFailures = nodeApp().settings.demoFailures;
     const input = await parseGenerationInput(request, fields, demoFailures);
     if (!input.ok) return input.response;
     if (input.value.fail === true) throw new DemoFailure("failure requested by the demo flag");

@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import { VercelKV } from "@vercel/kv";
 import type { KvClientOptions } from "../kv-client";
+import { DEFAULT_KV_TIMEOUT_MS } from "../metering/config";
 
 /** What `@vercel/kv` (an `@upstash/redis` client) accepts in place of its fetch transport. */
 type Requester = Extract<ConstructorParameters<typeof VercelKV>[0], { request: unknown }>;
@@ -22,7 +23,7 @@ const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
  * Answers arrive unencoded (no `Upstash-Encoding: base64`): every value the metering core
  * stores is UTF-8 text.
  */
-export function createNodeKvClient({ url, token, timeoutMs = 1500 }: KvClientOptions): VercelKV {
+export function createNodeKvClient({ url, token, timeoutMs = DEFAULT_KV_TIMEOUT_MS }: KvClientOptions): VercelKV {
   const base = new URL(url);
   if (base.protocol !== "http:" && base.protocol !== "https:") throw new TypeError("the KV URL must be http: or https:");
   const transport = base.protocol === "https:" ? https : http;

@@ -1,6 +1,6 @@
 import { headers } from "next/headers";
-import { extractCredentials, isSecureRequest, sessionCookieName } from "../auth";
-import { getNodeRuntime } from "./runtime";
+import { isSecureRequest, sessionCookieName } from "../auth";
+import { nodeApp } from "./node-platform";
 
 export type PageSession =
   | { status: "anonymous" }
@@ -25,12 +25,17 @@ export async function readPageSession(): Promise<PageSession> {
   // the one the API reads.
   const proto = incoming.get("x-forwarded-proto");
   const request = new Request("http://page.invalid/", { headers: { cookie, ...(proto === null ? {} : { "x-forwarded-proto": proto }) } });
-  const options = { publicOrigin: getNodeRuntime().settings.publicOrigin };
-  const credentials = extractCredentials(request, options);
-  if (credentials === null) {
-    return cookie.includes(`${sessionCookieName(isSecureRequest(request, options))}=`) ? { status: "expired" } : { status: "anonymous" };
+  const app = nodeApp();
+  const caller = await app.authenticate(request);
+  switch (caller.status) {
+    case "user": return { status: "signed-in", userId: caller.userId, isAdmin: caller.isAdmin, expiresAt: caller.expiresAt };
+    case "admin_token": return { status: "anonymous" }; // a page request carries no Authorization header
+    case "refused":
+      if (caller.failure.code === "token_jwks_unavailable") return { status: "unavailable" };
+      if (caller.credential !== null) return { status: "expired" };
+      // No usable cookie: one of ours that is there but ambiguous counts as ended.
+      return cookie.includes(`${sessionCookieName(isSecureRequest(request, { publicOrigin: app.settings.publicOrigin }))}=`)
+        ? { status: "expired" }
+        : { status: "anonymous" };
   }
-  const verified = await getNodeRuntime().verify(credentials.token);
-  if (verified.ok) return { status: "signed-in", userId: verified.userId, isAdmin: verified.isAdmin, expiresAt: verified.expiresAt };
-  return verified.code === "token_jwks_unavailable" ? { status: "unavailable" } : { status: "expired" };
 }

@@ -38,7 +38,7 @@ function post(path: string, headers: Record<string, string>, body = "{}") {
 }
 
 async function problemOf(decision: GateDecision) {
-  if (decision.action !== "respond") throw new Error(`expected a refusal, got ${decision.action}`);
+  if (decision.status !== "respond") throw new Error(`expected a refusal, got ${decision.status}`);
   return { status: decision.response.status, headers: decision.response.headers, body: (await decision.response.json()) as Record<string, unknown> };
 }
 
@@ -47,7 +47,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const { metering, signer, gate } = await setup(target.url, target.token);
     await metering.credit({ userId: "ann", amount: 10, reason: "Top-up" });
     const decision = await gate(post("/api/generate/article", { authorization: await bearer("ann") }));
-    if (decision.action !== "forward") throw new Error("refused");
+    if (decision.status !== "forward") throw new Error("refused");
     expect(decision.responseHeaders.get("x-tokens-cost")).toBe("3");
     expect(decision.responseHeaders.get("x-tokens-remaining")).toBe("7");
     expect(decision.responseHeaders.get("ratelimit")).toBe('"tokens";r=7;t=3600');
@@ -67,7 +67,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
       const d = await gate(post("/api/generate/nutrition-plan", { authorization: auth }));
-      statuses.push(d.action === "forward" ? 200 : d.response.status);
+      statuses.push(d.status === "forward" ? 200 : d.response.status);
     }
     expect(statuses).toEqual([200, 200, 402]);
     const refusal = await problemOf(await gate(post("/api/generate/nutrition-plan", { authorization: auth })));
@@ -116,10 +116,10 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     }
     // The app's own page, and the same request with a Bearer token: charged and forwarded.
     const own = await gate(post("/api/chat", { cookie, origin: "http://localhost", "sec-fetch-site": "same-origin" }));
-    expect(own.action).toBe("forward");
+    expect(own.status).toBe("forward");
     // A Bearer header is the credential even beside the cookie, and no page elsewhere can set one.
     const scripted = await gate(post("/api/chat", { cookie, authorization: await bearer("csr"), "sec-fetch-site": "cross-site", "content-type": "text/plain" }));
-    expect(scripted.action).toBe("forward");
+    expect(scripted.status).toBe("forward");
     expect((await readLedger(metering.context, "csr")).balance).toBe(8);
   });
 
@@ -139,7 +139,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
       authorization: await bearer("fin"),
       [GATE_HEADERS.user]: "admin", [GATE_HEADERS.debit]: "deb_forged", "X-Tollgate-Cost": "0",
     }));
-    if (decision.action !== "forward") throw new Error("refused");
+    if (decision.status !== "forward") throw new Error("refused");
     expect(decision.requestHeaders.get(GATE_HEADERS.user)).toBe("fin");
     expect(decision.requestHeaders.get(GATE_HEADERS.cost)).toBe("1");
     const forged = new Headers(decision.requestHeaders);
@@ -153,12 +153,12 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const auth = await bearer("gus");
     const route = meteredRoute()(async () => Response.json({ answer: 42 }));
     const first = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": '"req-1"' }));
-    if (first.action !== "forward") throw new Error("refused");
+    if (first.status !== "forward") throw new Error("refused");
     const served = await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: first.requestHeaders }));
     expect(await served.json()).toEqual({ answer: 42 });
     await expect.poll(async () => {
       const replay = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "req-1" }));
-      return replay.action === "respond" ? replay.response.headers.get("idempotent-replayed") : "forwarded";
+      return replay.status === "respond" ? replay.response.headers.get("idempotent-replayed") : "forwarded";
     }).toBe("true");
     await expect.poll(async () => (await readLedger(metering.context, "gus")).balance).toBe(7);
   });
@@ -172,7 +172,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const key = { authorization: auth, "idempotency-key": '"once"' };
     const route = meteredRoute()(async (request) => Response.json({ echo: await request.json() }));
     const first = await gate(post("/api/generate/article", key, '{"topic":"tea"}'));
-    if (first.action !== "forward") throw new Error("refused");
+    if (first.status !== "forward") throw new Error("refused");
     await first.afterResponse?.();
     expect((await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: first.requestHeaders, body: '{"topic":"tea"}' }))).status).toBe(200);
 
@@ -184,7 +184,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     }
     await expect.poll(async () => {
       const replay = await gate(post("/api/generate/article", key, '{"topic":"tea"}'));
-      return replay.action === "respond" ? [replay.response.headers.get("idempotent-replayed"), await replay.response.json()] : "forwarded";
+      return replay.status === "respond" ? [replay.response.headers.get("idempotent-replayed"), await replay.response.json()] : "forwarded";
     }).toEqual(["true", { echo: { topic: "tea" } }]);
     await expect.poll(async () => (await readLedger(metering.context, "gia")).balance).toBe(7);
     const ledger = await readLedger(metering.context, "gia");
@@ -212,7 +212,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const auth = await bearer("hal");
     const retry = async (key: string) => {
       const d = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": key }));
-      if (d.action !== "respond") throw new Error("a retry was forwarded (and charged)");
+      if (d.status !== "respond") throw new Error("a retry was forwarded (and charged)");
       return { status: d.response.status, retryAfter: d.response.headers.get("retry-after"), body: (await d.response.json()) as { code?: string } };
     };
     // An answer too large to keep: once its marker is stored, the very next retry learns it.
@@ -222,11 +222,11 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const stored: Promise<unknown>[] = [];
     const big = patient.meteredRoute((task) => stored.push(task))(async () => Response.json({ text: "x".repeat(70 * 1024) }));
     const first = await patient.gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "big-1" }));
-    if (first.action !== "forward") throw new Error("refused");
+    if (first.status !== "forward") throw new Error("refused");
     expect((await big(new Request("http://localhost/api/generate/article", { method: "POST", headers: first.requestHeaders }))).status).toBe(200);
     await Promise.all(stored);
     const again = await patient.gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "big-1" }));
-    if (again.action !== "respond") throw new Error("a retry was forwarded (and charged)");
+    if (again.status !== "respond") throw new Error("a retry was forwarded (and charged)");
     expect(again.response.status).toBe(409);
     expect(await again.response.json()).toMatchObject({ code: "idempotent_response_unavailable" });
     await first.afterResponse?.();
@@ -234,7 +234,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     // An answer never stored (the instance died, or the KV was away when it finished):
     // "in progress" while the request may still run, then a terminal answer.
     const lost = await gate(post("/api/generate/article", { authorization: auth, "idempotency-key": "lost-1" }));
-    if (lost.action !== "forward") throw new Error("refused");
+    if (lost.status !== "forward") throw new Error("refused");
     expect(await retry("lost-1")).toMatchObject({ status: 409, retryAfter: "1", body: { code: "idempotency_key_in_use" } });
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(await retry("lost-1")).toMatchObject({ status: 409, body: { code: "idempotent_response_unavailable" } });
@@ -251,7 +251,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
       throw new Error("model timed out");
     });
     const decision = await gate(post("/api/generate/workout-plan", { authorization: await bearer("hux") }));
-    if (decision.action !== "forward") throw new Error("refused");
+    if (decision.status !== "forward") throw new Error("refused");
     const failed = await route(new Request("http://localhost/api/generate/workout-plan", { method: "POST", headers: decision.requestHeaders }));
     expect(failed.status).toBe(500);
     expect(await failed.json()).toMatchObject({ code: "generation_failed", refunded: true });
@@ -281,7 +281,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
       return Response.json({ plan: "soup" });
     });
     const paidForArticle = await gate(post("/api/generate/article", { authorization: await bearer("jon") }));
-    if (paidForArticle.action !== "forward") throw new Error("refused");
+    if (paidForArticle.status !== "forward") throw new Error("refused");
     const misrouted = await nutrition(new Request("http://localhost/api/generate/nutrition-plan", { method: "POST", headers: paidForArticle.requestHeaders }));
     expect(misrouted.status).toBe(403);
     expect(await misrouted.json()).toMatchObject({ code: "gate_pass_wrong_route", refunded: true });
@@ -291,7 +291,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     // Another user's paid pass, its signature broken: refused, and its debit is NOT refunded.
     await metering.credit({ userId: "kim", amount: 10, reason: "Top-up" });
     const kims = await gate(post("/api/generate/nutrition-plan", { authorization: await bearer("kim") }));
-    if (kims.action !== "forward") throw new Error("refused");
+    if (kims.status !== "forward") throw new Error("refused");
     await kims.afterResponse?.();
     const forged = new Headers(kims.requestHeaders);
     forged.set(GATE_HEADERS.route, "article");
@@ -316,7 +316,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     const auth = await bearer("lea");
     const fresh = await gate(post("/api/generate/article", { authorization: auth }));
     const stale = await gate(post("/api/generate/article", { authorization: auth }));
-    if (fresh.action !== "forward" || stale.action !== "forward") throw new Error("refused");
+    if (fresh.status !== "forward" || stale.status !== "forward") throw new Error("refused");
     expect(Number(fresh.requestHeaders.get(GATE_HEADERS.expires))).toBe(clock.now() + 60_000);
     await Promise.all([fresh.afterResponse?.(), stale.afterResponse?.()]);
     const arrive = (d: typeof fresh) => route(new Request("http://localhost/api/generate/article", { method: "POST", headers: d.requestHeaders }));
@@ -344,7 +344,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     await metering.credit({ userId: "max", amount: 10, reason: "Top-up" });
     const route = meteredRoute()(async () => Response.json({ done: true }));
     const paid = await gate(post("/api/chat", { authorization: await bearer("max") }));
-    if (paid.action !== "forward") throw new Error("refused");
+    if (paid.status !== "forward") throw new Error("refused");
     await paid.afterResponse?.();
     for (const [name, value] of [[GATE_HEADERS.method, "PUT"], [GATE_HEADERS.path, "/api/chat/x"]] as const) {
       const moved = new Headers(paid.requestHeaders);
@@ -366,14 +366,14 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
       return body.ok ? Response.json({ done: true }) : Response.json({ error: "bad input" }, { status: 400 });
     });
     const served = await gate(post("/api/generate/article", { authorization: await bearer("ivo") }, '{"ok":true}'));
-    if (served.action !== "forward") throw new Error("refused");
+    if (served.status !== "forward") throw new Error("refused");
     expect([...forwardedResponseHeaders(served).keys()]).toEqual(["server-timing"]);
     const ok = await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: served.requestHeaders, body: '{"ok":true}' }));
     expect([ok.status, ok.headers.get("x-tokens-cost"), ok.headers.get("x-tokens-remaining")]).toEqual([200, "3", "7"]);
     expect(ok.headers.get("ratelimit")).toBe('"tokens";r=7;t=3600');
 
     const refused = await gate(post("/api/generate/article", { authorization: await bearer("ivo") }, "{}"));
-    if (refused.action !== "forward") throw new Error("refused");
+    if (refused.status !== "forward") throw new Error("refused");
     const bad = await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: refused.requestHeaders, body: "{}" }));
     expect(bad.status).toBe(400);
     expect(bad.headers.get("x-tokens-refunded")).toBe("3");
@@ -415,8 +415,8 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     await metering.credit({ userId: "ivy", amount: 50, reason: "Top-up" });
     const auth = await bearer("ivy");
     const decisions = await Promise.all(Array.from({ length: 80 }, () => gate(post("/api/chat", { authorization: auth }))));
-    const forwarded = decisions.filter((d) => d.action === "forward");
-    await Promise.all(forwarded.map((d) => (d.action === "forward" ? d.afterResponse?.() : undefined)));
+    const forwarded = decisions.filter((d) => d.status === "forward");
+    await Promise.all(forwarded.map((d) => (d.status === "forward" ? d.afterResponse?.() : undefined)));
     expect(forwarded.length).toBeLessThanOrEqual(50);
     expect(forwarded.length).toBeGreaterThanOrEqual(40);
     const ledger = await readLedger(metering.context, "ivy");
@@ -453,8 +453,8 @@ describe("the gate when the KV store is unreachable", () => {
   it("serves a route configured fail-open, unpaid, and logs it", async () => {
     const { gate, logged } = await unreachable(true);
     const decision = await gate(post("/api/chat", { authorization: await bearer("jay") }));
-    expect(decision.action).toBe("forward");
-    if (decision.action === "forward") expect(decision.pass).toMatchObject({ debitId: "unpaid", cost: 0 });
+    expect(decision.status).toBe("forward");
+    if (decision.status === "forward") expect(decision.pass).toMatchObject({ debitId: "unpaid", cost: 0 });
     expect(logged).toEqual(["gate.fail_open"]);
     // Only that route: the others still fail closed.
     expect((await problemOf(await gate(post("/api/generate/article", { authorization: await bearer("jay") })))).status).toBe(503);

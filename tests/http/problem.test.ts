@@ -9,6 +9,8 @@ import {
   notFound,
   payloadTooLarge,
   problem,
+  PROBLEMS,
+  type ProblemCode,
   unauthenticated,
   unsupportedMediaType,
 } from "../../lib/http";
@@ -24,28 +26,36 @@ function expectProblemHeaders(response: Response): void {
 }
 
 describe("problem()", () => {
-  it("builds an RFC 9457 body with a stable code and the standard headers", async () => {
-    const response = problem(418, "teapot", "I'm a teapot", { detail: "short and stout", extra: { spout: 1 }, headers: { "x-a": "b" } });
-    expect(response.status).toBe(418);
+  it("builds an RFC 9457 body from the code's row of the table, with the standard headers", async () => {
+    const response = problem("idempotency_key_reused", { detail: "short and stout", extra: { spout: 1 }, headers: { "x-a": "b" } });
+    expect(response.status).toBe(422);
     expectProblemHeaders(response);
     expect(response.headers.get("x-a")).toBe("b");
     expect(await body(response)).toEqual({
-      type: "urn:tollgate:problem:teapot",
-      title: "I'm a teapot",
-      status: 418,
-      code: "teapot",
+      type: "urn:tollgate:problem:idempotency_key_reused",
+      title: "Idempotency-Key reused",
+      status: 422,
+      code: "idempotency_key_reused",
       detail: "short and stout",
       spout: 1,
     });
   });
 
+  it("every code in the table answers its own status and title", async () => {
+    for (const [code, row] of Object.entries(PROBLEMS) as [ProblemCode, { status: number; title: string }][]) {
+      const response = problem(code);
+      expect(response.status).toBe(row.status);
+      expect(await body(response)).toMatchObject({ code, status: row.status, title: row.title });
+    }
+  });
+
   it("omits detail when not given, and extras never override standard members", async () => {
-    const response = problem(400, "x", "X", { extra: { code: "spoofed", status: 200, type: "t", title: "t" } });
-    expect(await body(response)).toEqual({ type: "urn:tollgate:problem:x", title: "X", status: 400, code: "x" });
+    const response = problem("not_found", { extra: { code: "spoofed", status: 200, type: "t", title: "t" } });
+    expect(await body(response)).toEqual({ type: "urn:tollgate:problem:not_found", title: "Not found", status: 404, code: "not_found" });
   });
 
   it("caller headers cannot drop no-store or change the content type", () => {
-    const response = problem(400, "x", "X", { headers: { "cache-control": "public, max-age=60", "content-type": "text/html" } });
+    const response = problem("forbidden", { headers: { "cache-control": "public, max-age=60", "content-type": "text/html" } });
     expectProblemHeaders(response);
   });
 });

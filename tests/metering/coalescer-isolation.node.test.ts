@@ -174,7 +174,7 @@ interface Tracked {
 }
 
 describe.each(kvTargets())("debit coalescer: failure isolation ($engine engine)", (target) => {
-  function setup(coalescerOptions: Omit<CoalescerOptions, "background"> = {}, historyLimit = 100) {
+  function setup(coalescerOptions: CoalescerOptions = {}, historyLimit = 100) {
     const clock = manualClock("2026-11-25T12:00:00Z");
     const real = createKvClient({ url: target.url, token: target.token, timeoutMs: 2000 });
     const probe = probedKv(real);
@@ -184,10 +184,10 @@ describe.each(kvTargets())("debit coalescer: failure isolation ($engine engine)"
     };
     const background: Promise<unknown>[] = [];
     const keep = (task: Promise<unknown>) => void background.push(task);
-    const metering = createMetering(probe.kv, options, { background: keep });
+    const metering = createMetering(probe.kv, options);
     // Credits, heals and reads go around the probe: only debits meet the faults.
     const healthy = createMetering(real, options);
-    const coalescer = createDebitCoalescer(metering, { ...coalescerOptions, background: keep });
+    const coalescer = createDebitCoalescer(metering, coalescerOptions);
 
     function debit(userId: string, cost: number, onAnswer?: (t: Tracked) => void): Promise<Tracked> {
       const started = performance.now();
@@ -196,7 +196,11 @@ describe.each(kvTargets())("debit coalescer: failure isolation ($engine engine)"
         onAnswer?.(t);
         return t;
       };
-      return coalescer.debit({ userId, cost, route: "POST /api/test" }).then((o) => done(o, null), (e: unknown) => done(null, e));
+      return coalescer.debit({ userId, cost, route: "POST /api/test" }).then((o) => {
+        // What the platform's waitUntil keeps alive: this debit's own background work.
+        if (o.pending !== null) keep(o.pending);
+        return o.status === "unavailable" ? done(null, o.error) : done(o, null);
+      }, (e: unknown) => done(null, e));
     }
 
     /** What the gate does after serving a paid request, then what waitUntil keeps alive. */

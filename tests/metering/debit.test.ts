@@ -24,7 +24,7 @@ describe.each(kvTargets())("debit on the $engine engine", (target) => {
     await m.credit({ userId: "bob", amount: 5, reason: "Top-up" });
     const before = await readLedger(m.context, "bob");
     const outcome = await m.debit({ userId: "bob", cost: 6 });
-    expect(outcome).toEqual({ status: "insufficient_tokens", userId: "bob", cost: 6, balance: 5 });
+    expect(outcome).toEqual({ status: "insufficient_tokens", userId: "bob", cost: 6, balance: 5, pending: null });
     const after = await readLedger(m.context, "bob");
     expect(after.balance).toBe(5);
     expect(after.totals).toEqual(before.totals);

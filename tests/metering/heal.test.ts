@@ -13,10 +13,9 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     const real = createKvClient({ url: target.url, token: target.token });
     const namespace = uniqueNamespace("heal");
     const options = { namespace, monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: 1000, healAfterMs: 5000 };
-    const background: Promise<unknown>[] = [];
-    const faulty = createMetering(faultyKv(real, plan), options, { background: (t) => background.push(t) });
+    const faulty = createMetering(faultyKv(real, plan), options);
     const healthy = createMetering(real, options);
-    return { clock, faulty, healthy, background };
+    return { clock, faulty, healthy };
   }
 
   it("gives back a refused debit whose compensation was lost with the KV", async () => {
@@ -51,10 +50,11 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
   });
 
   it("voids a debit whose answer was lost, so the unserved request is not paid", async () => {
-    const { clock, faulty, healthy, background } = setup({ 4: "after-send" });
+    const { clock, faulty, healthy } = setup({ 4: "after-send" });
     await faulty.credit({ userId: "vic", amount: 10, reason: "Top-up" });
-    await expect(faulty.debit({ userId: "vic", cost: 3 })).rejects.toBeInstanceOf(KvUnavailableError);
-    await Promise.all(background);
+    const lost = await faulty.debit({ userId: "vic", cost: 3 });
+    expect(lost).toMatchObject({ status: "unavailable", error: expect.any(KvUnavailableError), pending: expect.any(Promise) });
+    await lost.pending;
     expect((await readLedger(healthy.context, "vic")).balance).toBe(7);
     clock.advance(6000);
     const report = await healthy.heal("vic");
@@ -65,12 +65,13 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
   });
 
   it("voids a debit whose transaction failed on one command, so the failed request is not paid", async () => {
-    const { clock, faulty, healthy, background } = setup({});
+    const { clock, faulty, healthy } = setup({});
     await faulty.credit({ userId: "vik", amount: 10, reason: "Top-up" });
     // A corrupt usage key: EXEC runs the DECRBY, then HINCRBY on this key fails.
     await healthy.context.kv.multi().set(userKeys(healthy.context.config.namespace, "vik").daily, "corrupt").exec();
-    await expect(faulty.debit({ userId: "vik", cost: 3 })).rejects.toBeInstanceOf(KvProtocolError);
-    await Promise.all(background);
+    const failed = await faulty.debit({ userId: "vik", cost: 3 });
+    expect(failed).toMatchObject({ status: "unavailable", error: expect.any(KvProtocolError) });
+    await failed.pending;
     clock.advance(6000);
     await healthy.context.kv.multi().del(userKeys(healthy.context.config.namespace, "vik").daily).exec();
     expect(await healthy.heal("vik")).toMatchObject({ compensated: 1, settled: 0 });
@@ -134,7 +135,7 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     // A voided debit to give back: its transaction applied, its answer lost.
     const owner = createMetering(faultyKv(real, { 4: "after-send" }), options);
     await owner.credit({ userId: "yul", amount: 10, reason: "Top-up" });
-    await expect(owner.debit({ userId: "yul", cost: 3 })).rejects.toBeInstanceOf(KvUnavailableError);
+    expect(await owner.debit({ userId: "yul", cost: 3 })).toMatchObject({ status: "unavailable", error: expect.any(KvUnavailableError) });
     await real.multi().set(userKeys(options.namespace, "yul").void(
       (await readLedger(healthy.context, "yul")).openIds[0]!), 1).exec();
     clock.advance(2000);
@@ -166,22 +167,22 @@ describe("decideHeal", () => {
   const facts = (over: Partial<HealFacts>): HealFacts => ({ op: op({}), after: 5, voided: false, refunded: false, holder: null, carriedBy: null, ...over });
 
   it("settles a paid debit and gives back a refused, voided or out-raced one", () => {
-    expect(decideHeal("deb_1", facts({}))).toEqual({ action: "settle_debit" });
-    expect(decideHeal("deb_1", facts({ after: -1 }))).toEqual({ action: "compensate", releaseIdempotencyKey: false, carriedBy: null });
-    expect(decideHeal("deb_1", facts({ voided: true }))).toEqual({ action: "compensate", releaseIdempotencyKey: false, carriedBy: null });
-    expect(decideHeal("deb_1", facts({ voided: true, refunded: true }))).toEqual({ action: "settle_debit" });
+    expect(decideHeal("deb_1", facts({}))).toEqual({ status: "settle_debit" });
+    expect(decideHeal("deb_1", facts({ after: -1 }))).toEqual({ status: "compensate", releaseIdempotencyKey: false, carriedBy: null });
+    expect(decideHeal("deb_1", facts({ voided: true }))).toEqual({ status: "compensate", releaseIdempotencyKey: false, carriedBy: null });
+    expect(decideHeal("deb_1", facts({ voided: true, refunded: true }))).toEqual({ status: "settle_debit" });
     const keyed = op({ idempotencyKey: "k" });
-    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_2" }))).toEqual({ action: "compensate", releaseIdempotencyKey: false, carriedBy: null });
-    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_1", after: -2 }))).toEqual({ action: "compensate", releaseIdempotencyKey: true, carriedBy: null });
-    expect(decideHeal("deb_1", facts({ op: null }))).toEqual({ action: "drop", deleteRecord: false });
-    expect(decideHeal("deb_1", facts({ after: null }))).toEqual({ action: "drop", deleteRecord: false });
+    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_2" }))).toEqual({ status: "compensate", releaseIdempotencyKey: false, carriedBy: null });
+    expect(decideHeal("deb_1", facts({ op: keyed, holder: "deb_1", after: -2 }))).toEqual({ status: "compensate", releaseIdempotencyKey: true, carriedBy: null });
+    expect(decideHeal("deb_1", facts({ op: null }))).toEqual({ status: "drop", deleteRecord: false });
+    expect(decideHeal("deb_1", facts({ after: null }))).toEqual({ status: "drop", deleteRecord: false });
   });
 
   it("applies a claimed credit only while its guard names it, and settles an applied one", () => {
     const claimed = op({ id: "cre_1", kind: "credit", state: "claimed", claim: "g" });
-    expect(decideHeal("cre_1", facts({ op: claimed, after: null, holder: "cre_1" }))).toEqual({ action: "apply" });
-    expect(decideHeal("cre_1", facts({ op: claimed, after: null, holder: "cre_9" }))).toEqual({ action: "drop", deleteRecord: true });
-    expect(decideHeal("cre_1", facts({ op: op({ kind: "refill" }), after: 100 }))).toEqual({ action: "settle_applied" });
-    expect(decideHeal("cre_1", facts({ op: op({ kind: "refill" }), after: null }))).toEqual({ action: "drop", deleteRecord: false });
+    expect(decideHeal("cre_1", facts({ op: claimed, after: null, holder: "cre_1" }))).toEqual({ status: "apply" });
+    expect(decideHeal("cre_1", facts({ op: claimed, after: null, holder: "cre_9" }))).toEqual({ status: "drop", deleteRecord: true });
+    expect(decideHeal("cre_1", facts({ op: op({ kind: "refill" }), after: 100 }))).toEqual({ status: "settle_applied" });
+    expect(decideHeal("cre_1", facts({ op: op({ kind: "refill" }), after: null }))).toEqual({ status: "drop", deleteRecord: false });
   });
 });

@@ -91,6 +91,6 @@ describe.each(kvTargets())("records in the previous version's format, on the $en
 
   it("replays an answer stored in the previous format", () => {
     const stored = decodeStoredResponse('{"v":1,"status":200,"contentType":"application/json","body":"{\\"answer\\":42}"}');
-    expect(stored.kind).toBe("response");
+    expect(stored.status).toBe("response");
   });
 });

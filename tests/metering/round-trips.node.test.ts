@@ -47,7 +47,7 @@ describe("KV round trips per debit", () => {
       method: "POST", body: JSON.stringify({ message: "hi" }),
       headers: { authorization: "Bearer rt", "content-type": "application/json", "idempotency-key": crypto.randomUUID() },
     }));
-    expect(decision.action).toBe("forward");
+    expect(decision.status).toBe("forward");
     expect(server.counters.byPath).toEqual({ "/multi-exec": 1 });
   });
 

@@ -16,7 +16,7 @@ async function load(env: Record<string, string | undefined>) {
   for (const [name, value] of Object.entries({ ...BASE, TOLLGATE_ENV: undefined, VERCEL_ENV: undefined, TOLLGATE_ALLOWED_HOSTS: undefined, ...env })) {
     vi.stubEnv(name, value);
   }
-  return import("../../lib/server/errors");
+  return import("../../lib/server/api-route");
 }
 
 afterEach(() => {

@@ -29,7 +29,7 @@ function envWith(...names: Name[]): Env {
 }
 
 const GATE_SECRET = "settings-test-gate-secret-0123456789";
-const PRODUCTION: Env = { NODE_ENV: "production", TOLLGATE_GATE_SECRET: GATE_SECRET };
+const PRODUCTION: Env = { NODE_ENV: "production", TOLLGATE_GATE_SECRET: GATE_SECRET, AUTH_JWT_SECRET: GATE_SECRET };
 /** `next dev` as `npm run dev` starts it: the local KV token and a secret in its environment. */
 const DEVELOPMENT: Env = { NODE_ENV: "development", KV_REST_API_TOKEN: VALUES.KV_REST_API_TOKEN, AUTH_JWT_SECRET: GATE_SECRET };
 

@@ -29,7 +29,12 @@ export async function debitOnce(ctx: ActorContext, inst: Instance, userId: strin
     ctx.trace.note(`${name}: error ${errorText(error)}`);
     return "error";
   }
+  // As the platform does: the debit's own background work is kept alive after the answer.
+  if (outcome.pending !== null) inst.keep(outcome.pending);
   switch (outcome.status) {
+    case "unavailable":
+      ctx.trace.note(`${name}: error ${errorText(outcome.error)}`);
+      return "error";
     case "ok": {
       ctx.model.answeredPaid({ id: outcome.debitId, userId, cost, via, startedAt, answeredAt: Date.now() });
       // Now and then the caller dies between its answer and the settle: a healer must do it.

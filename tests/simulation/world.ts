@@ -33,6 +33,8 @@ export interface Instance {
   route(handler: MeteredHandler): (request: Request) => Promise<Response>;
   /** metered() gave up refunding these debits (its "route.refund_failed" log). */
   refundsGivenUp: Set<string>;
+  /** The platform's waitUntil: keeps a request's background work alive until it ends. */
+  keep(task: Promise<unknown>): void;
 }
 
 /** Background work of every instance (voids, compensations, heals, settles, retries). */
@@ -60,8 +62,8 @@ export function buildInstance(
     onUnknownOutcome([...body.matchAll(/:r:(deb_[0-9a-f]{32})/g)].map((m) => m[1]!));
   });
   const clock = () => Date.now() + skewMs;
-  const metering = createMetering(kv, { ...METERING, clock }, { background: background.add });
-  const coalescer = createDebitCoalescer(metering, { background: background.add });
+  const metering = createMetering(kv, { ...METERING, clock });
+  const coalescer = createDebitCoalescer(metering);
   const refundsGivenUp = new Set<string>();
   const log = (event: string, fields: Record<string, unknown>) => {
     if (event === "route.refund_failed") refundsGivenUp.add(String(fields.debit));
@@ -87,5 +89,5 @@ export function buildInstance(
     background: background.add,
     log,
   });
-  return { name, skewMs, metering, coalescer, route: metered, refundsGivenUp };
+  return { name, skewMs, metering, coalescer, route: metered, refundsGivenUp, keep: background.add };
 }

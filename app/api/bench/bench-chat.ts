@@ -2,7 +2,7 @@ import { getGenerator } from "@/lib/generation";
 import { notFound } from "@/lib/http";
 import { parseGenerationInput } from "@/lib/server/generation-input";
 import { generationRoute } from "@/lib/server/generation-route";
-import { getNodeRuntime } from "@/lib/server/runtime";
+import { nodeApp } from "@/lib/server/node-platform";
 
 const FIELDS = [{ name: "message", kind: "text", max: 2000, required: true }] as const;
 
@@ -13,7 +13,7 @@ const FIELDS = [{ name: "message", kind: "text", max: 2000, required: true }] as
  * is a second fence should one be served anyway.
  */
 export async function benchChat(request: Request): Promise<Response> {
-  if (!getNodeRuntime().settings.benchRoutes) return notFound();
+  if (!nodeApp().settings.benchRoutes) return notFound();
   const input = await parseGenerationInput(request, FIELDS, false);
   if (!input.ok) return input.response;
   const result = await getGenerator().chat({ message: String(input.value.message) });

@@ -1,7 +1,7 @@
 import { isAdminApiToken } from "@/lib/auth";
 import { problem } from "@/lib/http";
-import { getNodeRuntime } from "@/lib/server/runtime";
-import { apiRoute } from "@/lib/server/errors";
+import { nodeApp } from "@/lib/server/node-platform";
+import { apiRoute } from "@/lib/server/api-route";
 
 export const dynamic = "force-dynamic";
 
@@ -12,9 +12,9 @@ export const dynamic = "force-dynamic";
 export const GET = apiRoute(async (request: Request) => {
   const header = request.headers.get("authorization") ?? "";
   const presented = header.startsWith("Bearer ") ? header.slice(7) : "";
-  if (!(await isAdminApiToken(presented, getNodeRuntime().settings.cronSecret))) {
-    return problem(401, "unauthenticated", "Cron secret required", { headers: { "www-authenticate": 'Bearer realm="tollgate-cron"' } });
+  if (!(await isAdminApiToken(presented, nodeApp().settings.cronSecret))) {
+    return problem("unauthenticated", { detail: "the cron secret is required", headers: { "www-authenticate": 'Bearer realm="tollgate-cron"' } });
   }
-  const report = await getNodeRuntime().metering.runMonthlyGrants();
+  const report = await nodeApp().metering.runMonthlyGrants();
   return Response.json(report, { headers: { "cache-control": "no-store" } });
 });

@@ -1,9 +1,9 @@
-import { getNodeRuntime } from "@/lib/server/runtime";
+import { nodeApp } from "@/lib/server/node-platform";
 import { adminUserRoute } from "@/lib/server/admin-route";
 
 export const dynamic = "force-dynamic";
 
 export const GET = adminUserRoute(async (_request, userId) => {
-  const stats = await getNodeRuntime().metering.getUserStats(userId);
+  const stats = await nodeApp().metering.getUserStats(userId);
   return Response.json(stats, { headers: { "cache-control": "no-store" } });
 });

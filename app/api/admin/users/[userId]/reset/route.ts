@@ -1,5 +1,5 @@
 import { readJsonBody } from "@/lib/http";
-import { getNodeRuntime } from "@/lib/server/runtime";
+import { nodeApp } from "@/lib/server/node-platform";
 import { adminUserRoute } from "@/lib/server/admin-route";
 
 export const POST = adminUserRoute(async (request, userId, { actor }) => {
@@ -10,6 +10,6 @@ export const POST = adminUserRoute(async (request, userId, { actor }) => {
     const body = await readJsonBody(request, { maxBytes: 1024, allowedKeys: ["reason"] });
     if (!body.ok) return body.response;
   }
-  const stats = await getNodeRuntime().metering.resetStats(userId, actor);
+  const stats = await nodeApp().metering.resetStats(userId, actor);
   return Response.json(stats, { headers: { "cache-control": "no-store" } });
 });

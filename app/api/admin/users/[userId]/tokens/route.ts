@@ -1,6 +1,6 @@
 import { invalidRequest, readJsonBody } from "@/lib/http";
 import { assertIdempotencyKey, InvalidInputError } from "@/lib/metering";
-import { getNodeRuntime } from "@/lib/server/runtime";
+import { nodeApp } from "@/lib/server/node-platform";
 import { adminUserRoute } from "@/lib/server/admin-route";
 
 /**
@@ -21,7 +21,7 @@ export const POST = adminUserRoute(async (request, userId, { actor }) => {
     if (error instanceof InvalidInputError) return invalidRequest("invalid_idempotency_key", error.message);
     throw error;
   }
-  const metering = getNodeRuntime().metering;
+  const metering = nodeApp().metering;
   const outcome = await metering.credit({ userId, amount: amount as number, reason: (reason ?? "Top-up by an administrator") as string, idempotencyKey, actor });
   const stats = await metering.getUserStats(userId);
   return Response.json(

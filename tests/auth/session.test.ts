@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createAuthConfig, createTokenVerifier, mintToken } from "../../lib/auth";
-import { clearedSessionCookie, createSessionHandlers, type DevIdentity, sessionCookie } from "../../lib/server/session";
+import { clearedSessionCookie, createSessionHandlers, type DevIdentity, sessionCookie } from "../../lib/auth/session";
 
 /**
  * The session handlers in process, with an injected clock: what the browser tests cannot

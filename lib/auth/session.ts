@@ -1,4 +1,6 @@
-import { AUTH_FAILURE_MESSAGES, isSecureRequest, SESSION_COOKIE, sessionCookieName, type TokenVerifier } from "../auth";
+import { isSecureRequest, SESSION_COOKIE, sessionCookieName } from "./credentials";
+import { AUTH_FAILURE_MESSAGES } from "./errors";
+import type { TokenVerifier } from "./verify";
 import { authFailureResponse, invalidRequest, notFound, readJsonBody, refuseCrossOrigin, refuseNonJsonBody } from "../http";
 
 /**
