@@ -14,6 +14,7 @@ const EDGE_TESTED = [
   "tests/auth/**/*.test.ts",
   "tests/http/**/*.test.ts",
   "tests/gateway/**/*.test.ts",
+  "tests/generation/**/*.test.ts",
 ];
 
 export default defineConfig({
