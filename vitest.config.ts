@@ -17,11 +17,15 @@ const EDGE_TESTED = [
   "tests/generation/**/*.test.ts",
 ];
 
+// The app's own import alias (tsconfig.json "paths"), for tests that load route modules.
+const resolve = { alias: { "@": new URL(".", import.meta.url).pathname.replace(/\/$/, "") } };
+
 export default defineConfig({
   test: {
     reporters: ["default", "./tests/support/summary-reporter.ts"],
     projects: [
       {
+        resolve,
         test: {
           name: "node",
           environment: "node",
@@ -34,6 +38,7 @@ export default defineConfig({
         },
       },
       {
+        resolve,
         test: {
           name: "edge",
           environment: "edge-runtime",
@@ -46,6 +51,7 @@ export default defineConfig({
         },
       },
       {
+        resolve,
         test: {
           name: "e2e",
           environment: "node",

@@ -30,6 +30,17 @@ export interface MeteredRouteOptions {
 
 export type MeteredHandler = (request: Request, pass: GatePass) => Promise<Response>;
 
+/** Marks a handler `metered()` wrapped, so a test can prove every priced route is. */
+const METERED = Symbol.for("tollgate.metered-route");
+
+export function markMetered<F extends (request: Request) => Promise<Response>>(handler: F): F {
+  return Object.assign(handler, { [METERED]: true });
+}
+
+export function isMeteredRoute(handler: unknown): boolean {
+  return typeof handler === "function" && (handler as unknown as Record<symbol, unknown>)[METERED] === true;
+}
+
 const RETRY_ATTEMPTS = 5;
 
 /**
@@ -51,7 +62,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
   const log = options.log ?? (() => undefined);
 
   return function metered(handler: MeteredHandler): (request: Request) => Promise<Response> {
-    return async function meteredRoute(request: Request): Promise<Response> {
+    return markMetered(async function meteredRoute(request: Request): Promise<Response> {
       let pass: GatePass;
       let gateHeaders: Headers | null = null;
       if (request.headers.has(GATE_HEADERS.signature)) {
@@ -128,7 +139,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
         extra: { refunded: givenBack, debitId: pass.debitId },
       });
       return withHeaders(body, gateHeaders, balanceHeaders);
-    };
+    });
   };
 
   /** 403 for a pass that verified but is not honoured here; its tokens go back. */

@@ -1,5 +1,5 @@
 import { after } from "next/server";
-import { createMeteredRoute } from "../gateway/metered-route";
+import { createMeteredRoute, markMetered } from "../gateway/metered-route";
 import { nodeApp } from "./node-platform";
 
 /**
@@ -8,7 +8,7 @@ import { nodeApp } from "./node-platform";
  */
 export const metered: ReturnType<typeof createMeteredRoute> = (handler) => {
   let route: ((request: Request) => Promise<Response>) | null = null;
-  return (request) => {
+  return markMetered((request) => {
     if (route === null) {
       const app = nodeApp();
       route = createMeteredRoute({
@@ -23,5 +23,5 @@ export const metered: ReturnType<typeof createMeteredRoute> = (handler) => {
       })(handler);
     }
     return route(request);
-  };
+  });
 };
