@@ -9,7 +9,7 @@ import { unknownCommand } from "./reply";
  * write, so an unknown or new command is refused rather than let through.
  */
 
-export const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
+const READ_ONLY_COMMANDS: ReadonlySet<string> = new Set([
   "bitcount", "bitfield_ro", "bitpos", "dbsize", "dump", "echo", "eval_ro", "evalsha_ro", "exists",
   "expiretime", "fcall_ro", "geodist", "geohash", "geopos", "georadius_ro", "georadiusbymember_ro",
   "geosearch", "get", "getbit", "getrange", "hexists", "hget", "hgetall", "hkeys", "hlen", "hmget",
@@ -66,7 +66,7 @@ export const REDIS_COMMANDS: ReadonlySet<string> = new Set([
  * databases of a shared Redis), RESTORE (an unchecked serialized payload),
  * FUNCTION and FCALL, COMMAND, OBJECT, and every admin command.
  */
-export const SERVED_COMMANDS: ReadonlySet<string> = new Set([
+const SERVED_COMMANDS: ReadonlySet<string> = new Set([
   // strings and counters
   "append", "decr", "decrby", "get", "getdel", "getex", "getrange", "getset", "incr", "incrby", "incrbyfloat",
   "lcs", "mget", "mset", "msetnx", "psetex", "set", "setex", "setnx", "setrange", "strlen", "substr",

@@ -20,8 +20,8 @@ export class LocalTokenError extends Error {
   override name = "LocalTokenError";
 }
 
-export const TOKEN_FILE = "token";
-export const READ_ONLY_TOKEN_FILE = "read-only-token";
+const TOKEN_FILE = "token";
+const READ_ONLY_TOKEN_FILE = "read-only-token";
 
 function randomToken(): string {
   // 256 bits, URL- and header-safe.

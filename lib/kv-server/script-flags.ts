@@ -11,13 +11,14 @@
  */
 
 /** Redis 7.0's own flags (scripts_flags_def). */
-export const REDIS_SCRIPT_FLAGS = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"] as const;
+const REDIS_SCRIPT_FLAGS = ["no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys"] as const;
 /** Accepted by Upstash, unknown to Redis. */
-export const UPSTASH_ONLY_SCRIPT_FLAGS = ["allow-key-locking"] as const;
+const UPSTASH_ONLY_SCRIPT_FLAGS = ["allow-key-locking"] as const;
 
 export type ScriptFlag = (typeof REDIS_SCRIPT_FLAGS)[number] | (typeof UPSTASH_ONLY_SCRIPT_FLAGS)[number];
 
 const KNOWN: ReadonlySet<string> = new Set([...REDIS_SCRIPT_FLAGS, ...UPSTASH_ONLY_SCRIPT_FLAGS]);
+const UPSTASH_ONLY: ReadonlySet<string> = new Set(UPSTASH_ONLY_SCRIPT_FLAGS);
 
 export type Shebang =
   /** No `#!` line: Redis's "eval compat mode" (may write, no flags). */
@@ -28,25 +29,44 @@ export type Shebang =
 
 const NO_FLAGS: ReadonlySet<ScriptFlag> = new Set();
 
+/** The first line of a body that starts with `#!`: where it ends (-1: no line feed) and its words, split as Redis splits them. */
+interface ShebangLine {
+  readonly end: number;
+  /** Undefined without a line feed, or for unbalanced quotes. */
+  readonly words: string[] | undefined;
+}
+
+function shebangLine(body: string): ShebangLine | undefined {
+  if (!body.startsWith("#!")) return undefined;
+  const end = body.indexOf("\n");
+  return { end, words: end === -1 ? undefined : splitArgs(body.slice(0, end)) };
+}
+
+/** The flags a `flags=a,b` option lists (none for `flags=`, as sdssplitlen of "" yields none); undefined for another option. */
+function listedFlags(option: string): string[] | undefined {
+  if (!option.startsWith("flags=")) return undefined;
+  const list = option.slice("flags=".length);
+  return list === "" ? [] : list.split(",");
+}
+
 /** Reads the shebang line of a script body; errors carry Redis 7.0's texts. */
 export function parseShebang(body: string): Shebang {
-  if (!body.startsWith("#!")) return { ok: true, present: false, flags: NO_FLAGS, length: 0 };
-  const end = body.indexOf("\n");
-  if (end === -1) return { ok: false, error: "ERR Invalid script shebang" };
-  const parts = splitArgs(body.slice(0, end));
+  const line = shebangLine(body);
+  if (line === undefined) return { ok: true, present: false, flags: NO_FLAGS, length: 0 };
+  if (line.end === -1) return { ok: false, error: "ERR Invalid script shebang" };
+  const parts = line.words;
   if (parts === undefined || parts.length === 0) return { ok: false, error: "ERR Invalid engine in script shebang" };
   if (parts[0] !== "#!lua") return { ok: false, error: `ERR Unexpected engine in script shebang: ${parts[0]}` };
   const flags = new Set<ScriptFlag>();
   for (const part of parts.slice(1)) {
-    if (!part.startsWith("flags=")) return { ok: false, error: `ERR Unknown lua shebang option: ${part}` };
-    const list = part.slice("flags=".length);
-    // sdssplitlen of an empty string yields no parts: "flags=" declares none.
-    for (const flag of list === "" ? [] : list.split(",")) {
+    const listed = listedFlags(part);
+    if (listed === undefined) return { ok: false, error: `ERR Unknown lua shebang option: ${part}` };
+    for (const flag of listed) {
       if (!KNOWN.has(flag)) return { ok: false, error: `ERR Unexpected flag in script shebang: ${flag}` };
       flags.add(flag as ScriptFlag);
     }
   }
-  return { ok: true, present: true, flags, length: end };
+  return { ok: true, present: true, flags, length: line.end };
 }
 
 /**
@@ -57,24 +77,20 @@ export function parseShebang(body: string): Shebang {
  * back unchanged.
  */
 export function withoutUpstashFlags(body: string): string {
-  if (!body.startsWith("#!")) return body;
-  const end = body.indexOf("\n");
-  const parts = end === -1 ? undefined : splitArgs(body.slice(0, end));
-  if (parts === undefined || parts[0] !== "#!lua") return body;
-  const upstashOnly: ReadonlySet<string> = new Set(UPSTASH_ONLY_SCRIPT_FLAGS);
+  const line = shebangLine(body);
+  if (line?.words?.[0] !== "#!lua") return body;
   let removed = false;
-  const kept = parts.slice(1).flatMap((part) => {
-    if (!part.startsWith("flags=")) return [part];
-    const list = part.slice("flags=".length);
-    const flags = list === "" ? [] : list.split(",");
-    const redisFlags = flags.filter((flag) => !upstashOnly.has(flag));
+  const kept = line.words.slice(1).flatMap((part) => {
+    const flags = listedFlags(part);
+    if (flags === undefined) return [part];
+    const redisFlags = flags.filter((flag) => !UPSTASH_ONLY.has(flag));
     if (redisFlags.length === flags.length) return [part];
     removed = true;
     // Dropping the option entirely, not leaving "flags=": "#!lua" alone still leaves compat mode, as the client's shebang did.
     return redisFlags.length > 0 ? [`flags=${redisFlags.join(",")}`] : [];
   });
   if (!removed) return body;
-  return ["#!lua", ...kept].join(" ") + body.slice(end);
+  return ["#!lua", ...kept].join(" ") + body.slice(line.end);
 }
 
 /**

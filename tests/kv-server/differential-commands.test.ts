@@ -4,26 +4,12 @@
  * against real Redis 7 through the Redis engine. Replies must match exactly
  * once the legitimately random parts are normalized (see helpers.ts).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createEmbeddedEngine, createRedisEngine, type Engine } from "../../lib/kv-server";
-import { plain, redisUrlFor, sameReply, TEST_DB, normalize } from "./helpers";
+import { describe, expect, it } from "vitest";
+import type { Engine } from "../../lib/kv-server";
+import { plain, sameReply, normalize } from "./helpers";
+import { useEnginePair } from "./support/engine-pair";
 
-let embedded: Engine;
-let redis: Engine;
-
-beforeAll(async () => {
-  embedded = await createEmbeddedEngine();
-  redis = await createRedisEngine(redisUrlFor(TEST_DB.differentialCommands));
-});
-
-afterAll(async () => {
-  await redis?.exec(["flushdb"]);
-  await Promise.all([embedded?.close(), redis?.close()]);
-});
-
-beforeEach(async () => {
-  await Promise.all([embedded.exec(["flushdb"]), redis.exec(["flushdb"])]);
-});
+const engines = useEnginePair("differentialCommands", { flushBeforeEach: true });
 
 /** "set k v" → ["set","k","v"]; arrays pass through for arguments with spaces or empty strings. */
 type Step = string | string[];
@@ -37,7 +23,7 @@ async function compare(steps: Step[]): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, Number(args[1])));
       continue;
     }
-    const [fromEmbedded, fromRedis] = [plain(await embedded.exec(args)), plain(await redis.exec(args))];
+    const [fromEmbedded, fromRedis] = [plain(await engines.embedded.exec(args)), plain(await engines.redis.exec(args))];
     if (!sameReply(args, fromEmbedded, fromRedis)) {
       mismatches.push(
         `${JSON.stringify(args)}\n  embedded: ${JSON.stringify(normalize(args, fromEmbedded))}\n  redis:    ${JSON.stringify(normalize(args, fromRedis))}`,
@@ -400,14 +386,14 @@ describe("embedded engine replies exactly like Redis 7", () => {
   }
 
   it("TIME answers [seconds, microseconds] as strings close to the real clock", async () => {
-    const reply = (await embedded.exec(["time"])) as string[];
+    const reply = (await engines.embedded.exec(["time"])) as string[];
     expect(Math.abs(Number(reply[0]) - Date.now() / 1000)).toBeLessThan(2);
     expect(Number(reply[1])).toBeLessThan(1_000_000);
   });
 
   it("full SCAN iterations with small COUNT visit the same keys", async () => {
     const keys = Array.from({ length: 57 }, (_, i) => [`key:${i}`, String(i)]).flat();
-    await Promise.all([embedded.exec(["mset", ...keys]), redis.exec(["mset", ...keys])]);
+    await Promise.all([engines.embedded.exec(["mset", ...keys]), engines.redis.exec(["mset", ...keys])]);
     async function scanAll(engine: Engine): Promise<string[]> {
       const seen = new Set<string>();
       let cursor = "0";
@@ -419,7 +405,7 @@ describe("embedded engine replies exactly like Redis 7", () => {
       } while (cursor !== "0");
       return [...seen].sort();
     }
-    expect(await scanAll(embedded)).toEqual(await scanAll(redis));
+    expect(await scanAll(engines.embedded)).toEqual(await scanAll(engines.redis));
   });
 });
 
@@ -438,16 +424,16 @@ describe("MULTI/EXEC semantics match Redis", () => {
   };
   for (const [name, commands] of Object.entries(TRANSACTIONS)) {
     it(name, async () => {
-      const [fromEmbedded, fromRedis] = [plain(await embedded.multi(commands)), plain(await redis.multi(commands))];
+      const [fromEmbedded, fromRedis] = [plain(await engines.embedded.multi(commands)), plain(await engines.redis.multi(commands))];
       expect(fromEmbedded).toEqual(fromRedis);
       const after = ["a", "b", "bal", "snap"].map((key) => ["get", key]);
-      expect(plain(await embedded.pipeline(after))).toEqual(plain(await redis.pipeline(after)));
+      expect(plain(await engines.embedded.pipeline(after))).toEqual(plain(await engines.redis.pipeline(after)));
     });
   }
 
   it("an EXECABORT leaves nothing applied", async () => {
-    const reply = await embedded.multi([["set", "x", "1"], ["nosuch"]]);
+    const reply = await engines.embedded.multi([["set", "x", "1"], ["nosuch"]]);
     expect(plain(reply)).toEqual({ error: "EXECABORT Transaction discarded because of previous errors." });
-    expect(await embedded.exec(["exists", "x"])).toBe(0);
+    expect(await engines.embedded.exec(["exists", "x"])).toBe(0);
   });
 });

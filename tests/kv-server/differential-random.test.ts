@@ -6,22 +6,11 @@
  * engine keyspace and on a flushed Redis database; every reply must match.
  */
 import fc from "fast-check";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createEmbeddedEngine, createRedisEngine, type Engine } from "../../lib/kv-server";
-import { normalize, plain, redisUrlFor, sameReply, TEST_DB } from "./helpers";
+import { expect, it } from "vitest";
+import { normalize, plain, sameReply } from "./helpers";
+import { useEnginePair } from "./support/engine-pair";
 
-let embedded: Engine;
-let redis: Engine;
-
-beforeAll(async () => {
-  embedded = await createEmbeddedEngine();
-  redis = await createRedisEngine(redisUrlFor(TEST_DB.differentialRandom));
-});
-
-afterAll(async () => {
-  await redis?.exec(["flushdb"]);
-  await Promise.all([embedded?.close(), redis?.close()]);
-});
+const engines = useEnginePair("differentialRandom", { flushBeforeEach: false });
 
 const key = fc.constantFrom("a", "b", "c", "h", "l", "s", "z");
 const value = fc.constantFrom("0", "1", "-1", "2", "10", "-7", "3.5", "abc", "", "é", "9223372036854775807", "-9223372036854775808", "1e3", "inf", "0x10", " 1", "x y");
@@ -195,19 +184,19 @@ function mismatch(index: number, args: readonly string[], fromEmbedded: unknown,
 it("random command sequences and transactions get identical replies from both engines", async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 60, size: "max" }), async (steps) => {
-      await Promise.all([embedded.exec(["flushdb"]), redis.exec(["flushdb"])]);
+      await Promise.all([engines.embedded.exec(["flushdb"]), engines.redis.exec(["flushdb"])]);
       for (const [index, current] of steps.entries()) {
         // Random sequences can grow a hash value past 64 bytes (HINCRBYFLOAT 1e400).
         const options = { anyHashOrder: true };
         if ("single" in current) {
           const args = current.single;
-          const fromEmbedded = plain(await embedded.exec(args));
-          const fromRedis = plain(await redis.exec(args));
+          const fromEmbedded = plain(await engines.embedded.exec(args));
+          const fromRedis = plain(await engines.redis.exec(args));
           if (!sameReply(args, fromEmbedded, fromRedis, options)) throw mismatch(index, args, fromEmbedded, fromRedis);
           continue;
         }
-        const fromEmbedded = plain(await embedded.multi(current.multi));
-        const fromRedis = plain(await redis.multi(current.multi));
+        const fromEmbedded = plain(await engines.embedded.multi(current.multi));
+        const fromRedis = plain(await engines.redis.multi(current.multi));
         if (!Array.isArray(fromEmbedded) || !Array.isArray(fromRedis)) {
           if (JSON.stringify(fromEmbedded) !== JSON.stringify(fromRedis)) throw mismatch(index, ["multi"], fromEmbedded, fromRedis);
           continue;

@@ -9,35 +9,20 @@
  * per-run comment instead, so their SHAs are new to Redis on every run.
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createEmbeddedEngine, createRedisEngine, type Engine } from "../../lib/kv-server";
+import { describe, expect, it } from "vitest";
 import { sha1hex } from "../../lib/kv-server/redis/script-shas";
-import { plain, redisUrlFor, TEST_DB } from "./helpers";
+import { plain } from "./helpers";
+import { useEnginePair } from "./support/engine-pair";
 
-let embedded: Engine;
-let redis: Engine;
+const engines = useEnginePair("differentialScripting", { flushBeforeEach: true });
 const run = randomBytes(4).toString("hex");
 /** A script unique to this run: same text for both engines, unknown to Redis's cache. */
 const fresh = (body: string) => `${body}\n-- ${run}`;
 
-beforeAll(async () => {
-  embedded = await createEmbeddedEngine();
-  redis = await createRedisEngine(redisUrlFor(TEST_DB.differentialScripting));
-});
-
-afterAll(async () => {
-  await redis?.exec(["flushdb"]);
-  await Promise.all([embedded?.close(), redis?.close()]);
-});
-
-beforeEach(async () => {
-  await Promise.all([embedded.exec(["flushdb"]), redis.exec(["flushdb"])]);
-});
-
 async function compare(commands: string[][]): Promise<void> {
   const mismatches: string[] = [];
   for (const args of commands) {
-    const [fromEmbedded, fromRedis] = [plain(await embedded.exec(args)), plain(await redis.exec(args))];
+    const [fromEmbedded, fromRedis] = [plain(await engines.embedded.exec(args)), plain(await engines.redis.exec(args))];
     if (JSON.stringify(fromEmbedded) !== JSON.stringify(fromRedis)) {
       mismatches.push(`${JSON.stringify(args)}\n  embedded: ${JSON.stringify(fromEmbedded)}\n  redis:    ${JSON.stringify(fromRedis)}`);
     }
@@ -255,15 +240,15 @@ describe("scripts run on the embedded engine exactly as on Redis 7", () => {
 
   it("the sandbox is the same table for table: redis.* functions (acl_check_cmd included)", async () => {
     const script = evalOf("return {type(redis.acl_check_cmd), redis.acl_check_cmd('get', 'k')}");
-    expect(plain(await embedded.exec(script))).toEqual(plain(await redis.exec(script)));
+    expect(plain(await engines.embedded.exec(script))).toEqual(plain(await engines.redis.exec(script)));
   });
 
   it("scripts inside MULTI and pipelines run in place, their writes seen by what follows", async () => {
     const commands = [["set", "c", "1"], evalOf("return redis.call('incrby', KEYS[1], ARGV[1])", ["c"], ["5"]), ["get", "c"]];
-    expect(plain(await embedded.multi(commands))).toEqual(plain(await redis.multi(commands)));
-    expect(plain(await embedded.pipeline(commands))).toEqual(plain(await redis.pipeline(commands)));
+    expect(plain(await engines.embedded.multi(commands))).toEqual(plain(await engines.redis.multi(commands)));
+    expect(plain(await engines.embedded.pipeline(commands))).toEqual(plain(await engines.redis.pipeline(commands)));
     const aborted = [["set", "c", "1"], ["eval", "return 1"]];
-    expect(plain(await embedded.multi(aborted))).toEqual(plain(await redis.multi(aborted)));
+    expect(plain(await engines.embedded.multi(aborted))).toEqual(plain(await engines.redis.multi(aborted)));
   });
 
   it("a script's writes stay when it fails later, as Redis never rolls back", async () => {
@@ -279,10 +264,10 @@ describe("scripts run on the embedded engine exactly as on Redis 7", () => {
 describe("known differences from Redis's Lua 5.1", () => {
   it("compile errors name the same place but word the message as Lua 5.3 does", async () => {
     const script = evalOf("syntax error here");
-    expect(plain(await redis.exec(script))).toEqual({
+    expect(plain(await engines.redis.exec(script))).toEqual({
       error: "ERR Error compiling script (new function): user_script:1: '=' expected near 'error'",
     });
-    expect(plain(await embedded.exec(script))).toEqual({
+    expect(plain(await engines.embedded.exec(script))).toEqual({
       error: "ERR Error compiling script (new function): user_script:1: syntax error near 'error'",
     });
   });
@@ -290,8 +275,8 @@ describe("known differences from Redis's Lua 5.1", () => {
   it("error(<number>) gets no position in 5.3", async () => {
     const script = evalOf("error(42)");
     const sha = sha1hex(script[1]!);
-    expect(plain(await redis.exec(script))).toEqual({ error: `ERR user_script:1: 42 script: ${sha}, on @user_script:1.` });
-    expect(plain(await embedded.exec(script))).toEqual({ error: `ERR 42 script: ${sha}, on @user_script:1.` });
+    expect(plain(await engines.redis.exec(script))).toEqual({ error: `ERR user_script:1: 42 script: ${sha}, on @user_script:1.` });
+    expect(plain(await engines.embedded.exec(script))).toEqual({ error: `ERR 42 script: ${sha}, on @user_script:1.` });
   });
 });
 
@@ -299,13 +284,13 @@ describe("SCRIPT FLUSH (embedded only: the real Redis's cache is shared)", () =>
   it("forgets every script, so EVALSHA answers NOSCRIPT until the client sends EVAL again", async () => {
     const body = "return 'cached'";
     const sha = sha1hex(body);
-    expect(await embedded.exec(["script", "load", body])).toBe(sha);
-    expect(await embedded.exec(["script", "flush"])).toBe("OK");
-    expect(plain(await embedded.exec(["evalsha", sha, "0"]))).toEqual({ error: "NOSCRIPT No matching script. Please use EVAL." });
-    expect(await embedded.exec(["script", "exists", sha])).toEqual([0]);
-    expect(await embedded.exec(["eval", body, "0"])).toBe("cached");
-    expect(await embedded.exec(["evalsha", sha, "0"])).toBe("cached");
-    expect(await embedded.exec(["script", "flush", "async"])).toBe("OK");
-    expect(await embedded.exec(["script", "exists", sha])).toEqual([0]);
+    expect(await engines.embedded.exec(["script", "load", body])).toBe(sha);
+    expect(await engines.embedded.exec(["script", "flush"])).toBe("OK");
+    expect(plain(await engines.embedded.exec(["evalsha", sha, "0"]))).toEqual({ error: "NOSCRIPT No matching script. Please use EVAL." });
+    expect(await engines.embedded.exec(["script", "exists", sha])).toEqual([0]);
+    expect(await engines.embedded.exec(["eval", body, "0"])).toBe("cached");
+    expect(await engines.embedded.exec(["evalsha", sha, "0"])).toBe("cached");
+    expect(await engines.embedded.exec(["script", "flush", "async"])).toBe("OK");
+    expect(await engines.embedded.exec(["script", "exists", sha])).toEqual([0]);
   });
 });

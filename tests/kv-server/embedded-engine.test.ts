@@ -4,8 +4,9 @@
  * lifecycle, and the commands it claims.
  */
 import { describe, expect, it } from "vitest";
-import { createEmbeddedEngine, EMBEDDED_COMMANDS } from "../../lib/kv-server";
+import { createEmbeddedEngine, EMBEDDED_COMMANDS, type ReplyError } from "../../lib/kv-server";
 import { Keyspace } from "../../lib/kv-server/embedded/keyspace";
+import { sha1hex } from "../../lib/kv-server/redis/script-shas";
 
 describe("embedded engine", () => {
   it("expires a key once the clock passes its expiry time, as Redis does (now > expireAt)", async () => {
@@ -152,6 +153,21 @@ describe("embedded engine", () => {
     await engine.exec(["set", "k", "v".repeat(10_000)]);
     expect(await engine.exec(["memory", "usage", "k"])).toBeGreaterThan(small + 9_000);
     expect(await engine.exec(["memory", "stats"])).toMatchObject({ message: expect.stringContaining("Command is not available") });
+    await engine.close();
+  });
+
+  it("refuses a subcommand it does not serve with the same text from a script as over HTTP", async () => {
+    const engine = await createEmbeddedEngine();
+    for (const args of [["memory", "stats"], ["memory", "doctor"], ["memory", "nosuch"]]) {
+      const direct = (await engine.exec(args)) as ReplyError;
+      expect(direct.message, JSON.stringify(args)).toMatch(/^ERR Command is not available: /);
+      const quoted = args.map((word) => `'${word}'`).join(", ");
+      const lua = `return redis.call(${quoted})`;
+      const fromScript = (await engine.exec(["eval", lua, "0"])) as ReplyError;
+      expect(fromScript.message, JSON.stringify(args)).toBe(`${direct.message} script: ${sha1hex(lua)}, on @user_script:1.`);
+      const caught = await engine.exec(["eval", `return redis.pcall(${quoted})`, "0"]);
+      expect(caught, JSON.stringify(args)).toMatchObject({ message: direct.message });
+    }
     await engine.close();
   });
 

@@ -71,13 +71,6 @@ export function countArg(text: string): number {
   return value;
 }
 
-/** getRangeLongFromObjectOrReply(1, LONG_MAX) with a message, as LMPOP and ZMPOP parse numkeys and COUNT. */
-export function atLeastOneArg(text: string, message: string): number {
-  const value = parseInt64AsNumber(text);
-  if (value === undefined || value < 1) fail(message);
-  return value;
-}
-
 /** The value at `key` if it has type `type`; WRONGTYPE if it has another. */
 export function read<T extends ValueType>(ctx: CommandContext, key: string, type: T): ValueOf<T> | undefined {
   const stored = ctx.keyspace.get(key);

@@ -18,7 +18,7 @@ export function pickDistinct<T>(items: readonly T[], count: number): T[] {
 }
 
 /** Redis would happily build a reply this large; a development server should not fall over on it. */
-export const MAX_REPEATED_SAMPLE = 10_000_000;
+const MAX_REPEATED_SAMPLE = 10_000_000;
 
 /** Exactly `count` items drawn with repeats (a negative COUNT); `items` must not be empty. */
 export function pickWithRepeats<T>(items: readonly T[], count: number): T[] {

@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { IncomingMessage } from "node:http";
 
 export type Access = "full" | "read-only";
 
@@ -8,17 +7,17 @@ export type Access = "full" | "read-only";
  * inputs, so neither the contents nor the length of the real token leak
  * through response timing.
  */
-export function tokensEqual(presented: string, expected: string): boolean {
+function tokensEqual(presented: string, expected: string): boolean {
   const a = createHash("sha256").update(presented).digest();
   const b = createHash("sha256").update(expected).digest();
   return timingSafeEqual(a, b);
 }
 
 /** The token from `Authorization: Bearer ...`, or from `?_token=` as Upstash's REST API also allows. */
-export function presentedToken(request: IncomingMessage, query: URLSearchParams): string | undefined {
-  const header = request.headers.authorization;
-  if (header !== undefined) {
-    const match = /^Bearer\s+(.+)$/i.exec(header.trim());
+export function presentedToken(authorization: string | undefined, query: URLSearchParams): string | undefined {
+  // A header that is there but not Bearer wins over the query: it is refused, not overridden.
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
     return match?.[1];
   }
   return query.get("_token") ?? undefined;

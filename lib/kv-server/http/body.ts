@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { refusal, SILENCE, type Answer } from "./answer";
 
 export type BodyResult =
   | { readonly ok: true; readonly body: Buffer }
@@ -36,4 +37,11 @@ export function readBody(request: IncomingMessage, limit: number): Promise<BodyR
     request.on("error", () => settle({ ok: false, reason: "aborted" }));
     request.on("aborted", () => settle({ ok: false, reason: "aborted" }));
   });
+}
+
+/** What a body that could not be read gets: nothing for a client that has gone, 413 for one too large. */
+export function unreadBodyAnswer(reason: "too-large" | "aborted", limit: number): Answer {
+  if (reason === "aborted") return SILENCE;
+  // Close the connection: the rest of the oversized body is never read.
+  return refusal(413, `ERR request body exceeds ${limit} bytes`, { connection: "close" });
 }

@@ -1,5 +1,3 @@
-import type { IncomingMessage } from "node:http";
-
 /**
  * DNS rebinding defence. A web page the developer opens can send requests to
  * 127.0.0.1, and after rebinding its own name to 127.0.0.1 it can read the
@@ -49,19 +47,25 @@ function allowed(hostAndPort: string, policy: HostPolicy): boolean {
   return match !== null && policy.anyPort.has(match[1] ?? "");
 }
 
+/** The headers that say which name a request was sent to, and from which page. */
+export interface HostFacts {
+  readonly host: string | undefined;
+  readonly origin: string | undefined;
+  readonly secFetchSite: string | undefined;
+}
+
 /** A browser that says the request comes from another site (an `<img>`, a form, a fetch). */
-function crossSite(request: IncomingMessage): boolean {
-  const site = request.headers["sec-fetch-site"];
+function crossSite(site: string | undefined): boolean {
   return site !== undefined && site !== "same-origin" && site !== "none";
 }
 
-export function checkHost(request: IncomingMessage, policy: HostPolicy): HostVerdict {
-  const host = (request.headers.host ?? "").toLowerCase();
+export function checkHost(facts: HostFacts, policy: HostPolicy): HostVerdict {
+  const host = (facts.host ?? "").toLowerCase();
   // No port in Host means the scheme's default; only http is served.
   if (!allowed(/:\d+$/.test(host) ? host : `${host}:80`, policy)) {
     return { ok: false, status: 421, error: `ERR misdirected request: Host '${host.slice(0, 100)}' is not this server's (see --allow-host)` };
   }
-  const origin = request.headers.origin;
+  const origin = facts.origin;
   if (origin !== undefined) {
     let originHost: string | undefined;
     try {
@@ -76,6 +80,6 @@ export function checkHost(request: IncomingMessage, policy: HostPolicy): HostVer
       return { ok: false, status: 403, error: `ERR forbidden: Origin '${origin.slice(0, 100)}' may not use this server` };
     }
   }
-  if (crossSite(request)) return { ok: false, status: 403, error: "ERR forbidden: cross-site browser requests may not use this server" };
+  if (crossSite(facts.secFetchSite)) return { ok: false, status: 403, error: "ERR forbidden: cross-site browser requests may not use this server" };
   return { ok: true };
 }

@@ -16,6 +16,21 @@ export type Route =
   | { readonly kind: "path-style"; readonly key: string; readonly args: string[] }
   | { readonly kind: "unsupported"; readonly key: string; readonly reason: string };
 
+/** A request target (`/path?query`): the endpoint, and the query (it may carry `_token`). */
+export interface Target {
+  readonly route: Route;
+  readonly query: URLSearchParams;
+}
+
+export function parseTarget(target: string): Target {
+  // Split by hand: `new URL("//x", base)` would read "//x" as a host name, or throw.
+  const queryAt = target.indexOf("?");
+  return {
+    route: routeFor(queryAt === -1 ? target : target.slice(0, queryAt)),
+    query: new URLSearchParams(queryAt === -1 ? "" : target.slice(queryAt + 1)),
+  };
+}
+
 /** Maps a URL path to an endpoint. The route key names it in counters and fault filters. */
 export function routeFor(pathname: string): Route {
   const trimmed = pathname.replace(/\/+$/, "");

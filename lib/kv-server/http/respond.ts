@@ -1,17 +1,18 @@
-import type { ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { EngineUnavailableError } from "../engine";
+import { refusal, type Answer, type JsonAnswer } from "./answer";
 
 /**
  * Writes a JSON answer. Every response carries `upstash-sync-token`: the
  * client stores it and sends it back (read-your-writes); any value works
  * for a single-node store, so a counter is enough.
  */
-export function sendJson(
+function sendJson(
   response: ServerResponse,
   status: number,
   body: unknown,
   syncToken: string,
-  extraHeaders: Record<string, string> = {},
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): void {
   if (response.headersSent || response.destroyed) return;
   const text = JSON.stringify(body);
@@ -24,39 +25,24 @@ export function sendJson(
   response.end(text);
 }
 
-export function sendError(
-  response: ServerResponse,
-  status: number,
-  error: string,
-  syncToken: string,
-  extraHeaders: Record<string, string> = {},
-): void {
-  sendJson(response, status, { error }, syncToken, extraHeaders);
-}
-
 /** An exception from the engine: 503 (retry later) when the store is down, 500 for a bug. */
-export function sendFailure(response: ServerResponse, error: unknown, syncToken: string): void {
+export function failureAnswer(error: unknown): JsonAnswer {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof EngineUnavailableError) {
-    sendError(response, 503, `ERR KV backend unavailable: ${message}`, syncToken, { "retry-after": "1" });
-  } else {
-    sendError(response, 500, `ERR internal error: ${message}`, syncToken);
-  }
+  return error instanceof EngineUnavailableError
+    ? refusal(503, `ERR KV backend unavailable: ${message}`, { "retry-after": "1" })
+    : refusal(500, `ERR internal error: ${message}`);
 }
 
-/** Resolves after `ms`, or early when `signal` aborts (the server is closing). */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
+/** The one place an Answer becomes an effect on the connection. */
+export function deliver(answer: Answer, request: IncomingMessage, response: ServerResponse, syncToken: string): void {
+  switch (answer.kind) {
+    case "json":
+      sendJson(response, answer.status, answer.body, syncToken, answer.headers);
       return;
-    }
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
+    case "drop":
+      request.socket.destroy();
+      return;
+    case "silence":
+      return;
+  }
 }

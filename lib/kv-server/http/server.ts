@@ -1,22 +1,16 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { isReadOnlyCommand } from "../command-policy";
 import type { Engine } from "../engine";
-import { ReplyError, type Reply } from "../reply";
-import { accessFor, presentedToken } from "./auth";
-import { readBody } from "./body";
-import { encodeItem, encodeReply } from "./encoding";
-import { checkHost, hostPolicy, type HostPolicy } from "./host-check";
-import {
-  createCounters,
-  FaultInjector,
-  resetCounters,
-  type Fault,
-  type FaultOptions,
-  type KvServerCounters,
-} from "./instrumentation";
-import { parseRequest, routeFor, type KvRequest } from "./request-parsing";
-import { sendError, sendFailure, sendJson, sleep } from "./respond";
+import { decideAdmission, requestFacts, type AdmissionRules } from "./admission";
+import type { Answer } from "./answer";
+import { readBody, unreadBodyAnswer, type BodyResult } from "./body";
+import { countRequest, createCounters, resetCounters, type KvServerCounters } from "./counters";
+import { commandsOf, execute } from "./execute";
+import { FaultInjector, withFaults, type Fault, type FaultOptions } from "./faults";
+import { hostPolicy } from "./host-check";
+import { parseTarget, type KvRequest, type Target } from "./request-parsing";
+import { deliver, failureAnswer } from "./respond";
+import { serveAdmitted, type Serve } from "./serve";
 
 export interface KvServerOptions {
   /** 0 picks a free port. @default 8079 */
@@ -49,53 +43,6 @@ export interface RunningKvServer {
   close(): Promise<void>;
 }
 
-function commandsOf(request: KvRequest): string[][] {
-  if (request.kind === "single") return [request.command];
-  if (request.kind === "multi") return request.commands;
-  return request.commands.filter((command): command is string[] => Array.isArray(command));
-}
-
-async function execute(
-  engine: Engine,
-  request: KvRequest,
-  base64: boolean,
-): Promise<{ status: number; body: unknown }> {
-  if (request.kind === "single") {
-    const reply = await engine.exec(request.command);
-    if (reply instanceof ReplyError) return { status: 400, body: { error: reply.message } };
-    return { status: 200, body: { result: encodeReply(reply, base64) } };
-  }
-  if (request.kind === "multi") {
-    const replies = await engine.multi(request.commands);
-    // EXECABORT is a request-level failure; the client turns a non-2xx into an error.
-    if (replies instanceof ReplyError) return { status: 400, body: { error: replies.message } };
-    return { status: 200, body: replies.map((reply) => encodeItem(reply, base64)) };
-  }
-  const valid = commandsOf(request);
-  const replies = valid.length > 0 ? await engine.pipeline(valid) : [];
-  let next = 0;
-  const merged: Reply[] = request.commands.map((command) =>
-    command instanceof ReplyError ? command : (replies[next++] ?? null),
-  );
-  return { status: 200, body: merged.map((reply) => encodeItem(reply, base64)) };
-}
-
-/**
- * The protocol without the socket: one Upstash REST request (its path and JSON body)
- * answered by an engine in this process, as `handle` would answer it after auth and
- * faults. For simulation tests that must run the real client and the real protocol
- * handling under a virtual clock, where no real I/O may happen.
- */
-export async function answerInProcess(
-  engine: Engine,
-  path: string,
-  body: string,
-): Promise<{ status: number; body: unknown }> {
-  const parsed = parseRequest(routeFor(path), "POST", Buffer.from(body, "utf8"));
-  if (!parsed.ok) return { status: parsed.status, body: { error: parsed.error } };
-  return execute(engine, parsed.request, false);
-}
-
 function validate(options: KvServerOptions): void {
   if (typeof options.token !== "string" || options.token.length === 0) {
     throw new TypeError("KV server needs a non-empty token");
@@ -113,107 +60,65 @@ function validate(options: KvServerOptions): void {
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError(`invalid port ${port}`);
 }
 
-/** Serves the Upstash REST protocol over an Engine. */
+const NO_BODY: BodyResult = { ok: true, body: Buffer.alloc(0) };
+
+/**
+ * Serves the Upstash REST protocol over an Engine. One request goes:
+ * target → count → admission (host, method, token; body unread) → body →
+ * serve (parse → permission → run) → deliver. Each step but the reads and
+ * the run is a pure decision that returns an Answer; `deliver` alone writes.
+ */
 export async function startKvServer(options: KvServerOptions): Promise<RunningKvServer> {
   validate(options);
-  const { engine, token, readOnlyToken } = options;
+  const { engine } = options;
   const host = options.host ?? "127.0.0.1";
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   const counters = createCounters();
-  const faults = new FaultInjector();
   const closing = new AbortController();
   const inFlight = new Set<Promise<void>>();
   let syncCounter = 0;
-  // Set once listening, before any request can arrive: the policy needs the port.
-  let policy: HostPolicy = { exact: new Set(), anyPort: new Set() };
+  // Set once listening, before any request can arrive: the host policy needs the port.
+  let rules: AdmissionRules = {
+    hosts: { exact: new Set(), anyPort: new Set() },
+    token: options.token,
+    readOnlyToken: options.readOnlyToken,
+  };
+  // Wrapped for fault injection only once a test calls setFault; otherwise no fault code runs.
+  let serve: Serve = serveAdmitted;
+  let faults: FaultInjector | undefined;
+
+  async function run(request: IncomingMessage, kvRequest: KvRequest): Promise<Answer> {
+    counters.commands += commandsOf(kvRequest).length;
+    const base64 = String(request.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
+    return execute(engine, kvRequest, base64);
+  }
+
+  async function answer(request: IncomingMessage, response: ServerResponse, target: Target): Promise<Answer> {
+    const admission = decideAdmission(requestFacts(request.method, request.headers, target.query), rules);
+    if (!admission.ok) return admission.refusal;
+    const method = request.method ?? "GET";
+    const body = method === "POST" ? await readBody(request, maxBodyBytes) : NO_BODY;
+    if (!body.ok) return unreadBodyAnswer(body.reason, maxBodyBytes);
+    return serve({
+      route: target.route,
+      method,
+      access: admission.access,
+      body: body.body,
+      abandoned: () => response.destroyed || request.socket.destroyed || closing.signal.aborted,
+      run: (kvRequest) => run(request, kvRequest),
+    });
+  }
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const sync = String(++syncCounter);
-    // Split by hand: `new URL("//x", base)` would read "//x" as a host name, or throw.
-    const target = request.url ?? "/";
-    const queryAt = target.indexOf("?");
-    const route = routeFor(queryAt === -1 ? target : target.slice(0, queryAt));
-    const query = new URLSearchParams(queryAt === -1 ? "" : target.slice(queryAt + 1));
-    const method = request.method ?? "GET";
-    counters.requests++;
-    counters.byPath[route.key] = (counters.byPath[route.key] ?? 0) + 1;
-
-    // Before anything else: a rebound name or a foreign page gets nothing, its body unread.
-    const verdict = checkHost(request, policy);
-    if (!verdict.ok) {
-      sendError(response, verdict.status, verdict.error, sync, { connection: "close" });
-      return;
-    }
-
-    if (method !== "POST" && method !== "GET") {
-      // Not read (it may come from anyone): the connection closes instead.
-      sendError(response, 405, "ERR method not allowed: use POST (or GET for path-style commands)", sync, {
-        allow: "GET, POST",
-        connection: "close",
-      });
-      return;
-    }
-    // The token comes first: a stranger's body is never read, so it costs no memory or time.
-    const access = accessFor(presentedToken(request, query), token, readOnlyToken);
-    if (access === undefined) {
-      sendError(response, 401, "Unauthorized", sync, {
-        "www-authenticate": 'Bearer realm="tollgate-kv"',
-        // The unread body would otherwise be parsed as the next request on this connection.
-        connection: "close",
-      });
-      return;
-    }
-    const body =
-      method === "POST" ? await readBody(request, maxBodyBytes) : { ok: true as const, body: Buffer.alloc(0) };
-    if (!body.ok) {
-      if (body.reason === "aborted") return;
-      // Close the connection: the rest of the oversized body is never read.
-      sendError(response, 413, `ERR request body exceeds ${maxBodyBytes} bytes`, sync, { connection: "close" });
-      return;
-    }
-
-    const fault = faults.take(route.key);
-    if (fault.kind === "drop") {
-      request.socket.destroy();
-      return;
-    }
-    if (fault.kind === "error") {
-      sendError(response, fault.status ?? 500, "ERR injected fault: the KV server failed this request", sync);
-      return;
-    }
-    if (fault.kind === "delay") {
-      await sleep(fault.ms, closing.signal);
-      // Nothing runs for a client that gave up, or on a server that is stopping.
-      if (response.destroyed || request.socket.destroyed || closing.signal.aborted) return;
-    }
-
-    const parsed = parseRequest(route, method, body.body);
-    if (!parsed.ok) {
-      sendError(response, parsed.status, parsed.error, sync);
-      return;
-    }
-    const commands = commandsOf(parsed.request);
-    // Checked before anything runs: a pipeline with one write in it is refused whole.
-    const write = access === "read-only" ? commands.find((command) => !isReadOnlyCommand(command[0] ?? "")) : undefined;
-    if (write !== undefined) {
-      const name = (write[0] ?? "").toLowerCase();
-      sendError(response, 403, `NOPERM this user has no permissions to run the '${name}' command`, sync);
-      return;
-    }
-
-    counters.commands += commands.length;
-    const base64 = String(request.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
-    const result = await execute(engine, parsed.request, base64);
-    if (fault.kind === "drop-after-exec") {
-      request.socket.destroy();
-      return;
-    }
-    sendJson(response, result.status, result.body, sync);
+    const target = parseTarget(request.url ?? "/");
+    countRequest(counters, target.route.key);
+    deliver(await answer(request, response, target), request, response, sync);
   }
 
   const server = createServer({ keepAlive: true }, (request, response) => {
     const task = handle(request, response)
-      .catch((error: unknown) => sendFailure(response, error, String(syncCounter)))
+      .catch((error: unknown) => deliver(failureAnswer(error), request, response, String(syncCounter)))
       .finally(() => inFlight.delete(task));
     inFlight.add(task);
   });
@@ -232,7 +137,7 @@ export async function startKvServer(options: KvServerOptions): Promise<RunningKv
     });
   });
   const port = (server.address() as AddressInfo).port;
-  policy = hostPolicy(host, port, options.allowHosts ?? []);
+  rules = { ...rules, hosts: hostPolicy(host, port, options.allowHosts ?? []) };
   const urlHost = host.includes(":") ? `[${host}]` : host;
 
   let closed: Promise<void> | undefined;
@@ -241,7 +146,11 @@ export async function startKvServer(options: KvServerOptions): Promise<RunningKv
     port,
     counters,
     resetCounters: () => resetCounters(counters),
-    setFault: (fault, opts) => faults.set(fault, opts),
+    setFault: (fault, opts) => {
+      faults ??= new FaultInjector();
+      faults.set(fault, opts);
+      if (serve === serveAdmitted) serve = withFaults(serveAdmitted, faults, closing.signal);
+    },
     close: () => {
       closed ??= (async () => {
         closing.abort();

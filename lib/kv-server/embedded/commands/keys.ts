@@ -119,7 +119,7 @@ function renameWith(nx: boolean) {
   };
 }
 
-export function cloneValue(value: StoredValue): StoredValue {
+function cloneValue(value: StoredValue): StoredValue {
   switch (value.type) {
     case "string":
       // A Buffer may be changed in place by SETBIT; the copy must not share it.

@@ -1,7 +1,6 @@
 import { ErrorText, type Reply } from "../../reply";
 import {
   arg,
-  atLeastOneArg,
   clampRange,
   countArg,
   deleteIfEmpty,
@@ -13,6 +12,7 @@ import {
   type CommandContext,
   type CommandSpec,
 } from "../command-context";
+import { parseMultiPop } from "./multi-pop-args";
 
 type End = "left" | "right";
 
@@ -158,23 +158,11 @@ function lmove(ctx: CommandContext, args: readonly string[]): Reply {
 
 /** LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pops from the first non-empty list. */
 function lmpop(ctx: CommandContext, args: readonly string[]): Reply {
-  const numkeys = atLeastOneArg(arg(args, 1), "ERR numkeys should be greater than 0");
-  const whereIndex = 2 + numkeys;
-  if (whereIndex >= args.length) fail(ErrorText.syntax);
-  const end = parseEnd(arg(args, whereIndex));
-  let count: number | undefined;
-  for (let i = whereIndex + 1; i < args.length; i++) {
-    if (count === undefined && sameWord(args[i], "count") && i + 1 < args.length) {
-      count = atLeastOneArg(arg(args, ++i), "ERR count should be greater than 0");
-    } else {
-      fail(ErrorText.syntax);
-    }
-  }
-  for (const key of args.slice(2, whereIndex)) {
+  const { keys, end, count } = parseMultiPop(args, ["left", "right"]);
+  for (const key of keys) {
     const list = read(ctx, key, "list");
     if (list === undefined) continue;
-    const take = count ?? 1;
-    const taken = end === "left" ? list.splice(0, take) : list.splice(Math.max(0, list.length - take)).reverse();
+    const taken = end === "left" ? list.splice(0, count) : list.splice(Math.max(0, list.length - count)).reverse();
     deleteIfEmpty(ctx, key, list.length);
     return [key, taken];
   }

@@ -39,9 +39,6 @@ function estimate(key: string, value: StoredValue): number {
   }
 }
 
-/** The MEMORY subcommands of Redis 7.0, for telling "not here" from "unknown". */
-const OTHER_SUBCOMMANDS = new Set(["doctor", "malloc-stats", "purge", "stats", "help"]);
-
 function usage(ctx: CommandContext, args: readonly string[]): Reply {
   if (args.length < 3) fail(wrongArity("memory|usage"));
   // SAMPLES only tunes how Redis samples big collections; the estimate here looks at every element.
@@ -56,12 +53,10 @@ function usage(ctx: CommandContext, args: readonly string[]): Reply {
 }
 
 function memory(ctx: CommandContext, args: readonly string[]): Reply {
-  const subcommand = arg(args, 1);
-  if (sameWord(subcommand, "usage")) return usage(ctx, args);
-  if (OTHER_SUBCOMMANDS.has(subcommand.toLowerCase())) {
-    fail(`ERR 'memory ${subcommand.toLowerCase()}' is not supported by the embedded KV engine; start the KV server with --redis to use it`);
-  }
-  return fail(`ERR unknown subcommand '${subcommand.slice(0, 128)}'. Try MEMORY HELP.`);
+  // command-policy.ts serves MEMORY USAGE only and refuses the other subcommands before any
+  // engine sees them, on every path (requests, transactions, redis.call), with one text.
+  if (!sameWord(arg(args, 1), "usage")) throw new Error(`MEMORY ${arg(args, 1)} reached the embedded engine past the command policy`);
+  return usage(ctx, args);
 }
 
 export const memoryCommands: CommandSpec[] = [{ name: "memory", arity: -2, write: false, handler: memory }];

@@ -12,7 +12,7 @@ import { arg, fail, numberArg, read, sameWord, type CommandContext, type Command
 const MAX_CURSOR = 2n ** 64n - 1n;
 
 /** strtoul() as parseScanCursorOrReply uses it: "-1" wraps, "" is 0, a leading space is refused. */
-export function parseCursor(text: string): number {
+function parseCursor(text: string): number {
   if (text === "") return 0;
   if (!/^[+-]?\d+$/.test(text)) fail(ErrorText.invalidCursor);
   const magnitude = BigInt(text.replace(/^[+-]/, ""));

@@ -2,15 +2,14 @@ import { ErrorText, type Reply } from "../../reply";
 import { formatScore, type ScoredMember } from "../sorted-set";
 import {
   arg,
-  atLeastOneArg,
   countArg,
   deleteIfEmpty,
   fail,
   read,
-  sameWord,
   type CommandContext,
   type CommandSpec,
 } from "../command-context";
+import { parseMultiPop } from "./multi-pop-args";
 
 /** ZPOPMIN, ZPOPMAX and ZMPOP (genericZpopCommand in t_zset.c). */
 
@@ -42,20 +41,8 @@ function popFrom(end: End) {
 
 /** ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: [key, [[member, score], ...]] or nil. */
 function zmpop(ctx: CommandContext, args: readonly string[]): Reply {
-  const numkeys = atLeastOneArg(arg(args, 1), "ERR numkeys should be greater than 0");
-  const whereIndex = 2 + numkeys;
-  if (whereIndex >= args.length) fail(ErrorText.syntax);
-  const where = arg(args, whereIndex);
-  const end: End = sameWord(where, "min") ? "min" : sameWord(where, "max") ? "max" : fail(ErrorText.syntax);
-  let count: number | undefined;
-  for (let i = whereIndex + 1; i < args.length; i++) {
-    if (count === undefined && sameWord(args[i], "count") && i + 1 < args.length) {
-      count = atLeastOneArg(arg(args, ++i), "ERR count should be greater than 0");
-    } else {
-      fail(ErrorText.syntax);
-    }
-  }
-  const result = popFirst(ctx, args.slice(2, whereIndex), end, count ?? 1);
+  const { keys, end, count } = parseMultiPop(args, ["min", "max"]);
+  const result = popFirst(ctx, keys, end, count);
   if (result === undefined) {
     ctx.logAs([]);
     return null;

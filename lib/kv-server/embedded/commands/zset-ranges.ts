@@ -164,7 +164,7 @@ function zremrangeWith(type: "rank" | "score" | "lex") {
  * [first, end) of the members inside a lex range. Lex ranges assume every
  * member has the same score; with mixed scores Redis's answer is unspecified.
  */
-export function lexSpan(zset: SortedSet, range: LexRange): [number, number] {
+function lexSpan(zset: SortedSet, range: LexRange): [number, number] {
   return [
     zset.firstIndexWhere((e) => lexInRange(e.member, range) !== "below"),
     zset.firstIndexWhere((e) => lexInRange(e.member, range) === "above"),

@@ -38,7 +38,7 @@ export function zero(neg = false): BinaryFloat {
   return { kind: "finite", neg, mant: 0n, exp: 0 };
 }
 
-export function bitLength(n: bigint): number {
+function bitLength(n: bigint): number {
   if (n === 0n) return 0;
   const hex = n.toString(16);
   return (hex.length - 1) * 4 + Number.parseInt(hex[0] ?? "0", 16).toString(2).length;

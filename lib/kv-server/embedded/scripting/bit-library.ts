@@ -1,4 +1,5 @@
 import { lauxlib, lua, type LuaState } from "fengari";
+import { installLibrary, type LuaFunction } from "./lua-library";
 import { toLua } from "./lua-strings";
 
 /**
@@ -36,7 +37,7 @@ function shift(op: (bits: number, count: number) => number) {
   return (L: LuaState): number => push(L, op(bitArg(L, 1), bitArg(L, 2) & 31));
 }
 
-const FUNCTIONS: Record<string, (L: LuaState) => number> = {
+const FUNCTIONS: Record<string, LuaFunction> = {
   tobit: (L) => push(L, bitArg(L, 1)),
   bnot: (L) => push(L, ~bitArg(L, 1)),
   band: variadic((a, b) => a & b),
@@ -72,10 +73,5 @@ const FUNCTIONS: Record<string, (L: LuaState) => number> = {
 
 /** Sets the global `bit`. */
 export function installBitLibrary(L: LuaState): void {
-  lua.lua_createtable(L, 0, Object.keys(FUNCTIONS).length);
-  for (const [name, fn] of Object.entries(FUNCTIONS)) {
-    lua.lua_pushjsfunction(L, fn);
-    lua.lua_setfield(L, -2, toLua(name));
-  }
-  lua.lua_setglobal(L, toLua("bit"));
+  installLibrary(L, "bit", FUNCTIONS);
 }

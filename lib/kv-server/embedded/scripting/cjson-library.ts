@@ -1,4 +1,5 @@
 import { lauxlib, lua, type LuaString, type LuaState } from "fengari";
+import { installLibrary } from "./lua-library";
 import { formatG, toLua } from "./lua-strings";
 
 /**
@@ -349,12 +350,8 @@ function decode(L: LuaState): number {
 
 /** Sets the global `cjson`. */
 export function installCjsonLibrary(L: LuaState): void {
-  lua.lua_createtable(L, 0, 3);
-  lua.lua_pushjsfunction(L, encode);
-  lua.lua_setfield(L, -2, toLua("encode"));
-  lua.lua_pushjsfunction(L, decode);
-  lua.lua_setfield(L, -2, toLua("decode"));
-  lua.lua_pushlightuserdata(L, NULL);
-  lua.lua_setfield(L, -2, toLua("null"));
-  lua.lua_setglobal(L, toLua("cjson"));
+  installLibrary(L, "cjson", { encode, decode }, (T) => {
+    lua.lua_pushlightuserdata(T, NULL);
+    lua.lua_setfield(T, -2, toLua("null"));
+  });
 }

@@ -1,4 +1,5 @@
 import { lauxlib, lua, type LuaState } from "fengari";
+import { installLibrary, type LuaFunction } from "./lua-library";
 import { toLua } from "./lua-strings";
 
 /**
@@ -289,7 +290,7 @@ function unpackFull(L: LuaState, limit: number, offset: number): number {
   return count + 1;
 }
 
-const FUNCTIONS: Record<string, (L: LuaState) => number> = {
+const FUNCTIONS: Record<string, LuaFunction> = {
   pack,
   unpack: (L) => unpackFull(L, 0, 0),
   unpack_one: (L) => unpackFull(L, 1, lauxlib.luaL_optinteger(L, 2, 0)),
@@ -298,10 +299,5 @@ const FUNCTIONS: Record<string, (L: LuaState) => number> = {
 
 /** Sets the global `cmsgpack`. */
 export function installCmsgpackLibrary(L: LuaState): void {
-  lua.lua_createtable(L, 0, Object.keys(FUNCTIONS).length);
-  for (const [name, fn] of Object.entries(FUNCTIONS)) {
-    lua.lua_pushjsfunction(L, fn);
-    lua.lua_setfield(L, -2, toLua(name));
-  }
-  lua.lua_setglobal(L, toLua("cmsgpack"));
+  installLibrary(L, "cmsgpack", FUNCTIONS);
 }

@@ -6,6 +6,7 @@ import { installBitLibrary } from "./bit-library";
 import { installCjsonLibrary } from "./cjson-library";
 import { installCmsgpackLibrary } from "./cmsgpack-library";
 import { argumentsFrom, pushField, pushReply } from "./conversions";
+import { installLibrary, type LuaFunction } from "./lua-library";
 import { installLua51Globals, patchNumberModel } from "./lua51-compat";
 import { fromLua, toLua } from "./lua-strings";
 import { compileError, normalizeErrorText, ScriptErrorText } from "./script-errors";
@@ -97,16 +98,6 @@ export class LuaSandbox {
   }
 }
 
-function setFunction(L: LuaState, name: string, fn: (L: LuaState) => number): void {
-  lua.lua_pushjsfunction(L, fn);
-  lua.lua_setfield(L, -2, toLua(name));
-}
-
-function setNumber(L: LuaState, name: string, value: number): void {
-  lua.lua_pushnumber(L, value);
-  lua.lua_setfield(L, -2, toLua(name));
-}
-
 /** Raises {err=text} as redis.call does (the error handler adds where it happened). */
 export function raiseError(L: LuaState, text: string): never {
   pushField(L, ERR, normalizeErrorText(text));
@@ -123,66 +114,75 @@ function installRedisTable(L: LuaState, host: ScriptHost): void {
     pushReply(T, reply, status);
     return 1;
   };
-  lua.lua_createtable(L, 0, 24);
-  setFunction(L, "call", call(true));
-  setFunction(L, "pcall", call(false));
-  setFunction(L, "error_reply", (T) => {
-    if (lua.lua_gettop(T) !== 1 || lua.lua_type(T, 1) !== lua.LUA_TSTRING) return fail(T, ScriptErrorText.wrongArgsOrTypes, false);
-    pushField(T, ERR, normalizeErrorText(fromLua(lua.lua_tolstring(T, 1)!)));
-    return 1;
+  const functions: Record<string, LuaFunction> = {
+    call: call(true),
+    pcall: call(false),
+    error_reply: (T) => {
+      if (lua.lua_gettop(T) !== 1 || lua.lua_type(T, 1) !== lua.LUA_TSTRING) return fail(T, ScriptErrorText.wrongArgsOrTypes, false);
+      pushField(T, ERR, normalizeErrorText(fromLua(lua.lua_tolstring(T, 1)!)));
+      return 1;
+    },
+    status_reply: (T) => {
+      if (lua.lua_gettop(T) !== 1 || lua.lua_type(T, 1) !== lua.LUA_TSTRING) return fail(T, ScriptErrorText.wrongArgsOrTypes, false);
+      pushField(T, toLua("ok"), fromLua(lua.lua_tolstring(T, 1)!));
+      return 1;
+    },
+    sha1hex: (T) => {
+      if (lua.lua_gettop(T) !== 1) return fail(T, ScriptErrorText.wrongArgs, true);
+      const bytes = lua.lua_tolstring(T, 1) ?? new Uint8Array();
+      lua.lua_pushstring(T, toLua(createHash("sha1").update(bytes).digest("hex")));
+      return 1;
+    },
+    // The server log is not the client's business: logging is accepted and dropped.
+    log: (T) => {
+      if (lua.lua_gettop(T) < 2) return fail(T, "ERR redis.log() requires two arguments or more.", true);
+      return 0;
+    },
+    setresp: (T) => {
+      if (lua.lua_tonumber(T, 1) !== 2) return fail(T, "ERR RESP3 is not supported by the embedded KV engine", true);
+      return 0;
+    },
+    // Redis 7 always replicates effects; these remain for old scripts.
+    replicate_commands: (T) => {
+      lua.lua_pushboolean(T, true);
+      return 1;
+    },
+    set_repl: () => 0,
+    breakpoint: (T) => {
+      lua.lua_pushboolean(T, false);
+      return 1;
+    },
+    debug: () => 0,
+    // The REST token grants every command it lets through, so the only question is whether it exists.
+    acl_check_cmd: (T) => {
+      const name = lua.lua_type(T, 1) === lua.LUA_TSTRING ? fromLua(lua.lua_tolstring(T, 1)!).toLowerCase() : "";
+      if (!REDIS_COMMANDS.has(name)) return fail(T, "ERR Invalid command passed to redis.acl_check_cmd()", true);
+      lua.lua_pushboolean(T, true);
+      return 1;
+    },
+  };
+  installLibrary(L, "redis", functions, (T) => {
+    for (const [name, value] of Object.entries(REDIS_CONSTANTS)) {
+      if (typeof value === "string") lua.lua_pushstring(T, toLua(value));
+      else lua.lua_pushnumber(T, value);
+      lua.lua_setfield(T, -2, toLua(name));
+    }
   });
-  setFunction(L, "status_reply", (T) => {
-    if (lua.lua_gettop(T) !== 1 || lua.lua_type(T, 1) !== lua.LUA_TSTRING) return fail(T, ScriptErrorText.wrongArgsOrTypes, false);
-    pushField(T, toLua("ok"), fromLua(lua.lua_tolstring(T, 1)!));
-    return 1;
-  });
-  setFunction(L, "sha1hex", (T) => {
-    if (lua.lua_gettop(T) !== 1) return fail(T, ScriptErrorText.wrongArgs, true);
-    const bytes = lua.lua_tolstring(T, 1) ?? new Uint8Array();
-    lua.lua_pushstring(T, toLua(createHash("sha1").update(bytes).digest("hex")));
-    return 1;
-  });
-  // The server log is not the client's business: logging is accepted and dropped.
-  setFunction(L, "log", (T) => {
-    if (lua.lua_gettop(T) < 2) return fail(T, "ERR redis.log() requires two arguments or more.", true);
-    return 0;
-  });
-  setFunction(L, "setresp", (T) => {
-    if (lua.lua_tonumber(T, 1) !== 2) return fail(T, "ERR RESP3 is not supported by the embedded KV engine", true);
-    return 0;
-  });
-  // Redis 7 always replicates effects; these remain for old scripts.
-  setFunction(L, "replicate_commands", (T) => {
-    lua.lua_pushboolean(T, true);
-    return 1;
-  });
-  setFunction(L, "set_repl", () => 0);
-  setFunction(L, "breakpoint", (T) => {
-    lua.lua_pushboolean(T, false);
-    return 1;
-  });
-  setFunction(L, "debug", () => 0);
-  // The REST token grants every command it lets through, so the only question is whether it exists.
-  setFunction(L, "acl_check_cmd", (T) => {
-    const name = lua.lua_type(T, 1) === lua.LUA_TSTRING ? fromLua(lua.lua_tolstring(T, 1)!).toLowerCase() : "";
-    if (!REDIS_COMMANDS.has(name)) return fail(T, "ERR Invalid command passed to redis.acl_check_cmd()", true);
-    lua.lua_pushboolean(T, true);
-    return 1;
-  });
-  setNumber(L, "LOG_DEBUG", 0);
-  setNumber(L, "LOG_VERBOSE", 1);
-  setNumber(L, "LOG_NOTICE", 2);
-  setNumber(L, "LOG_WARNING", 3);
-  setNumber(L, "REPL_NONE", 0);
-  setNumber(L, "REPL_AOF", 1);
-  setNumber(L, "REPL_SLAVE", 2);
-  setNumber(L, "REPL_REPLICA", 2);
-  setNumber(L, "REPL_ALL", 3);
-  lua.lua_pushstring(L, toLua("7.0.15"));
-  lua.lua_setfield(L, -2, toLua("REDIS_VERSION"));
-  setNumber(L, "REDIS_VERSION_NUM", 0x07000f);
-  lua.lua_setglobal(L, toLua("redis"));
 }
+
+const REDIS_CONSTANTS: Readonly<Record<string, number | string>> = {
+  LOG_DEBUG: 0,
+  LOG_VERBOSE: 1,
+  LOG_NOTICE: 2,
+  LOG_WARNING: 3,
+  REPL_NONE: 0,
+  REPL_AOF: 1,
+  REPL_SLAVE: 2,
+  REPL_REPLICA: 2,
+  REPL_ALL: 3,
+  REDIS_VERSION: "7.0.15",
+  REDIS_VERSION_NUM: 0x07000f,
+};
 
 /** An error from the redis library: raised, or returned as {err=...} where Redis returns it. */
 function fail(L: LuaState, text: string, raise: boolean): number {

@@ -1,6 +1,7 @@
 import { lauxlib, lua, type LuaState } from "fengari";
 import lobject, { type TValue } from "fengari/src/lobject.js";
 import lstring from "fengari/src/lstring.js";
+import { removeNames, setFunction } from "./lua-library";
 import { formatG, toLua } from "./lua-strings";
 
 /**
@@ -65,12 +66,6 @@ function finishPcall(L: LuaState, status: number, extra: number): number {
   return 2;
 }
 
-/** A JavaScript function under `name` in the table on top of the stack. */
-function setFunction(L: LuaState, name: string, fn: (L: LuaState) => number): void {
-  lua.lua_pushjsfunction(L, fn);
-  lua.lua_setfield(L, -2, toLua(name));
-}
-
 /** Copies `table.field` (or a global) to another name, as 5.1 called it. Runs on an empty stack. */
 function alias(L: LuaState, from: [string, string] | string, to: [string, string] | string): void {
   if (typeof from === "string") lua.lua_getglobal(L, toLua(from));
@@ -131,27 +126,11 @@ export function installLua51Globals(L: LuaState): void {
     lua.lua_pushnumber(T, Math.ceil(lauxlib.luaL_checknumber(T, 1)));
     return 1;
   });
-  for (const name of ["tointeger", "type", "ult", "maxinteger", "mininteger"]) {
-    lua.lua_pushnil(L);
-    lua.lua_setfield(L, -2, toLua(name));
-  }
   lua.lua_pop(L, 1);
-  lua.lua_getglobal(L, toLua("table"));
-  for (const name of ["unpack", "pack", "move"]) {
-    lua.lua_pushnil(L);
-    lua.lua_setfield(L, -2, toLua(name));
-  }
-  lua.lua_pop(L, 1);
-  lua.lua_getglobal(L, toLua("string"));
-  for (const name of ["pack", "unpack", "packsize"]) {
-    lua.lua_pushnil(L);
-    lua.lua_setfield(L, -2, toLua(name));
-  }
-  lua.lua_pop(L, 1);
-  for (const name of ["utf8", "package", "require", "os", "io", "debug", "dofile", "loadfile", "print", "rawlen"]) {
-    lua.lua_pushnil(L);
-    lua.lua_setglobal(L, toLua(name));
-  }
+  removeNames(L, "math", ["tointeger", "type", "ult", "maxinteger", "mininteger"]);
+  removeNames(L, "table", ["unpack", "pack", "move"]);
+  removeNames(L, "string", ["pack", "unpack", "packsize"]);
+  removeNames(L, undefined, ["utf8", "package", "require", "os", "io", "debug", "dofile", "loadfile", "print", "rawlen"]);
 }
 
 /**

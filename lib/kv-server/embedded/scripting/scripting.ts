@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { REDIS_COMMANDS } from "../../command-policy";
+import { administrativeRefusal, REDIS_COMMANDS } from "../../command-policy";
 import { ErrorText, ReplyError, wrongArity, type Reply } from "../../reply";
 import { parseShebang, type ScriptFlag } from "../../script-flags";
 import type { CommandSpec } from "../command-context";
@@ -57,26 +57,6 @@ function isStatusReply(name: string, args: readonly string[], reply: Reply): boo
 }
 
 export const SCRIPTING_COMMANDS: ReadonlySet<string> = new Set(["eval", "eval_ro", "evalsha", "evalsha_ro", "script"]);
-
-const SCRIPT_HELP = [
-  "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-  "DEBUG (YES|SYNC|NO)",
-  "    Set the debug mode for subsequent scripts executed.",
-  "EXISTS <sha1> [<sha1> ...]",
-  "    Return information about the existence of the scripts in the script cache.",
-  "FLUSH [ASYNC|SYNC]",
-  "    Flush the Lua scripts cache. Very dangerous on replicas.",
-  "    When called without the optional mode argument, the behavior is determined by the",
-  "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
-  "    * ASYNC: Asynchronously flush the scripts cache.",
-  "    * SYNC: Synchronously flush the scripts cache.",
-  "KILL",
-  "    Kill the currently executing Lua script.",
-  "LOAD <script>",
-  "    Load a script into the scripts cache without executing it.",
-  "HELP",
-  "    Prints this help.",
-];
 
 /**
  * EVAL, EVALSHA, their _RO forms and SCRIPT for the embedded engine: the
@@ -152,6 +132,7 @@ export class Scripting {
     return sha;
   }
 
+  /** SCRIPT LOAD, EXISTS, FLUSH and KILL: the subcommands command-policy.ts serves. */
   private script(args: readonly string[]): Reply {
     const sub = args[1]!.toLowerCase();
     switch (sub) {
@@ -175,11 +156,10 @@ export class Scripting {
         if (args.length !== 2) return new ReplyError(wrongArity("script|kill"));
         // Reached only when no script is running: a running one is killed through whileBusy.
         return new ReplyError(ScriptErrorText.notBusy);
-      case "help":
-        if (args.length !== 2) return new ReplyError(wrongArity("script|help"));
-        return SCRIPT_HELP;
       default:
-        return new ReplyError(`ERR unknown subcommand '${args[1]}'. Try SCRIPT HELP.`);
+        // command-policy.ts serves only the four above and refuses the rest (HELP, DEBUG, unknown
+        // names) before any engine sees them, on every path: requests, transactions, scripts.
+        throw new Error(`SCRIPT ${sub} reached the embedded engine past the command policy`);
     }
   }
 
@@ -206,6 +186,9 @@ export class Scripting {
     const arityOk = spec.arity > 0 ? args.length === spec.arity : args.length >= -spec.arity;
     if (!arityOk) return ScriptErrorText.wrongArity;
     if (NOT_FROM_SCRIPTS.has(name)) return ScriptErrorText.notFromScripts;
+    // A subcommand the server does not serve (MEMORY STATS) gets the same answer as over HTTP.
+    const notServed = administrativeRefusal(args);
+    if (notServed !== undefined) return notServed;
     if (spec.write && invocation.readOnly) return ScriptErrorText.writeFromReadOnly;
     return undefined;
   }
