@@ -22,7 +22,7 @@ async function SignedIn({ session }: { session: Extract<PageSession, { status: "
   const app = nodeApp();
   let initial: MeResponse | null = null;
   try {
-    initial = { ...ownStats(await app.metering.getUserStats(session.userId)), isAdmin: session.isAdmin };
+    initial = { ...ownStats(await app.seed.getUserStats(session.userId)), isAdmin: session.isAdmin };
   } catch (error) {
     // The store is down: the page still renders, and the dashboard's poll says so and retries.
     console.warn(JSON.stringify({ event: "page.stats_unavailable", error: String(error) }));

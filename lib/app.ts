@@ -7,6 +7,7 @@ import type { TokenHeaderPolicy } from "./gateway/token-headers";
 import { createKvClient } from "./kv-client";
 import { createMetering, type Metering, type MeteringKv, nextPeriodStart } from "./metering";
 import { createDebitCoalescer } from "./metering/coalescer";
+import { createSeedApi, type SeedApi } from "./seed-api";
 import { loadSettings, type Settings } from "./settings";
 
 /**
@@ -23,6 +24,8 @@ import { loadSettings, type Settings } from "./settings";
 export interface App {
   settings: Settings;
   metering: Metering;
+  /** The seed application's API (getUserStats, recordArticleGeneration, addTokens, resetStats). */
+  seed: SeedApi;
   verify: TokenVerifier;
   /** Who is calling, for the API routes and the pages (ADMIN_API_TOKEN included). */
   authenticate: Authenticate;
@@ -80,6 +83,7 @@ export function buildApp(settings: Settings, platform: Platform): App {
   const devMint = developmentMinter(settings);
   return {
     settings, metering, verify, signer, tokenHeaders, pricing, log, background,
+    seed: createSeedApi(metering),
     authenticate: createAuthenticate({ verify, publicOrigin: settings.publicOrigin, adminApiToken: settings.adminApiToken }),
     gate: createGate({ ...gateOptions, signer }),
     inlineGate: createGate({ ...gateOptions, signer: null }),

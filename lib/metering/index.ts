@@ -11,7 +11,7 @@ export type { EntryType, HistoryEntry } from "./history";
 export { checkInvariants, type InvariantOptions } from "./invariants";
 export { type DeploymentEnv, namespaceFor, userKeys, type UserKeys } from "./keys";
 export type { MeteringKv } from "./kv";
-export { createMetering, type Metering, type RecordGenerationResult } from "./metering";
+export { createMetering, type Metering } from "./metering";
 export type { MonthlyRunReport } from "./monthly";
 export { type Clock, nextPeriodStart, periodOf, systemClock } from "./period";
 export type { RefundOutcome } from "./refund";

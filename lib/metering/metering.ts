@@ -13,12 +13,6 @@ import { reset } from "./reset";
 import { runDebit } from "./run-debit";
 import { readLedger, statsFromLedger, type UserStats } from "./stats";
 
-export interface RecordGenerationResult {
-  success: boolean;
-  stats: UserStats;
-  message: string;
-}
-
 export interface Metering {
   readonly context: MeteringContext;
   debit(request: DebitRequest): Promise<DebitOutcome>;
@@ -28,11 +22,12 @@ export interface Metering {
   reset(userId: string, reason?: string, actor?: string | null): Promise<HistoryEntry>;
   heal(userId: string): Promise<HealReport>;
   runMonthlyGrants(options?: { maxUsers?: number }): Promise<MonthlyRunReport>;
-  // The seed application's API, names kept:
-  getUserStats(userId: string): Promise<UserStats>;
-  recordArticleGeneration(userId: string, cost?: number): Promise<RecordGenerationResult>;
-  addTokens(userId: string, amount: number, reason: string): Promise<UserStats>;
-  resetStats(userId: string, actor?: string | null): Promise<UserStats>;
+  /**
+   * A user's balance, totals and history, after finishing what is due: an operation left
+   * open past the heal delay is healed and a missing grant applied first, so what is shown
+   * is final.
+   */
+  stats(userId: string): Promise<UserStats>;
   storeIdempotentResponse(userId: string, idempotencyKey: string, encoded: string): Promise<void>;
 }
 
@@ -40,7 +35,7 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions): Meteri
   const ctx: MeteringContext = { kv, config: resolveConfig(options) };
   const transport = directTransport(ctx);
 
-  async function getUserStats(userId: string): Promise<UserStats> {
+  async function stats(userId: string): Promise<UserStats> {
     let ledger = await readLedger(ctx, userId);
     if (ledger.staleIds.length > 0 || ledger.missingGrants.length > 0) {
       if (ledger.staleIds.length > 0) await heal(ctx, userId);
@@ -58,31 +53,7 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions): Meteri
     reset: (userId, reason, actor) => reset(ctx, userId, reason, actor),
     heal: (userId) => heal(ctx, userId),
     runMonthlyGrants: (opts) => runMonthlyGrants(ctx, opts),
-    getUserStats,
+    stats,
     storeIdempotentResponse: (userId, key, encoded) => storeIdempotentResponse(ctx, userId, key, encoded),
-    async recordArticleGeneration(userId, cost = 3) {
-      const outcome = await runDebit(ctx, { userId, cost, route: "article", reason: "Article generation" }, transport);
-      // A library call has no response to outlive: its work is finished before it returns.
-      await outcome.pending?.catch(() => undefined);
-      if (outcome.status === "unavailable") throw outcome.error;
-      if (outcome.status === "ok") await outcome.settle().catch(() => undefined);
-      const stats = await getUserStats(userId);
-      if (outcome.status === "ok") {
-        return { success: true, stats, message: `Article generated: ${cost} tokens used, ${outcome.balance} left.` };
-      }
-      return {
-        success: false,
-        stats,
-        message: `Not enough tokens: an article costs ${cost}, the balance is ${stats.balance}.`,
-      };
-    },
-    async addTokens(userId, amount, reason) {
-      await credit(ctx, { userId, amount, reason });
-      return getUserStats(userId);
-    },
-    async resetStats(userId, actor) {
-      await reset(ctx, userId, undefined, actor);
-      return getUserStats(userId);
-    },
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkInvariants, readLedger } from "../../lib/metering";
 import { kvTargets, manualClock, meteringOn } from "../support/kv";
+import { createSeedApi } from "../../lib/seed-api";
 
 describe.each(kvTargets())("credits, refunds and resets on the $engine engine", (target) => {
   it("applies a keyed top-up once, however often it is retried or raced", async () => {
@@ -78,9 +79,10 @@ describe.each(kvTargets())("credits, refunds and resets on the $engine engine", 
 
   it("resets to the starting balance with a single reset entry", async () => {
     const m = meteringOn(target, { seedUsers: { "test-user-id": 40 } });
-    await m.recordArticleGeneration("test-user-id");
-    await m.addTokens("test-user-id", 7, "Gift");
-    const stats = await m.resetStats("test-user-id");
+    const seed = createSeedApi(m);
+    await seed.recordArticleGeneration("test-user-id");
+    await seed.addTokens("test-user-id", 7, "Gift");
+    const stats = await seed.resetStats("test-user-id");
     expect(stats).toMatchObject({ balance: 40, generations: 0, tokensUsed: 0, tokensAdded: 40 });
     expect(stats.history.map((e) => e.type)).toEqual(["reset"]);
     expect(checkInvariants(await readLedger(m.context, "test-user-id"), { historyComplete: true })).toEqual([]);

@@ -11,7 +11,7 @@ describe.each(kvTargets())("debit on the $engine engine", (target) => {
     if (outcome.status !== "ok") throw new Error("unreachable");
     expect(outcome.debitId).toMatch(/^deb_[0-9a-f]{32}$/);
     await outcome.settle();
-    const stats = await m.getUserStats("alice");
+    const stats = await m.stats("alice");
     expect(stats).toMatchObject({ balance: 7, generations: 1, tokensUsed: 3, tokensAdded: 10, pending: 0 });
     expect(stats.history.map((e) => [e.type, e.amount, e.balanceAfter])).toEqual([["debit", -3, 7], ["credit", 10, 10]]);
     expect(stats.history[0]!.route).toBe("POST /api/generate/article");

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkInvariants, nextPeriodStart, periodOf, readLedger } from "../../lib/metering";
 import { kvTargets, manualClock, meteringOn } from "../support/kv";
+import { createSeedApi } from "../../lib/seed-api";
 
 describe("billing periods (UTC calendar months)", () => {
   it.each([
@@ -79,9 +80,9 @@ describe.each(kvTargets())("monthly grant on the $engine engine", (target) => {
 
   it("initialises the seeded test user with its seed, not seed + allowance", async () => {
     const m = meteringOn(target, { monthlyAllowance: 100, seedUsers: { "test-user-id": 1000 } });
-    const stats = await m.getUserStats("test-user-id");
+    const stats = await m.stats("test-user-id");
     expect(stats.balance).toBe(1000);
-    const result = await m.recordArticleGeneration("test-user-id");
+    const result = await createSeedApi(m).recordArticleGeneration("test-user-id");
     expect(result).toMatchObject({ success: true, stats: { balance: 997, generations: 1, tokensUsed: 3 } });
     expect(result.message).toMatch(/3 tokens/);
   });
@@ -89,7 +90,7 @@ describe.each(kvTargets())("monthly grant on the $engine engine", (target) => {
   it("uses a different seed per environment namespace", async () => {
     const dev = meteringOn(target, { seedUsers: { "test-user-id": 1000 } });
     const prod = meteringOn(target, { seedUsers: { "test-user-id": 50 } });
-    expect((await dev.getUserStats("test-user-id")).balance).toBe(1000);
-    expect((await prod.getUserStats("test-user-id")).balance).toBe(50);
+    expect((await dev.stats("test-user-id")).balance).toBe(1000);
+    expect((await prod.stats("test-user-id")).balance).toBe(50);
   });
 });

@@ -28,7 +28,7 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     expect(stuck.openIds).toHaveLength(1);
 
     clock.advance(6000);
-    const stats = await healthy.getUserStats("uma");
+    const stats = await healthy.stats("uma");
     expect(stats.balance).toBe(2);
     expect(stats.history.map((e) => e.type)).toEqual(["credit"]);
     const ledger = await readLedger(healthy.context, "uma");

@@ -71,7 +71,7 @@ export function startOperation(ctx: ActorContext, kind: OperationKind): Promise<
       ctx.model.started(userId);
       const name = label(ctx, inst, `stats ${userId}`);
       ctx.trace.note(`${name}: start`);
-      return inst.metering.getUserStats(userId).then(
+      return inst.metering.stats(userId).then(
         (s) => ctx.trace.note(`${name}: balance ${s.balance} pending ${s.pending}`),
         (error: unknown) => ctx.trace.note(`${name}: error ${errorText(error)}`),
       );

@@ -9,6 +9,6 @@ export const dynamic = "force-dynamic";
 export const GET = apiRoute(async (request: Request) => {
   const caller = await authenticateUser(request);
   if (caller.status === "refused") return caller.response;
-  const stats = await nodeApp().metering.getUserStats(caller.userId!);
+  const stats = await nodeApp().seed.getUserStats(caller.userId!);
   return Response.json({ ...ownStats(stats), isAdmin: caller.isAdmin }, { headers: { "cache-control": "no-store" } });
 });

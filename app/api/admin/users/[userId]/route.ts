@@ -4,6 +4,6 @@ import { adminUserRoute } from "@/lib/server/admin-route";
 export const dynamic = "force-dynamic";
 
 export const GET = adminUserRoute(async (_request, userId) => {
-  const stats = await nodeApp().metering.getUserStats(userId);
+  const stats = await nodeApp().seed.getUserStats(userId);
   return Response.json(stats, { headers: { "cache-control": "no-store" } });
 });

@@ -10,6 +10,6 @@ export const POST = adminUserRoute(async (request, userId, { actor }) => {
     const body = await readJsonBody(request, { maxBytes: 1024, allowedKeys: ["reason"] });
     if (!body.ok) return body.response;
   }
-  const stats = await nodeApp().metering.resetStats(userId, actor);
+  const stats = await nodeApp().seed.resetStats(userId, actor);
   return Response.json(stats, { headers: { "cache-control": "no-store" } });
 });

@@ -23,7 +23,7 @@ export const POST = adminUserRoute(async (request, userId, { actor }) => {
   }
   const metering = nodeApp().metering;
   const outcome = await metering.credit({ userId, amount: amount as number, reason: (reason ?? "Top-up by an administrator") as string, idempotencyKey, actor });
-  const stats = await metering.getUserStats(userId);
+  const stats = await metering.stats(userId);
   return Response.json(
     { userId, balance: stats.balance, added: outcome.status === "applied" ? outcome.amount : 0, duplicate: outcome.status === "duplicate", operationId: outcome.opId },
     { status: outcome.status === "applied" ? 201 : 200, headers: { "cache-control": "no-store" } },
