@@ -25,17 +25,49 @@ export const GATE_HEADERS = {
   signature: "x-tollgate-signature",
 } as const;
 
-export interface GatePass {
+interface PassRequest {
   userId: string;
-  /** "unpaid" when a fail-open route was served without the KV. */
-  debitId: string;
-  cost: number;
   routeId: string;
-  balance: number;
   idempotencyKey: string | null;
   /** The request the gate metered: the handler refuses the pass on any other. */
   method: string;
   path: string;
+}
+
+/**
+ * What the gate hands the handler: a paid request (its debit, what it cost, the balance
+ * after it), or, for a route configured fail-open while the store was away, an unpaid
+ * one (no debit: nothing to refund, no balance to show).
+ */
+export type GatePass =
+  | (PassRequest & { status: "paid"; debitId: string; cost: number; balance: number })
+  | (PassRequest & { status: "unpaid" });
+
+/** Tokens the pass paid: what a refund gives back. */
+export function passCost(pass: GatePass): number {
+  return pass.status === "paid" ? pass.cost : 0;
+}
+
+/**
+ * The wire form of the pass (unchanged since v2, so passes in flight during a deploy still
+ * verify): an unpaid pass is the debit id "unpaid" with cost 0 and balance -1. Only
+ * `toWire` and `fromWire` know this.
+ */
+interface WirePass extends PassRequest {
+  debitId: string;
+  cost: number;
+  balance: number;
+}
+
+const UNPAID_DEBIT = "unpaid";
+
+function toWire(pass: GatePass): WirePass {
+  return pass.status === "paid" ? pass : { ...pass, debitId: UNPAID_DEBIT, cost: 0, balance: -1 };
+}
+
+function fromWire(wire: WirePass): GatePass {
+  const { debitId, cost, balance, ...request } = wire;
+  return debitId === UNPAID_DEBIT ? { status: "unpaid", ...request } : { status: "paid", ...request, debitId, cost, balance };
 }
 
 /**
@@ -72,7 +104,7 @@ export function stripGateHeaders(headers: Headers): void {
 }
 
 /** Header values cannot hold a newline, so newline-joined fields are unambiguous. */
-function canonical(pass: GatePass, kid: string, expires: number): string {
+function canonical(pass: WirePass, kid: string, expires: number): string {
   return [
     CANONICAL_PREFIX, kid, pass.method, pass.path, expires,
     pass.userId, pass.debitId, pass.cost, pass.routeId, pass.balance, pass.idempotencyKey ?? "",
@@ -112,7 +144,8 @@ export function createGateSigner(options: GateSignerOptions) {
   keyring.catch(() => undefined);
 
   return {
-    async write(headers: Headers, pass: GatePass): Promise<void> {
+    async write(headers: Headers, gatePass: GatePass): Promise<void> {
+      const pass = toWire(gatePass);
       const { kid, key } = await current;
       const expires = clock() + ttlMs;
       const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(canonical(pass, kid, expires)));
@@ -153,10 +186,11 @@ export function createGateSigner(options: GateSignerOptions) {
       if (mac === null) return invalid;
       const named = (await keyring).find((k) => k.kid === kid);
       if (named === undefined) return invalid;
-      const pass: GatePass = { userId, debitId, cost, routeId, balance, idempotencyKey: get(GATE_HEADERS.idempotencyKey), method, path };
+      const wire: WirePass = { userId, debitId, cost, routeId, balance, idempotencyKey: get(GATE_HEADERS.idempotencyKey), method, path };
       // crypto.subtle.verify compares in constant time.
-      const ok = await crypto.subtle.verify("HMAC", named.key, mac, new TextEncoder().encode(canonical(pass, kid, expires)));
+      const ok = await crypto.subtle.verify("HMAC", named.key, mac, new TextEncoder().encode(canonical(wire, kid, expires)));
       if (!ok) return invalid;
+      const pass = fromWire(wire);
       if (clock() > expires + toleranceMs) return { status: "expired", pass, expiredAt: expires };
       return { status: "valid", pass };
     },

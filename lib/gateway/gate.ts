@@ -6,7 +6,7 @@ import {
 import { refuseForeignHost } from "../http/allowed-host";
 import { refuseCookieWrite } from "../http/same-origin";
 import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint } from "../metering";
-import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
+import { type GatePass, type GateSigner, passCost, stripGateHeaders } from "./forwarded-headers";
 import { assertPricingTable, lookupPrice, type PricedRoute } from "./pricing";
 import { fingerprintRequest, MAX_FINGERPRINT_BODY_BYTES } from "./request-fingerprint";
 import { decodeStoredResponse } from "./stored-response";
@@ -132,10 +132,7 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
       }
       case "serve_unpaid": {
         log("gate.fail_open", { route: route.id, user: caller.userId, reason: String(next.reason) });
-        const pass: GatePass = {
-          userId: caller.userId, debitId: "unpaid", cost: 0, routeId: route.id, balance: -1, idempotencyKey,
-          method: request.method, path: url.pathname,
-        };
+        const pass: GatePass = { status: "unpaid", userId: caller.userId, routeId: route.id, idempotencyKey, method: request.method, path: url.pathname };
         return forward(request, pass, started, authMs, null, pending);
       }
       case "error":
@@ -143,8 +140,8 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
         throw next.error;
       case "serve": {
         const pass: GatePass = {
-          userId: outcome.userId, debitId: next.debitId, cost: outcome.cost,
-          routeId: route.id, balance: next.balance, idempotencyKey, method: request.method, path: url.pathname,
+          status: "paid", userId: outcome.userId, debitId: next.debitId, cost: outcome.cost, balance: next.balance,
+          routeId: route.id, idempotencyKey, method: request.method, path: url.pathname,
         };
         return forward(request, pass, started, authMs, next.settle, pending);
       }
@@ -161,7 +158,7 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
       await options.signer.write(requestHeaders, pass);
     }
     const responseHeaders = new Headers();
-    setTokenHeaders(responseHeaders, options, pass.cost, pass.balance >= 0 ? pass.balance : null);
+    setTokenHeaders(responseHeaders, options, passCost(pass), pass.status === "paid" ? pass.balance : null);
     const meterMs = performance.now() - started - authMs;
     responseHeaders.set("server-timing", `auth;dur=${authMs.toFixed(2)}, meter;dur=${meterMs.toFixed(2)}`);
     return { status: "forward", requestHeaders, responseHeaders, pass, afterResponse: settle, pending };

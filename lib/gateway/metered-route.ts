@@ -1,6 +1,6 @@
 import { generationFailed, problem } from "../http";
 import type { RefundOutcome } from "../metering";
-import { GATE_HEADERS, type GatePass, type GateSigner } from "./forwarded-headers";
+import { GATE_HEADERS, type GatePass, type GateSigner, passCost } from "./forwarded-headers";
 import type { GateDecision } from "./gate";
 import { encodeStoredResponse } from "./stored-response";
 import { setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
@@ -103,16 +103,18 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       } catch (error) {
         failure = error;
       }
-      const paidBalance = pass.balance >= 0 ? pass.balance : null;
+      const cost = passCost(pass);
+      const debitId = pass.status === "paid" ? pass.debitId : null;
       if (response !== null && response.status < 400) {
-        response = withHeaders(response, gateHeaders, (headers) => setTokenHeaders(headers, options.tokenHeaders, pass.cost, paidBalance));
+        const paidBalance = pass.status === "paid" ? pass.balance : null;
+        response = withHeaders(response, gateHeaders, (headers) => setTokenHeaders(headers, options.tokenHeaders, cost, paidBalance));
         if (pass.idempotencyKey !== null) {
           const encoded = await encodeStoredResponse(response);
           const key = pass.idempotencyKey;
           // Retried while the KV recovers (a SET: safe to repeat); if it never lands, a
           // retry of the request learns that its answer was not kept (gate.ts).
           options.background(withRetries(() => options.storeResponse(pass.userId, key, encoded), () => {
-            log("route.store_response_failed", { route: pass.routeId, debit: pass.debitId });
+            log("route.store_response_failed", { route: pass.routeId, debit: debitId });
           }));
         }
         return response;
@@ -121,22 +123,22 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       // No work was delivered: a refused input (4xx) or a failure (throw, 5xx). Either way
       // the user gets the tokens back, and the answer shows the balance after the refund
       // (or none, when the refund is still pending: the balance before it would be wrong).
-      const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass, `Refund: ${pass.routeId} failed`);
+      const refunded = pass.status === "paid" ? await refundWithRetry(pass, `Refund: ${pass.routeId} failed`) : null;
       const givenBack = refunded?.status === "refunded" || refunded?.status === "already_refunded";
-      const remaining = refunded?.status === "refunded" ? refunded.balance : pass.debitId === "unpaid" ? paidBalance : null;
+      const remaining = refunded?.status === "refunded" ? refunded.balance : null;
       const balanceHeaders = (headers: Headers) => {
-        setTokenHeaders(headers, options.tokenHeaders, pass.cost, remaining);
-        if (givenBack) headers.set("x-tokens-refunded", String(pass.cost));
+        setTokenHeaders(headers, options.tokenHeaders, cost, remaining);
+        if (givenBack) headers.set("x-tokens-refunded", String(cost));
       };
       if (response !== null && response.status < 500) {
         return withHeaders(new Response(response.body, response), gateHeaders, balanceHeaders);
       }
-      log("route.failed", { route: pass.routeId, debit: pass.debitId, error: failure === null ? `status ${response?.status}` : String(failure) });
+      log("route.failed", { route: pass.routeId, debit: debitId, error: failure === null ? `status ${response?.status}` : String(failure) });
       const body = generationFailed(response?.status ?? 500, {
         detail: givenBack
-          ? `the work failed; the ${pass.cost} tokens it cost were given back`
+          ? `the work failed; the ${cost} tokens it cost were given back`
           : "the work failed; the refund is pending and will be applied automatically",
-        extra: { refunded: givenBack, debitId: pass.debitId },
+        extra: { refunded: givenBack, debitId },
       });
       return withHeaders(body, gateHeaders, balanceHeaders);
     });
@@ -144,7 +146,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
 
   /** 403 for a pass that verified but is not honoured here; its tokens go back. */
   async function refusePaidPass(pass: GatePass, code: "gate_pass_expired" | "gate_pass_wrong_route", why: string): Promise<Response> {
-    const refunded = pass.debitId === "unpaid" ? null : await refundWithRetry(pass, `Refund: ${pass.routeId} not served (${code})`);
+    const refunded = pass.status === "paid" ? await refundWithRetry(pass, `Refund: ${pass.routeId} not served (${code})`) : null;
     const answer = problem(code, {
       detail: `${why}; its tokens were given back`,
       extra: { refunded: refunded?.status === "refunded" || refunded?.status === "already_refunded" },
@@ -153,7 +155,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
     return answer;
   }
 
-  async function refundWithRetry(pass: GatePass, reason: string): Promise<RefundOutcome | null> {
+  async function refundWithRetry(pass: Extract<GatePass, { status: "paid" }>, reason: string): Promise<RefundOutcome | null> {
     const attempt = () => options.refund(pass.userId, pass.debitId, reason);
     try {
       return await attempt();

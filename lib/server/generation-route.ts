@@ -1,4 +1,4 @@
-import type { GatePass } from "../gateway/forwarded-headers";
+import { type GatePass, passCost } from "../gateway/forwarded-headers";
 import { nodeApp } from "./node-platform";
 import { type Field, parseGenerationInput } from "./generation-input";
 import { metered } from "./metered";
@@ -16,6 +16,9 @@ export function generationRoute<T>(fields: readonly Field[], work: (input: Recor
     if (!input.ok) return input.response;
     if (input.value.fail === true) throw new DemoFailure("failure requested by the demo flag");
     const result = await work(input.value, pass);
-    return Response.json({ result, charged: pass.cost, debitId: pass.debitId }, { headers: { "cache-control": "no-store" } });
+    return Response.json(
+      { result, charged: passCost(pass), debitId: pass.status === "paid" ? pass.debitId : null },
+      { headers: { "cache-control": "no-store" } },
+    );
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createAuthConfig, createTokenVerifier, mintToken } from "../../lib/auth";
-import { createGateSigner, GATE_HEADERS } from "../../lib/gateway/forwarded-headers";
+import { createGateSigner, GATE_HEADERS, type GatePass, passCost } from "../../lib/gateway/forwarded-headers";
 import { createGate, forwardedResponseHeaders, type GateDecision } from "../../lib/gateway/gate";
 import { createMeteredRoute } from "../../lib/gateway/metered-route";
 import { PRICING } from "../../lib/gateway/pricing";
@@ -389,7 +389,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     let ran = 0;
     const route = meteredRoute((task) => settled.push(task))(async (_request, pass) => {
       ran++;
-      return Response.json({ user: pass.userId, charged: pass.cost });
+      return Response.json({ user: pass.userId, charged: passCost(pass) });
     });
     const auth = await bearer("ida");
     const served = await route(post("/api/generate/article", { authorization: auth, [GATE_HEADERS.user]: "admin" }));
@@ -454,7 +454,7 @@ describe("the gate when the KV store is unreachable", () => {
     const { gate, logged } = await unreachable(true);
     const decision = await gate(post("/api/chat", { authorization: await bearer("jay") }));
     expect(decision.status).toBe("forward");
-    if (decision.status === "forward") expect(decision.pass).toMatchObject({ debitId: "unpaid", cost: 0 });
+    if (decision.status === "forward") expect(decision.pass).toEqual({ status: "unpaid", userId: "jay", routeId: "chat", idempotencyKey: null, method: "POST", path: "/api/chat" });
     expect(logged).toEqual(["gate.fail_open"]);
     // Only that route: the others still fail closed.
     expect((await problemOf(await gate(post("/api/generate/article", { authorization: await bearer("jay") })))).status).toBe(503);
@@ -463,10 +463,19 @@ describe("the gate when the KV store is unreachable", () => {
 
 describe("the pass signer", () => {
   const OTHER = "gate-test-next-secret-0123456789abcdef01234";
-  const pass = {
-    userId: "ned", debitId: `deb_${"1".repeat(32)}`, cost: 3, routeId: "article", balance: 7, idempotencyKey: null,
+  const pass: GatePass = {
+    status: "paid", userId: "ned", debitId: `deb_${"1".repeat(32)}`, cost: 3, routeId: "article", balance: 7, idempotencyKey: null,
     method: "POST", path: "/api/generate/article",
   };
+
+  it("carries an unpaid pass (a fail-open route served without the store) as unpaid: no debit, no cost, no balance", async () => {
+    const signer = createGateSigner({ secret: SECRET });
+    const headers = new Headers();
+    const unpaid: GatePass = { status: "unpaid", userId: "ned", routeId: "chat", idempotencyKey: null, method: "POST", path: "/api/chat" };
+    await signer.write(headers, unpaid);
+    expect(await signer.read(headers)).toEqual({ status: "valid", pass: unpaid });
+    expect(passCost(unpaid)).toBe(0);
+  });
 
   it("derives its key from the secret with a purpose label: a MAC keyed with the secret itself does not verify", async () => {
     const signer = createGateSigner({ secret: SECRET });

@@ -9,6 +9,8 @@ import { ALLOWANCE, type Instance } from "./world";
  * through the gate and metered(), and the first requests of a user nobody has seen.
  */
 
+type PaidPass = Extract<GatePass, { status: "paid" }>;
+
 /** How a single request's debit is made. */
 type Path = "debit" | "coalesced" | "gated";
 
@@ -69,8 +71,10 @@ export async function gatedOnce(
   const name = label(ctx, inst, `gated ${route.id} ${userId} → ${behaviour}${key ? ` key=${key}` : ""}`);
   const startedAt = Date.now();
   ctx.trace.note(`${name}: start`);
-  let pass: GatePass | null = null;
+  let pass: PaidPass | null = null;
   const handler = async (_request: Request, p: GatePass): Promise<Response> => {
+    // No simulated route is fail-open: every pass the handler sees was paid.
+    if (p.status !== "paid") throw new Error(`unpaid pass for ${p.routeId}: the simulation prices no fail-open route`);
     pass = p;
     ctx.model.answeredPaid({ id: p.debitId, userId, cost: p.cost, via: `${inst.name}/gate`, startedAt, answeredAt: Date.now() });
     ctx.trace.note(`${name}: handler runs on ${p.debitId} (balance ${p.balance})`);
@@ -89,7 +93,7 @@ export async function gatedOnce(
     return "error";
   }
   const status = response.status;
-  const p = pass as GatePass | null;
+  const p = pass as PaidPass | null;
   if (p === null) {
     ctx.trace.note(`${name}: answered ${status} before the handler${response.headers.get("idempotent-replayed") ? " (replayed)" : ""}`);
     if (status === 402) return "refused";
@@ -112,7 +116,7 @@ export async function gatedOnce(
  * refund was applied (and before the answer): anything else tells the client a number
  * that never included the tokens the same answer says were given back.
  */
-function checkRemainingAfterRefund(ctx: ActorContext, userId: string, pass: GatePass, remaining: number, status: number): void {
+function checkRemainingAfterRefund(ctx: ActorContext, userId: string, pass: PaidPass, remaining: number, status: number): void {
   const appliedAt = ctx.store.refundAppliedAt.get(pass.debitId);
   const held = (ctx.store.balances.get(userId) ?? []).filter((b) => appliedAt !== undefined && b.seq >= appliedAt).map((b) => b.balance);
   if (appliedAt === undefined || !held.includes(remaining)) {
