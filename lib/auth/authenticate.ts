@@ -51,7 +51,7 @@ export function createAuthenticate(options: AuthenticateOptions): Authenticate {
       return { status: "admin_token" };
     }
     const verified = await options.verify(credentials.token);
-    if (!verified.ok) return { status: "refused", failure: verified, credential: credentials.kind };
+    if (verified.status === "refused") return { status: "refused", failure: verified, credential: credentials.kind };
     return { status: "user", userId: verified.userId, isAdmin: verified.isAdmin, expiresAt: verified.expiresAt, credential: credentials.kind };
   }
   return Object.assign(authenticate, { credentialsOf });

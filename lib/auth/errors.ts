@@ -31,7 +31,7 @@ export const AUTH_FAILURE_CODES: readonly AuthFailureCode[] = [
 ];
 
 export interface VerifiedToken {
-  readonly ok: true;
+  readonly status: "verified";
   /** The token's `sub`, already checked with `isValidUserId`. */
   readonly userId: string;
   readonly isAdmin: boolean;
@@ -40,7 +40,7 @@ export interface VerifiedToken {
 }
 
 export interface AuthFailure {
-  readonly ok: false;
+  readonly status: "refused";
   readonly code: AuthFailureCode;
   /**
    * Safe to show the client (it ends up in `WWW-Authenticate`): fixed wording per code,
@@ -69,7 +69,7 @@ export const AUTH_FAILURE_MESSAGES: Readonly<Record<AuthFailureCode, string>> = 
 };
 
 export function authFailure(code: AuthFailureCode, cause?: unknown, message?: string): AuthFailure {
-  const failure: AuthFailure = { ok: false, code, message: message ?? AUTH_FAILURE_MESSAGES[code] };
+  const failure: AuthFailure = { status: "refused", code, message: message ?? AUTH_FAILURE_MESSAGES[code] };
   return cause === undefined ? failure : { ...failure, cause };
 }
 

@@ -52,7 +52,7 @@ export function createSessionHandlers(options: SessionHandlerOptions): SessionHa
 
   async function establish(request: Request, token: string): Promise<Response> {
     const verified = await options.verify(token);
-    if (!verified.ok) return authFailureResponse(verified);
+    if (verified.status === "refused") return authFailureResponse(verified);
     // The cookie dies with the token: a browser never presents a credential we would refuse.
     const maxAgeSeconds = verified.expiresAt - Math.floor(now() / 1000);
     // Accepted only thanks to the clock tolerance: a cookie with Max-Age ≤ 0 is a deletion.
@@ -70,7 +70,7 @@ export function createSessionHandlers(options: SessionHandlerOptions): SessionHa
       const forged = refuseCrossOrigin(request, { publicOrigin });
       if (forged !== null) return forged;
       const body = await readJsonBody(request, { maxBytes: MAX_SESSION_BODY_BYTES, allowedKeys: ["token"] });
-      if (!body.ok) return body.response;
+      if (body.status === "refused") return body.response;
       const { token } = body.value;
       if (token === undefined) return invalidRequest("missing_field", "token is required", { field: "token" });
       if (typeof token !== "string" || token.trim() === "") {
@@ -97,7 +97,7 @@ export function createSessionHandlers(options: SessionHandlerOptions): SessionHa
       const forged = refuseCrossOrigin(request, { publicOrigin });
       if (forged !== null) return forged;
       const body = await readJsonBody(request, { maxBytes: 1024, allowedKeys: ["as"] });
-      if (!body.ok) return body.response;
+      if (body.status === "refused") return body.response;
       const as = body.value.as;
       if (as === undefined) return invalidRequest("missing_field", 'as is required ("user" or "admin")', { field: "as" });
       if (as !== "user" && as !== "admin") return invalidRequest("invalid_field", 'as must be "user" or "admin"', { field: "as" });

@@ -72,7 +72,7 @@ export function createTokenVerifier(config: AuthConfig, opts: TokenVerifierOptio
     if (!isValidUserId(payload.sub)) return authFailure("token_invalid_subject");
     if (typeof payload.exp !== "number") return authFailure("token_malformed"); // jose enforces; narrows the type
     const verified: VerifiedToken = {
-      ok: true,
+      status: "verified",
       userId: payload.sub,
       isAdmin: isAdminClaims(payload, config.adminClaim),
       expiresAt: payload.exp,

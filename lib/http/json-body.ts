@@ -9,7 +9,7 @@ export interface ReadJsonBodyOptions {
 
 export type JsonObject = Record<string, unknown>;
 
-export type ReadJsonBodyResult = { ok: true; value: JsonObject } | { ok: false; response: Response };
+export type ReadJsonBodyResult = { status: "read"; value: JsonObject } | { status: "refused"; response: Response };
 
 /**
  * Reads a small JSON object body, or explains why not as a ready-to-send problem response:
@@ -23,37 +23,37 @@ export async function readJsonBody(request: Request, options: ReadJsonBodyOption
   if (request.bodyUsed) throw new TypeError("the request body has already been read");
 
   if (!isJsonContentType(request.headers.get("content-type"))) {
-    return { ok: false, response: unsupportedMediaType("application/json") };
+    return { status: "refused", response: unsupportedMediaType("application/json") };
   }
   // A declared length over the cap is refused without reading. A smaller declared length
   // proves nothing (chunked bodies, lying clients), so the stream is counted regardless.
   const declared = Number(request.headers.get("content-length") ?? "0");
-  if (Number.isFinite(declared) && declared > maxBytes) return { ok: false, response: payloadTooLarge(maxBytes) };
+  if (Number.isFinite(declared) && declared > maxBytes) return { status: "refused", response: payloadTooLarge(maxBytes) };
 
   const bytes = await readCapped(request.body, maxBytes);
-  if (bytes === null) return { ok: false, response: payloadTooLarge(maxBytes) };
+  if (bytes === null) return { status: "refused", response: payloadTooLarge(maxBytes) };
 
   let value: unknown;
   try {
     // fatal: invalid UTF-8 is an error, not U+FFFD smuggled into stored data.
     value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
-    return { ok: false, response: invalidRequest("invalid_json", "the request body is not valid JSON") };
+    return { status: "refused", response: invalidRequest("invalid_json", "the request body is not valid JSON") };
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { ok: false, response: invalidRequest("invalid_json", "the request body must be a JSON object") };
+    return { status: "refused", response: invalidRequest("invalid_json", "the request body must be a JSON object") };
   }
   if (allowedKeys !== undefined) {
     const allowed = new Set(allowedKeys);
     const unknown = Object.keys(value).find((key) => !allowed.has(key));
     if (unknown !== undefined) {
       return {
-        ok: false,
+        status: "refused",
         response: invalidRequest("unknown_field", `unknown field "${unknown}"`, { field: unknown, allowed: [...allowedKeys] }),
       };
     }
   }
-  return { ok: true, value: value as JsonObject };
+  return { status: "read", value: value as JsonObject };
 }
 
 /** `application/json`, optionally with `charset=utf-8` (RFC 8259 §8.1: JSON is UTF-8). */

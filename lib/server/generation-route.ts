@@ -13,7 +13,7 @@ export function generationRoute<T>(fields: readonly Field[], work: (input: Recor
   return metered(async (request, pass) => {
     const demoFailures = nodeApp().settings.demoFailures;
     const input = await parseGenerationInput(request, fields, demoFailures);
-    if (!input.ok) return input.response;
+    if (input.status === "refused") return input.response;
     if (input.value.fail === true) throw new DemoFailure("failure requested by the demo flag");
     const result = await work(input.value, pass);
     return Response.json(

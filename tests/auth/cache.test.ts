@@ -35,7 +35,7 @@ describe("verified-token cache", () => {
     const { verify, counter } = setup();
     const t = await token({ exp: NOW_S + 60 });
     const first = await verify(t);
-    expect(first).toMatchObject({ ok: true });
+    expect(first).toMatchObject({ status: "verified" });
     expect(counter.calls).toBe(1);
     expect(await verify(t)).toEqual(first);
     expect(await verify(t)).toEqual(first);
@@ -54,24 +54,24 @@ describe("verified-token cache", () => {
   it("an entry ends at exp, checked against now() on every hit", async () => {
     const { verify, clock, counter } = setup();
     const t = await token({ exp: NOW_S + 60 });
-    expect(await verify(t)).toMatchObject({ ok: true });
+    expect(await verify(t)).toMatchObject({ status: "verified" });
     clock.ms = NOW_MS + 59_000;
-    expect(await verify(t)).toMatchObject({ ok: true });
+    expect(await verify(t)).toMatchObject({ status: "verified" });
     expect(counter.calls).toBe(1);
     // Past exp (still inside jose's 5 s tolerance): the cache misses, jose decides.
     clock.ms = NOW_MS + 62_000;
-    expect(await verify(t)).toMatchObject({ ok: true });
+    expect(await verify(t)).toMatchObject({ status: "verified" });
     expect(counter.calls).toBe(2);
     clock.ms = NOW_MS + 70_000;
-    expect(await verify(t)).toMatchObject({ ok: false, code: "token_expired" });
+    expect(await verify(t)).toMatchObject({ status: "refused", code: "token_expired" });
     expect(counter.calls).toBe(3);
   });
 
   it("never caches failures", async () => {
     const { verify, counter } = setup();
     const t = await token({ sub: "*" });
-    expect(await verify(t)).toMatchObject({ ok: false, code: "token_invalid_subject" });
-    expect(await verify(t)).toMatchObject({ ok: false, code: "token_invalid_subject" });
+    expect(await verify(t)).toMatchObject({ status: "refused", code: "token_invalid_subject" });
+    expect(await verify(t)).toMatchObject({ status: "refused", code: "token_invalid_subject" });
     expect(counter.calls).toBe(2);
   });
 

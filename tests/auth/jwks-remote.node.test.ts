@@ -53,9 +53,9 @@ describe("remote JWKS (createRemoteJWKSet over HTTP)", () => {
 
   it("fetches the key set once and verifies IdP tokens", async () => {
     const verify = verifierAt("/ok-once");
-    expect(await verify(await token())).toMatchObject({ ok: true, userId: "user_123" });
+    expect(await verify(await token())).toMatchObject({ status: "verified", userId: "user_123" });
     expect(await verify(await sign(goodClaims({ sub: "other" }), { alg: "RS256", key: privateKey, header: { kid: "remote-1" } }))).toMatchObject({
-      ok: true,
+      status: "verified",
       userId: "other",
     });
     expect(hits["/ok-once"]).toBe(1);
@@ -68,7 +68,7 @@ describe("remote JWKS (createRemoteJWKSet over HTTP)", () => {
       AUTH_JWT_ISSUER: ISSUER,
       AUTH_JWT_AUDIENCE: AUDIENCE,
     });
-    expect(await createTokenVerifier(config, { now: () => NOW_MS })(await token())).toMatchObject({ ok: true });
+    expect(await createTokenVerifier(config, { now: () => NOW_MS })(await token())).toMatchObject({ status: "verified" });
   });
 
   it.each([
@@ -77,7 +77,7 @@ describe("remote JWKS (createRemoteJWKSet over HTTP)", () => {
     ["does not answer before the timeout", "/hang"],
   ])("token_jwks_unavailable when the IdP %s", async (_name, path) => {
     const started = Date.now();
-    expect(await verifierAt(path)(await token())).toMatchObject({ ok: false, code: "token_jwks_unavailable" });
+    expect(await verifierAt(path)(await token())).toMatchObject({ status: "refused", code: "token_jwks_unavailable" });
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 
@@ -88,7 +88,7 @@ describe("remote JWKS (createRemoteJWKSet over HTTP)", () => {
     await new Promise((resolve) => closed.close(resolve));
     const config = createAuthConfig({ jwks: url, jwksTimeoutMs: 300, issuer: ISSUER, audience: AUDIENCE });
     expect(await createTokenVerifier(config, { now: () => NOW_MS })(await token())).toMatchObject({
-      ok: false,
+      status: "refused",
       code: "token_jwks_unavailable",
     });
   });

@@ -45,7 +45,7 @@ describe("createTokenVerifier with a JWKS (asymmetric IdP tokens)", () => {
   it("accepts RS256, ES256 and EdDSA tokens signed by the IdP's keys", async () => {
     for (const [alg, p] of [["RS256", rsa], ["ES256", ec], ["EdDSA", ed]] as const) {
       const token = await sign(goodClaims({ sub: `user-${alg}` }), { alg, key: p.privateKey, header: { kid: p.jwk.kid } });
-      expect(await verify(token)).toMatchObject({ ok: true, userId: `user-${alg}` });
+      expect(await verify(token)).toMatchObject({ status: "verified", userId: `user-${alg}` });
     }
   });
 
@@ -59,47 +59,47 @@ describe("createTokenVerifier with a JWKS (asymmetric IdP tokens)", () => {
       header: { kid: "confused" },
     });
     expect(await verifierFor(createLocalJWKSet({ keys: [jwk] }))(token)).toMatchObject({
-      ok: false,
+      status: "refused",
       code: "token_alg_not_allowed",
     });
   });
 
   it('refuses alg "none"', async () => {
     const token = `${b64url({ alg: "none", kid: "rsa-1" })}.${b64url(goodClaims())}.`;
-    expect(await verify(token)).toMatchObject({ ok: false, code: "token_alg_not_allowed" });
+    expect(await verify(token)).toMatchObject({ status: "refused", code: "token_alg_not_allowed" });
   });
 
   it("refuses an allowed-by-jose alg that is not pinned (ES384 against the default list)", async () => {
     const es384 = await pair("ES384", "ec384");
     const token = await sign(goodClaims(), { alg: "ES384", key: es384.privateKey, header: { kid: "ec384" } });
     const withKey = verifierFor(createLocalJWKSet({ keys: [...set.keys, es384.jwk] }));
-    expect(await withKey(token)).toMatchObject({ ok: false, code: "token_alg_not_allowed" });
+    expect(await withKey(token)).toMatchObject({ status: "refused", code: "token_alg_not_allowed" });
     const pinned = verifierFor(createLocalJWKSet({ keys: [...set.keys, es384.jwk] }), { algorithms: ["ES384"] });
-    expect(await pinned(token)).toMatchObject({ ok: true });
+    expect(await pinned(token)).toMatchObject({ status: "verified" });
   });
 
   it("token_bad_signature for an unknown kid (no key matches, not an outage)", async () => {
     const stranger = await pair("RS256", "stranger");
     const token = await sign(goodClaims(), { alg: "RS256", key: stranger.privateKey, header: { kid: "stranger" } });
-    expect(await verify(token)).toMatchObject({ ok: false, code: "token_bad_signature" });
+    expect(await verify(token)).toMatchObject({ status: "refused", code: "token_bad_signature" });
   });
 
   it("token_bad_signature for a forged token reusing a real kid", async () => {
     const stranger = await pair("RS256");
     const token = await sign(goodClaims(), { alg: "RS256", key: stranger.privateKey, header: { kid: "rsa-1" } });
-    expect(await verify(token)).toMatchObject({ ok: false, code: "token_bad_signature" });
+    expect(await verify(token)).toMatchObject({ status: "refused", code: "token_bad_signature" });
   });
 
   it("tries every candidate when several keys match a token without kid (key rotation)", async () => {
     const [a, b, c] = await Promise.all([pair("RS256"), pair("RS256"), pair("RS256")]);
     const rotating = verifierFor(createLocalJWKSet({ keys: [a.jwk, b.jwk] }));
     const byB = await sign(goodClaims(), { alg: "RS256", key: b.privateKey });
-    expect(await rotating(byB)).toMatchObject({ ok: true });
+    expect(await rotating(byB)).toMatchObject({ status: "verified" });
     const byC = await sign(goodClaims(), { alg: "RS256", key: c.privateKey });
-    expect(await rotating(byC)).toMatchObject({ ok: false, code: "token_bad_signature" });
+    expect(await rotating(byC)).toMatchObject({ status: "refused", code: "token_bad_signature" });
     // A good signature with a bad claim reports the claim, not "bad signature".
     const expiredByB = await sign(goodClaims({ exp: NOW_MS / 1000 - 60 }), { alg: "RS256", key: b.privateKey });
-    expect(await rotating(expiredByB)).toMatchObject({ ok: false, code: "token_expired" });
+    expect(await rotating(expiredByB)).toMatchObject({ status: "refused", code: "token_expired" });
   });
 
   it("applies iss/aud/sub checks to IdP tokens too", async () => {
@@ -120,7 +120,7 @@ describe("createTokenVerifier with a JWKS (asymmetric IdP tokens)", () => {
         throw makeError();
       };
       const token = await sign(goodClaims(), { alg: "RS256", key: rsa.privateKey, header: { kid: "rsa-1" } });
-      expect(await verifierFor(failing)(token)).toMatchObject({ ok: false, code: "token_jwks_unavailable" });
+      expect(await verifierFor(failing)(token)).toMatchObject({ status: "refused", code: "token_jwks_unavailable" });
     });
 
     it("is not cached: the same token verifies once the IdP answers again", async () => {
@@ -132,25 +132,25 @@ describe("createTokenVerifier with a JWKS (asymmetric IdP tokens)", () => {
       };
       const check = verifierFor(flaky);
       const token = await sign(goodClaims(), { alg: "RS256", key: rsa.privateKey, header: { kid: "rsa-1" } });
-      expect(await check(token)).toMatchObject({ ok: false, code: "token_jwks_unavailable" });
+      expect(await check(token)).toMatchObject({ status: "refused", code: "token_jwks_unavailable" });
       down = false;
-      expect(await check(token)).toMatchObject({ ok: true });
+      expect(await check(token)).toMatchObject({ status: "verified" });
     });
   });
 
   describe("secret and JWKS together", () => {
     it("checks HS tokens only against the secret and asymmetric ones only against the JWKS", async () => {
       const both = verifierFor(createLocalJWKSet(set), { secret: SECRET, algorithms: ["HS256", "RS256"] });
-      expect(await both(await sign(goodClaims()))).toMatchObject({ ok: true });
+      expect(await both(await sign(goodClaims()))).toMatchObject({ status: "verified" });
       const rs = await sign(goodClaims(), { alg: "RS256", key: rsa.privateKey, header: { kid: "rsa-1" } });
-      expect(await both(rs)).toMatchObject({ ok: true });
+      expect(await both(rs)).toMatchObject({ status: "verified" });
       // The HMAC key is always the secret, so an HS token keyed with the public PEM fails.
       const { publicKey } = await generateKeyPair("RS256", { extractable: true });
       const confused = await sign(goodClaims(), {
         alg: "HS256",
         key: new TextEncoder().encode(await exportSPKI(publicKey)),
       });
-      expect(await both(confused)).toMatchObject({ ok: false, code: "token_bad_signature" });
+      expect(await both(confused)).toMatchObject({ status: "refused", code: "token_bad_signature" });
     });
   });
 });

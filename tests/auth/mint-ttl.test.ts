@@ -28,12 +28,12 @@ describe("mintToken", () => {
     const token = await mintToken({ sub: "alice", ttlSeconds: 600, secret: SECRET, issuer: ISSUER, audience: AUDIENCE, now: () => NOW_MS });
     expect(decodeProtectedHeader(token)).toEqual({ alg: "HS256", typ: "JWT" });
     expect(decodeJwt(token)).toEqual({ sub: "alice", iat: NOW_S, exp: NOW_S + 600, iss: ISSUER, aud: AUDIENCE });
-    expect(await hsVerifier()(token)).toEqual({ ok: true, userId: "alice", isAdmin: false, expiresAt: NOW_S + 600 });
+    expect(await hsVerifier()(token)).toEqual({ status: "verified", userId: "alice", isAdmin: false, expiresAt: NOW_S + 600 });
   });
 
   it("admin: true yields an admin token under the default rule", async () => {
     const token = await mintToken({ sub: "root", admin: true, ttlSeconds: 60, secret: SECRET, issuer: ISSUER, audience: AUDIENCE, now: () => NOW_MS });
-    expect(await hsVerifier()(token)).toMatchObject({ ok: true, isAdmin: true });
+    expect(await hsVerifier()(token)).toMatchObject({ status: "verified", isAdmin: true });
   });
 
   it("refuses a bad sub, ttl or secret", async () => {

@@ -29,7 +29,7 @@ describe("createSessionHandlers", () => {
 
   it("refuses a token that only the clock tolerance still accepts: its cookie could not live a second", async () => {
     const token = await mintToken({ sub: "alice", ttlSeconds: 60, secret: SECRET, now: () => NOW - 62_000 });
-    expect((await verify(token)).ok).toBe(true);
+    expect((await verify(token)).status).toBe("verified");
     const res = await handlers.signIn(post("/api/session", { token }));
     expect(res.status).toBe(401);
     expect(await res.json()).toMatchObject({ code: "unauthenticated", reason: "token_expired" });

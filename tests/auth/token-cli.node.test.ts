@@ -33,8 +33,8 @@ describe("scripts/token.ts", () => {
     expect(out.stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
     expect(out.stderr).toContain("test-user-id");
     const result = await createTokenVerifier(authConfigFromEnv(env))(out.stdout.trim());
-    expect(result).toMatchObject({ ok: true, userId: "test-user-id", isAdmin: true });
-    if (result.ok) expect(result.expiresAt - Date.now() / 1000).toBeGreaterThan(30 * 60 - 60);
+    expect(result).toMatchObject({ status: "verified", userId: "test-user-id", isAdmin: true });
+    if (result.status === "verified") expect(result.expiresAt - Date.now() / 1000).toBeGreaterThan(30 * 60 - 60);
   });
 
   it("outside production with no secret, signs with the checkout's own local secret (made once, owner-only) and says so", async () => {
@@ -49,11 +49,11 @@ describe("scripts/token.ts", () => {
       const secret = readFileSync(file, "utf8").trim();
       expect(secret).toMatch(/^[\w-]{43}$/);
       const verify = createTokenVerifier(authConfigFromEnv({ NODE_ENV: "development", AUTH_JWT_SECRET: secret }));
-      expect(await verify(first.stdout.trim())).toMatchObject({ ok: true, userId: "alice", isAdmin: false });
+      expect(await verify(first.stdout.trim())).toMatchObject({ status: "verified", userId: "alice", isAdmin: false });
       // The same secret next time (npm run dev reads it too), not a new one per call.
       const second = await token(["bob"], env);
       expect(readFileSync(file, "utf8").trim()).toBe(secret);
-      expect(await verify(second.stdout.trim())).toMatchObject({ ok: true, userId: "bob" });
+      expect(await verify(second.stdout.trim())).toMatchObject({ status: "verified", userId: "bob" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,32 +4,32 @@ import { AUTH_FAILURE_MESSAGES, MAX_TOKEN_BYTES, type VerifyResult } from "../..
 import { AUDIENCE, b64url, goodClaims, hsVerifier, NOW_S, SECRET, sign } from "./helpers";
 
 function expectFailure(result: VerifyResult, code: string): void {
-  expect(result).toMatchObject({ ok: false, code });
+  expect(result).toMatchObject({ status: "refused", code });
 }
 
 describe("createTokenVerifier (HS256)", () => {
   it("accepts a good token and reports user, admin flag and expiry", async () => {
     const verify = hsVerifier();
     const result = await verify(await sign(goodClaims()));
-    expect(result).toEqual({ ok: true, userId: "user_123", isAdmin: false, expiresAt: NOW_S + 3600 });
+    expect(result).toEqual({ status: "verified", userId: "user_123", isAdmin: false, expiresAt: NOW_S + 3600 });
   });
 
   it("grants admin for role: admin or roles including admin, and nothing looser", async () => {
     const verify = hsVerifier();
-    expect(await verify(await sign(goodClaims({ role: "admin" })))).toMatchObject({ ok: true, isAdmin: true });
-    expect(await verify(await sign(goodClaims({ roles: ["reader", "admin"] })))).toMatchObject({ ok: true, isAdmin: true });
-    expect(await verify(await sign(goodClaims({ role: "Admin" })))).toMatchObject({ ok: true, isAdmin: false });
-    expect(await verify(await sign(goodClaims({ roles: "admin" })))).toMatchObject({ ok: true, isAdmin: false });
-    expect(await verify(await sign(goodClaims({ admin: true })))).toMatchObject({ ok: true, isAdmin: false });
+    expect(await verify(await sign(goodClaims({ role: "admin" })))).toMatchObject({ status: "verified", isAdmin: true });
+    expect(await verify(await sign(goodClaims({ roles: ["reader", "admin"] })))).toMatchObject({ status: "verified", isAdmin: true });
+    expect(await verify(await sign(goodClaims({ role: "Admin" })))).toMatchObject({ status: "verified", isAdmin: false });
+    expect(await verify(await sign(goodClaims({ roles: "admin" })))).toMatchObject({ status: "verified", isAdmin: false });
+    expect(await verify(await sign(goodClaims({ admin: true })))).toMatchObject({ status: "verified", isAdmin: false });
   });
 
   it("uses AUTH_ADMIN_CLAIM when configured", async () => {
     const named = hsVerifier({ adminClaim: "https://tollgate.test/admin" });
     expect(await named(await sign(goodClaims({ "https://tollgate.test/admin": true })))).toMatchObject({ isAdmin: true });
-    expect(await named(await sign(goodClaims({ role: "admin" })))).toMatchObject({ ok: true, isAdmin: false });
+    expect(await named(await sign(goodClaims({ role: "admin" })))).toMatchObject({ status: "verified", isAdmin: false });
     const valued = hsVerifier({ adminClaim: "groups=tollgate-admins" });
     expect(await valued(await sign(goodClaims({ groups: ["staff", "tollgate-admins"] })))).toMatchObject({ isAdmin: true });
-    expect(await valued(await sign(goodClaims({ groups: true })))).toMatchObject({ ok: true, isAdmin: false });
+    expect(await valued(await sign(goodClaims({ groups: true })))).toMatchObject({ status: "verified", isAdmin: false });
   });
 
   it("token_missing for an empty string", async () => {
@@ -46,7 +46,7 @@ describe("createTokenVerifier (HS256)", () => {
       expectFailure(await verify(token), "token_too_large");
       const atLimit = await sign(goodClaims({ pad: "x".repeat(pad - 3) }));
       expect(atLimit.length).toBeLessThanOrEqual(MAX_TOKEN_BYTES);
-      expect(await verify(atLimit)).toMatchObject({ ok: true });
+      expect(await verify(atLimit)).toMatchObject({ status: "verified" });
     });
 
     it("counts UTF-8 bytes, not UTF-16 units", async () => {
@@ -110,7 +110,7 @@ describe("createTokenVerifier (HS256)", () => {
     it("refuses HS512 when only HS256 is pinned", async () => {
       const token = await sign(goodClaims(), { alg: "HS512" });
       expectFailure(await hsVerifier()(token), "token_alg_not_allowed");
-      expect(await hsVerifier({ algorithms: ["HS512"] })(token)).toMatchObject({ ok: true });
+      expect(await hsVerifier({ algorithms: ["HS512"] })(token)).toMatchObject({ status: "verified" });
     });
   });
 
@@ -138,13 +138,13 @@ describe("createTokenVerifier (HS256)", () => {
     it("token_expired past exp + tolerance; accepted inside the tolerance", async () => {
       const verify = hsVerifier();
       expectFailure(await verify(await sign(goodClaims({ exp: NOW_S - 6 }))), "token_expired");
-      expect(await verify(await sign(goodClaims({ exp: NOW_S - 4 })))).toMatchObject({ ok: true });
+      expect(await verify(await sign(goodClaims({ exp: NOW_S - 4 })))).toMatchObject({ status: "verified" });
     });
 
     it("token_not_yet_valid for nbf beyond the tolerance", async () => {
       const verify = hsVerifier();
       expectFailure(await verify(await sign(goodClaims({ nbf: NOW_S + 60 }))), "token_not_yet_valid");
-      expect(await verify(await sign(goodClaims({ nbf: NOW_S + 4 })))).toMatchObject({ ok: true });
+      expect(await verify(await sign(goodClaims({ nbf: NOW_S + 4 })))).toMatchObject({ status: "verified" });
     });
 
     it("honours a configured tolerance of 0", async () => {
@@ -167,12 +167,12 @@ describe("createTokenVerifier (HS256)", () => {
       expectFailure(await verify(await sign(goodClaims({ aud: "someone-else" }))), "token_wrong_audience");
       const { aud: _aud, ...noAud } = goodClaims();
       expectFailure(await verify(await sign(noAud)), "token_wrong_audience");
-      expect(await verify(await sign(goodClaims({ aud: ["other", AUDIENCE] })))).toMatchObject({ ok: true });
+      expect(await verify(await sign(goodClaims({ aud: ["other", AUDIENCE] })))).toMatchObject({ status: "verified" });
     });
 
     it("does not check iss/aud when they are not configured", async () => {
       const open = hsVerifier({ issuer: undefined, audience: undefined });
-      expect(await open(await sign(goodClaims({ iss: "anyone", aud: "anything" })))).toMatchObject({ ok: true });
+      expect(await open(await sign(goodClaims({ iss: "anyone", aud: "anything" })))).toMatchObject({ status: "verified" });
     });
   });
 
@@ -200,7 +200,7 @@ describe("createTokenVerifier (HS256)", () => {
     it("accepts common IdP subject formats", async () => {
       const verify = hsVerifier();
       for (const sub of ["auth0|abc123", "user_2abc", "3f1c2a9e-7b1d-4c55-9d7e-0a1b2c3d4e5f", "a@b.test", "a".repeat(128)]) {
-        expect(await verify(await sign(goodClaims({ sub })))).toMatchObject({ ok: true, userId: sub });
+        expect(await verify(await sign(goodClaims({ sub })))).toMatchObject({ status: "verified", userId: sub });
       }
     });
   });
@@ -208,7 +208,7 @@ describe("createTokenVerifier (HS256)", () => {
   it("failure messages are the fixed wording and never echo the token or the secret", async () => {
     const token = await sign(goodClaims({ exp: NOW_S - 100 }));
     const result = await hsVerifier()(token);
-    if (result.ok) throw new Error("expected a failure");
+    if (result.status === "verified") throw new Error("expected a failure");
     expect(result.message).toBe(AUTH_FAILURE_MESSAGES.token_expired);
     expect(result.message).not.toContain(SECRET);
     expect(result.message).not.toContain(token.split(".")[1]);

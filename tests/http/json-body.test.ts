@@ -11,19 +11,19 @@ function post(body: BodyInit | null, contentType: string | null = "application/j
 
 async function failure(request: Request, opts: Parameters<typeof readJsonBody>[1]) {
   const result = await readJsonBody(request, opts);
-  if (result.ok) throw new Error("expected a failure");
+  if (result.status === "read") throw new Error("expected a failure");
   return { status: result.response.status, body: (await result.response.json()) as Record<string, unknown> };
 }
 
 describe("readJsonBody", () => {
   it("returns the parsed object", async () => {
     const result = await readJsonBody(post('{"userId":"u1","amount":5}'), { maxBytes: 1024 });
-    expect(result).toEqual({ ok: true, value: { userId: "u1", amount: 5 } });
+    expect(result).toEqual({ status: "read", value: { userId: "u1", amount: 5 } });
   });
 
   it("accepts charset=utf-8 and any case", async () => {
     const result = await readJsonBody(post("{}", "Application/JSON; charset=UTF-8"), { maxBytes: 16 });
-    expect(result).toEqual({ ok: true, value: {} });
+    expect(result).toEqual({ status: "read", value: {} });
   });
 
   it.each([
@@ -49,7 +49,7 @@ describe("readJsonBody", () => {
   it("accepts a body of exactly maxBytes", async () => {
     const json = JSON.stringify({ pad: "x".repeat(54) });
     expect(json.length).toBe(64);
-    expect(await readJsonBody(post(json), { maxBytes: 64 })).toMatchObject({ ok: true });
+    expect(await readJsonBody(post(json), { maxBytes: 64 })).toMatchObject({ status: "read" });
   });
 
   it("413 for an endless streamed body without Content-Length, reading only just past the cap", async () => {
@@ -119,7 +119,7 @@ describe("readJsonBody", () => {
 
   it("accepts a subset of allowedKeys", async () => {
     expect(await readJsonBody(post('{"userId":"u"}'), { maxBytes: 1024, allowedKeys: ["userId", "amount"] })).toEqual({
-      ok: true,
+      status: "read",
       value: { userId: "u" },
     });
   });

@@ -70,7 +70,7 @@ export function buildInstance(
   };
   const gate = createGate({
     // Authentication is not what is simulated: the bearer token is the user id.
-    verify: async (token) => ({ ok: true, userId: token, isAdmin: false, expiresAt: 4_102_444_800 }),
+    verify: async (token) => ({ status: "verified", userId: token, isAdmin: false, expiresAt: 4_102_444_800 }),
     debit: coalescedGate ? coalescer.debit : metering.debit,
     pricing: PRICING,
     signer: null,

@@ -15,7 +15,7 @@ const FIELDS = [{ name: "message", kind: "text", max: 2000, required: true }] as
 export async function benchChat(request: Request): Promise<Response> {
   if (!nodeApp().settings.benchRoutes) return notFound();
   const input = await parseGenerationInput(request, FIELDS, false);
-  if (!input.ok) return input.response;
+  if (input.status === "refused") return input.response;
   const result = await getGenerator().chat({ message: String(input.value.message) });
   return Response.json({ result, charged: 0, debitId: null }, { headers: { "cache-control": "no-store" } });
 }

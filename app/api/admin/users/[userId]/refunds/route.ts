@@ -5,7 +5,7 @@ import { adminUserRoute } from "@/lib/server/admin-route";
 /** Refund one debit of this user: `{ "debitId": "deb_…", "reason": "…" }`. */
 export const POST = adminUserRoute(async (request, userId, { actor }) => {
   const body = await readJsonBody(request, { maxBytes: 1024, allowedKeys: ["debitId", "reason"] });
-  if (!body.ok) return body.response;
+  if (body.status === "refused") return body.response;
   if (typeof body.value.debitId !== "string") return invalidRequest("missing_field", "debitId is required", { field: "debitId" });
   const outcome = await nodeApp().metering.refund(userId, body.value.debitId, (body.value.reason as string | undefined) ?? "Refund by an administrator", actor);
   if (outcome.status === "not_refundable") {

@@ -8,7 +8,7 @@ export const POST = adminUserRoute(async (request, userId, { actor }) => {
   // what another page can forge, and adminUserRoute has already refused it (415).
   if (request.headers.has("content-type") || (request.headers.get("content-length") !== "0" && request.body !== null)) {
     const body = await readJsonBody(request, { maxBytes: 1024, allowedKeys: ["reason"] });
-    if (!body.ok) return body.response;
+    if (body.status === "refused") return body.response;
   }
   const stats = await nodeApp().seed.resetStats(userId, actor);
   return Response.json(stats, { headers: { "cache-control": "no-store" } });

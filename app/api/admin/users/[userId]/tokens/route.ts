@@ -10,7 +10,7 @@ import { adminUserRoute } from "@/lib/server/admin-route";
  */
 export const POST = adminUserRoute(async (request, userId, { actor }) => {
   const body = await readJsonBody(request, { maxBytes: 4096, allowedKeys: ["amount", "reason"] });
-  if (!body.ok) return body.response;
+  if (body.status === "refused") return body.response;
   const { amount, reason } = body.value;
   if (amount === undefined) return invalidRequest("missing_field", "amount is required", { field: "amount" });
   const rawKey = request.headers.get("idempotency-key");
