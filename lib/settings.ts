@@ -1,4 +1,4 @@
-import { type AuthConfig, authConfigFromEnv } from "./auth";
+import { type AuthConfig, authConfigFromEnv, MIN_ADMIN_API_TOKEN_LENGTH } from "./auth";
 import { isProductionStage, type Stage, stageOf } from "./deployment";
 import { DEFAULT_KV_TIMEOUT_MS, type DeploymentEnv, type MeteringOptions, namespaceFor, type RefillPolicy } from "./metering";
 
@@ -193,13 +193,27 @@ export function settingsFromEnv(env: Env, build: BuildFlags = BUILD): Settings {
         (production ? "" : " (`npm run dev` makes a local one)"),
     );
   }
-  if (gateSecret.length < 32) throw new SettingsError("TOLLGATE_GATE_SECRET must be at least 32 characters");
+  if (gateSecret.length < 32) {
+    throw new SettingsError(`${env.TOLLGATE_GATE_SECRET ? "TOLLGATE_GATE_SECRET" : "AUTH_JWT_SECRET (the gate's secret when TOLLGATE_GATE_SECRET is unset)"} must be at least 32 characters`);
+  }
   const gatePreviousSecret = env.TOLLGATE_GATE_SECRET_PREVIOUS || undefined;
   if (gatePreviousSecret !== undefined && gatePreviousSecret.length < 32) {
     throw new SettingsError("TOLLGATE_GATE_SECRET_PREVIOUS must be at least 32 characters");
   }
   const origin = publicOrigin(env.TOLLGATE_PUBLIC_ORIGIN);
   const kvTimeoutMs = int(env, "TOLLGATE_KV_TIMEOUT_MS", DEFAULT_KV_TIMEOUT_MS, 50, 30_000);
+  const healAfterMs = int(env, "TOLLGATE_HEAL_AFTER_MS", 30_000, 1_000, 86_400_000);
+  if (healAfterMs < 5 * kvTimeoutMs) {
+    // The timing assumption (lib/metering/timing.ts): a healer must never act on an
+    // operation whose own caller may still be mid-flight.
+    throw new SettingsError(`TOLLGATE_HEAL_AFTER_MS must be at least 5 × TOLLGATE_KV_TIMEOUT_MS (${5 * kvTimeoutMs})`);
+  }
+  const keyPrefix = env.TOLLGATE_KEY_PREFIX || "tg";
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(keyPrefix)) {
+    throw new SettingsError(`TOLLGATE_KEY_PREFIX must be 1-32 letters, digits, _ or - (got "${keyPrefix}")`);
+  }
+  const adminApiToken = secretOrUnset(env, "ADMIN_API_TOKEN", MIN_ADMIN_API_TOKEN_LENGTH);
+  const cronSecret = secretOrUnset(env, "CRON_SECRET", MIN_ADMIN_API_TOKEN_LENGTH);
   let auth: AuthConfig;
   try {
     auth = authConfigFromEnv(env);
@@ -211,7 +225,7 @@ export function settingsFromEnv(env: Env, build: BuildFlags = BUILD): Settings {
     production,
     kv: { url: kvUrl, token: kv.token, timeoutMs: kvTimeoutMs },
     metering: {
-      namespace: namespaceFor(namespaceEnvOf(env, stage), env.TOLLGATE_KEY_PREFIX ?? "tg"),
+      namespace: namespaceFor(namespaceEnvOf(env, stage), keyPrefix),
       monthlyAllowance: int(env, "TOLLGATE_MONTHLY_ALLOWANCE", 100, 0, 1_000_000_000),
       refillPolicy: policy(env.TOLLGATE_REFILL_POLICY),
       seedUsers: {
@@ -221,16 +235,16 @@ export function settingsFromEnv(env: Env, build: BuildFlags = BUILD): Settings {
       },
       historyLimit: int(env, "TOLLGATE_HISTORY_LIMIT", 100, 1, 10_000),
       kvTimeoutMs,
-      healAfterMs: int(env, "TOLLGATE_HEAL_AFTER_MS", 30_000, 1_000, 86_400_000),
+      healAfterMs,
     },
     auth,
-    adminApiToken: env.ADMIN_API_TOKEN || undefined,
-    cronSecret: env.CRON_SECRET || undefined,
-    topUpUrl: env.TOLLGATE_TOPUP_URL ?? "/",
+    adminApiToken,
+    cronSecret,
+    topUpUrl: topUpUrl(env.TOLLGATE_TOPUP_URL),
     gateSecret,
     gatePreviousSecret,
-    coalesce: env.TOLLGATE_COALESCE !== "0",
-    devSignIn: !production && env.TOLLGATE_DEV_SIGNIN !== "0",
+    coalesce: flag(env, "TOLLGATE_COALESCE", true),
+    devSignIn: !production && flag(env, "TOLLGATE_DEV_SIGNIN", true),
     demoFailures: !production || build.forTests,
     benchRoutes: build.forTests,
     allowedHosts: stage === "development" ? allowedHosts(env.TOLLGATE_ALLOWED_HOSTS, origin) : null,
@@ -265,6 +279,34 @@ function publicOrigin(raw: string | undefined): string | null {
     throw new SettingsError(`TOLLGATE_PUBLIC_ORIGIN must be an origin like https://app.example.com, with no path, query or credentials (got "${raw}")`);
   }
   return url.origin;
+}
+
+/** A secret that may be left out (the feature is then off), but never a short one that would be guessable. */
+function secretOrUnset(env: Env, name: string, minLength: number): string | undefined {
+  const value = env[name] || undefined;
+  if (value !== undefined && value.length < minLength) throw new SettingsError(`${name} must be at least ${minLength} characters (or unset)`);
+  return value;
+}
+
+/** `1` or `0`; anything else is a typo that must not silently mean either. */
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "1" || raw === "0") return raw === "1";
+  throw new SettingsError(`${name} must be 1 or 0 (got "${raw}")`);
+}
+
+/** Where the 402 sends people to buy tokens: a path of this app, or an http(s) URL. */
+function topUpUrl(raw: string | undefined): string {
+  if (raw === undefined || raw === "") return "/";
+  if (raw.startsWith("/") && !raw.startsWith("//")) return raw;
+  try {
+    const url = new URL(raw);
+    if (url.protocol === "https:" || url.protocol === "http:") return url.href;
+  } catch {
+    // reported below
+  }
+  throw new SettingsError(`TOLLGATE_TOPUP_URL must be a path like /pricing or an http(s) URL (got "${raw}")`);
 }
 
 function int(env: Env, name: string, fallback: number, min: number, max: number): number {

@@ -33,7 +33,7 @@ const GOOD = {
 
 describe("start-up checks of next start", () => {
   it.each([
-    ["a heal delay too short for the KV timeout", { ...GOOD, TOLLGATE_KV_TIMEOUT_MS: "5000", TOLLGATE_HEAL_AFTER_MS: "6000" }, /healAfterMs must be at least 5 × kvTimeoutMs/],
+    ["a heal delay too short for the KV timeout", { ...GOOD, TOLLGATE_KV_TIMEOUT_MS: "5000", TOLLGATE_HEAL_AFTER_MS: "6000" }, /TOLLGATE_HEAL_AFTER_MS must be at least 5 × TOLLGATE_KV_TIMEOUT_MS/],
     ["an allowance that is not a number", { ...GOOD, TOLLGATE_MONTHLY_ALLOWANCE: "lots" }, /TOLLGATE_MONTHLY_ALLOWANCE must be a whole number/],
   ])("exits 1 with %s, naming the setting", async (_label, env, message) => {
     const { code, output } = await start(env);

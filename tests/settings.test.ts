@@ -8,7 +8,7 @@ import {
   settingsFromEnv,
   UPSTASH_REDIS_REST,
   type Env,
-} from "../../lib/settings";
+} from "../lib/settings";
 
 /**
  * Which KV credentials the app, `npm run dev` and `npm run kv` take from the environment
@@ -253,6 +253,72 @@ describe("settingsFromEnv: development switches follow the deployment, not TOLLG
     expect(settings.allowedHosts).toEqual([...LOOPBACK_HOSTS, "dev.example.test", "laptop.local", "192.168.1.5", "[fd00::1]"]);
     for (const bad of ["laptop.local:3000", "evil.test/x", "a@b"]) {
       expect(refusal(() => settingsFromEnv({ ...DEVELOPMENT, TOLLGATE_ALLOWED_HOSTS: bad })).message).toContain("TOLLGATE_ALLOWED_HOSTS");
+    }
+  });
+});
+
+/**
+ * Every variable the app reads (README: Configuration), its default, a value it takes, and
+ * a value it refuses (a SettingsError naming it, at start-up: instrumentation.ts exits).
+ * A deployment with everything required set is the base; each row changes one variable.
+ */
+describe("settingsFromEnv: every variable, its default and its refusal", () => {
+  const BASE: Env = {
+    NODE_ENV: "production", KV_REST_API_URL: VALUES.KV_REST_API_URL, KV_REST_API_TOKEN: VALUES.KV_REST_API_TOKEN,
+    AUTH_JWT_SECRET: GATE_SECRET,
+  };
+  const read = (extra: Env) => settingsFromEnv({ ...BASE, ...extra }, { forTests: false });
+  type Row = [name: string, pick: (s: ReturnType<typeof read>) => unknown, fallback: unknown, good: [string, unknown] | null, bad: string | null];
+  const rows: Row[] = [
+    ["TOLLGATE_ENV", (s) => s.metering.namespace, "tg:production", ["test", "tg:test"], "staging"],
+    ["TOLLGATE_KEY_PREFIX", (s) => s.metering.namespace, "tg:production", ["acme", "acme:production"], "a:b"],
+    ["TOLLGATE_MONTHLY_ALLOWANCE", (s) => s.metering.monthlyAllowance, 100, ["0", 0], "lots"],
+    ["TOLLGATE_REFILL_POLICY", (s) => s.metering.refillPolicy, "top-up", ["add", "add"], "rollover"],
+    ["TOLLGATE_TEST_USER_BALANCE_PRODUCTION", (s) => s.metering.seedUsers, { "test-user-id": 10 }, ["25", { "test-user-id": 25 }], "-1"],
+    ["TOLLGATE_HISTORY_LIMIT", (s) => s.metering.historyLimit, 100, ["500", 500], "0"],
+    ["TOLLGATE_KV_TIMEOUT_MS", (s) => [s.kv.timeoutMs, s.metering.kvTimeoutMs], [1500, 1500], ["1000", [1000, 1000]], "10"],
+    ["TOLLGATE_HEAL_AFTER_MS", (s) => s.metering.healAfterMs, 30_000, ["60000", 60_000], "7000"],
+    ["TOLLGATE_COALESCE", (s) => s.coalesce, true, ["0", false], "false"],
+    ["TOLLGATE_GATE_SECRET", (s) => s.gateSecret, GATE_SECRET, [`${GATE_SECRET}-own`, `${GATE_SECRET}-own`], "short"],
+    ["TOLLGATE_GATE_SECRET_PREVIOUS", (s) => s.gatePreviousSecret, undefined, [`${GATE_SECRET}-old`, `${GATE_SECRET}-old`], "short"],
+    ["TOLLGATE_TOPUP_URL", (s) => s.topUpUrl, "/", ["https://shop.example.com/tokens", "https://shop.example.com/tokens"], "javascript:alert(1)"],
+    ["TOLLGATE_PUBLIC_ORIGIN", (s) => s.publicOrigin, null, ["https://app.example.com", "https://app.example.com"], "app.example.com"],
+    ["ADMIN_API_TOKEN", (s) => s.adminApiToken, undefined, ["admin-token-0123456789", "admin-token-0123456789"], "short"],
+    ["CRON_SECRET", (s) => s.cronSecret, undefined, ["cron-secret-0123456789", "cron-secret-0123456789"], "short"],
+    ["AUTH_JWT_ISSUER", (s) => s.auth.issuer, undefined, ["https://idp.example.com/", "https://idp.example.com/"], null],
+    ["AUTH_JWT_AUDIENCE", (s) => s.auth.audience, undefined, ["tollgate", "tollgate"], null],
+    ["AUTH_JWT_ALGORITHMS", (s) => s.auth.algorithms, ["HS256"], ["HS512", ["HS512"]], "none"],
+    ["AUTH_ADMIN_CLAIM", (s) => s.auth.adminClaim, null, ["groups=ops", { claim: "groups", value: "ops", acceptTrue: false }], "=ops"],
+    ["AUTH_CLOCK_TOLERANCE", (s) => s.auth.clockToleranceSeconds, 5, ["30", 30], "forever"],
+    ["AUTH_JWT_SECRET", (s) => s.auth.secret?.length, GATE_SECRET.length, null, "too-short-secret"],
+    ["AUTH_JWKS_URL", (s) => s.auth.jwks, undefined, null, "http://idp.example.com/jwks.json"],
+    ["VERCEL_ENV", (s) => s.stage, "production", ["preview", "preview"], "staging"],
+  ];
+
+  it.each(rows)("%s", (name, pick, fallback, good, bad) => {
+    expect(pick(read({}))).toEqual(fallback);
+    if (good !== null) expect(pick(read({ [name]: good[0] }))).toEqual(good[1]);
+    if (bad !== null) {
+      const error = refusal(() => read({ [name]: bad }));
+      expect(error.message).toContain(name);
+    }
+  });
+
+  it("development-only variables: read in development, ignored (or refused) in a deployment", () => {
+    const dev = { ...BASE, NODE_ENV: "development" };
+    expect(settingsFromEnv({ ...dev, TOLLGATE_TEST_USER_BALANCE_DEVELOPMENT: "7" }).metering.seedUsers).toEqual({ "test-user-id": 7 });
+    expect(settingsFromEnv(dev).metering.seedUsers).toEqual({ "test-user-id": 1000 });
+    expect(settingsFromEnv({ ...dev, TOLLGATE_DEV_SIGNIN: "0" }).devSignIn).toBe(false);
+    expect(refusal(() => settingsFromEnv({ ...dev, TOLLGATE_DEV_SIGNIN: "no" })).message).toContain("TOLLGATE_DEV_SIGNIN");
+    expect(read({ TOLLGATE_DEV_SIGNIN: "1" }).devSignIn).toBe(false);
+    expect(read({ TOLLGATE_ALLOWED_HOSTS: "laptop.local" }).allowedHosts).toBeNull();
+  });
+
+  it("refusals name the variable, never a secret's value", () => {
+    for (const [name, value] of [["TOLLGATE_GATE_SECRET", "short-secret-value"], ["ADMIN_API_TOKEN", "short-admin"], ["AUTH_JWT_SECRET", "short-jwt-secret"]]) {
+      const error = refusal(() => read({ [name!]: value! }));
+      expect(error.message).toContain(name!);
+      expect(error.message).not.toContain(value!);
     }
   });
 });
