@@ -1,6 +1,6 @@
 import { generationFailed, problem } from "../http";
 import type { RefundOutcome } from "../metering";
-import { GATE_HEADERS, type GatePass, type GateSigner, passCost } from "./forwarded-headers";
+import { GATE_HEADERS, type GatePass, type GateSigner, passCost, type PassReading } from "./forwarded-headers";
 import type { GateDecision } from "./gate";
 import { encodeStoredResponse } from "./stored-response";
 import { setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
@@ -63,39 +63,9 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
 
   return function metered(handler: MeteredHandler): (request: Request) => Promise<Response> {
     return markMetered(async function meteredRoute(request: Request): Promise<Response> {
-      let pass: GatePass;
-      let gateHeaders: Headers | null = null;
-      if (request.headers.has(GATE_HEADERS.signature)) {
-        const reading = await options.signer.read(request.headers);
-        if (reading.status === "invalid") {
-          // Its user and debit ids are the sender's choice: never act on them (refunding
-          // them would let a user refund their own paid work).
-          return problem("gate_pass_invalid", {
-            detail: "the request carries metering headers that do not verify",
-          });
-        }
-        // From here the pass verified: its ids are ours, signed by the gate. A pass the work
-        // here will not honour gives the tokens it paid back.
-        pass = reading.pass;
-        if (reading.status === "expired") {
-          return refusePaidPass(pass, "gate_pass_expired",
-            `the metering pass expired at ${new Date(reading.expiredAt).toISOString()}`);
-        }
-        const pathname = new URL(request.url).pathname;
-        const price = lookupPrice(options.pricing, request.method, pathname);
-        if (price.status !== "priced" || price.route.id !== pass.routeId || pass.method !== request.method || pass.path !== pathname) {
-          return refusePaidPass(pass, "gate_pass_wrong_route",
-            `the metering pass was issued for ${pass.routeId} (${pass.method} ${pass.path})`);
-        }
-      } else {
-        const decision = await options.gate(request);
-        if (decision.pending !== null) options.background(decision.pending);
-        if (decision.status === "respond") return decision.response;
-        pass = decision.pass;
-        gateHeaders = decision.responseHeaders;
-        const settle = decision.afterResponse;
-        if (settle !== null) options.background(settle());
-      }
+      const admitted = await admit(request);
+      if (admitted.status === "respond") return admitted.response;
+      const { pass, gateHeaders } = admitted;
       let response: Response | null = null;
       let failure: unknown = null;
       try {
@@ -103,46 +73,71 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       } catch (error) {
         failure = error;
       }
-      const cost = passCost(pass);
-      const debitId = pass.status === "paid" ? pass.debitId : null;
-      if (response !== null && response.status < 400) {
-        const paidBalance = pass.status === "paid" ? pass.balance : null;
-        response = withHeaders(response, gateHeaders, (headers) => setTokenHeaders(headers, options.tokenHeaders, cost, paidBalance));
-        if (pass.idempotencyKey !== null) {
-          const encoded = await encodeStoredResponse(response);
-          const key = pass.idempotencyKey;
-          // Retried while the KV recovers (a SET: safe to repeat); if it never lands, a
-          // retry of the request learns that its answer was not kept (gate.ts).
-          options.background(withRetries(() => options.storeResponse(pass.userId, key, encoded), () => {
-            log("route.store_response_failed", { route: pass.routeId, debit: debitId });
-          }));
-        }
-        return response;
-      }
-
-      // No work was delivered: a refused input (4xx) or a failure (throw, 5xx). Either way
-      // the user gets the tokens back, and the answer shows the balance after the refund
-      // (or none, when the refund is still pending: the balance before it would be wrong).
-      const refunded = pass.status === "paid" ? await refundWithRetry(pass, `Refund: ${pass.routeId} failed`) : null;
-      const givenBack = refunded?.status === "refunded" || refunded?.status === "already_refunded";
-      const remaining = refunded?.status === "refunded" ? refunded.balance : null;
-      const balanceHeaders = (headers: Headers) => {
-        setTokenHeaders(headers, options.tokenHeaders, cost, remaining);
-        if (givenBack) headers.set("x-tokens-refunded", String(cost));
-      };
-      if (response !== null && response.status < 500) {
-        return withHeaders(new Response(response.body, response), gateHeaders, balanceHeaders);
-      }
-      log("route.failed", { route: pass.routeId, debit: debitId, error: failure === null ? `status ${response?.status}` : String(failure) });
-      const body = generationFailed(response?.status ?? 500, {
-        detail: givenBack
-          ? `the work failed; the ${cost} tokens it cost were given back`
-          : "the work failed; the refund is pending and will be applied automatically",
-        extra: { refunded: givenBack, debitId },
-      });
-      return withHeaders(body, gateHeaders, balanceHeaders);
+      return deliver(pass, gateHeaders, decideDelivery(response, failure));
     });
   };
+
+  /** The pass the work runs on: the one a gate in front signed, or this runtime's own gate's. */
+  async function admit(request: Request): Promise<{ status: "serve"; pass: GatePass; gateHeaders: Headers | null } | { status: "respond"; response: Response }> {
+    if (!request.headers.has(GATE_HEADERS.signature)) {
+      const decision = await options.gate(request);
+      if (decision.pending !== null) options.background(decision.pending);
+      if (decision.status === "respond") return decision;
+      if (decision.afterResponse !== null) options.background(decision.afterResponse());
+      return { status: "serve", pass: decision.pass, gateHeaders: decision.responseHeaders };
+    }
+    const reading = await options.signer.read(request.headers);
+    const verdict = decidePass(reading, request, options.pricing);
+    switch (verdict.status) {
+      case "honour": return { status: "serve", pass: verdict.pass, gateHeaders: null };
+      // Its user and debit ids are the sender's choice: never act on them (refunding them
+      // would let a user refund their own paid work).
+      case "invalid": return { status: "respond", response: problem("gate_pass_invalid", { detail: "the request carries metering headers that do not verify" }) };
+      // Verified, so its ids are ours, signed by the gate: the tokens it paid go back.
+      case "refuse": return { status: "respond", response: await refusePaidPass(verdict.pass, verdict.code, verdict.why) };
+    }
+  }
+
+  /** The handler's answer, with the balance headers; what was not delivered is given back. */
+  async function deliver(pass: GatePass, gateHeaders: Headers | null, delivery: Delivery): Promise<Response> {
+    const cost = passCost(pass);
+    const debitId = pass.status === "paid" ? pass.debitId : null;
+    if (delivery.status === "delivered") {
+      const paidBalance = pass.status === "paid" ? pass.balance : null;
+      const response = withHeaders(delivery.response, gateHeaders, (headers) => setTokenHeaders(headers, options.tokenHeaders, cost, paidBalance));
+      if (pass.idempotencyKey !== null) {
+        const encoded = await encodeStoredResponse(response);
+        const key = pass.idempotencyKey;
+        // Retried while the KV recovers (a SET: safe to repeat); if it never lands, a
+        // retry of the request learns that its answer was not kept (gate.ts).
+        options.background(withRetries(() => options.storeResponse(pass.userId, key, encoded), () => {
+          log("route.store_response_failed", { route: pass.routeId, debit: debitId });
+        }));
+      }
+      return response;
+    }
+    // No work was delivered. The user gets the tokens back, and the answer shows the
+    // balance after the refund (or none, when the refund is still pending: the balance
+    // before it would be wrong).
+    const refunded = pass.status === "paid" ? await refundWithRetry(pass, `Refund: ${pass.routeId} failed`) : null;
+    const givenBack = refunded?.status === "refunded" || refunded?.status === "already_refunded";
+    const remaining = refunded?.status === "refunded" ? refunded.balance : null;
+    const balanceHeaders = (headers: Headers) => {
+      setTokenHeaders(headers, options.tokenHeaders, cost, remaining);
+      if (givenBack) headers.set("x-tokens-refunded", String(cost));
+    };
+    if (delivery.status === "input_refused") {
+      return withHeaders(new Response(delivery.response.body, delivery.response), gateHeaders, balanceHeaders);
+    }
+    log("route.failed", { route: pass.routeId, debit: debitId, error: delivery.error });
+    const body = generationFailed(delivery.httpStatus, {
+      detail: givenBack
+        ? `the work failed; the ${cost} tokens it cost were given back`
+        : "the work failed; the refund is pending and will be applied automatically",
+      extra: { refunded: givenBack, debitId },
+    });
+    return withHeaders(body, gateHeaders, balanceHeaders);
+  }
 
   /** 403 for a pass that verified but is not honoured here; its tokens go back. */
   async function refusePaidPass(pass: GatePass, code: "gate_pass_expired" | "gate_pass_wrong_route", why: string): Promise<Response> {
@@ -165,6 +160,53 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       return null;
     }
   }
+}
+
+/**
+ * What a signed pass allows here. Pure.
+ *
+ *   does not verify                              → invalid (403, nothing acted on)
+ *   verified, expired (beyond the clock skew)    → refuse: gate_pass_expired, tokens back
+ *   verified, for another route, method or path  → refuse: gate_pass_wrong_route, tokens back
+ *   verified, for this request                   → honour
+ */
+export type PassVerdict =
+  | { status: "honour"; pass: GatePass }
+  | { status: "invalid" }
+  | { status: "refuse"; pass: GatePass; code: "gate_pass_expired" | "gate_pass_wrong_route"; why: string };
+
+export function decidePass(reading: PassReading, request: Request, pricing: readonly PricedRoute[]): PassVerdict {
+  if (reading.status === "invalid") return { status: "invalid" };
+  const pass = reading.pass;
+  if (reading.status === "expired") {
+    return { status: "refuse", pass, code: "gate_pass_expired", why: `the metering pass expired at ${new Date(reading.expiredAt).toISOString()}` };
+  }
+  const pathname = new URL(request.url).pathname;
+  const price = lookupPrice(pricing, request.method, pathname);
+  if (price.status !== "priced" || price.route.id !== pass.routeId || pass.method !== request.method || pass.path !== pathname) {
+    return { status: "refuse", pass, code: "gate_pass_wrong_route", why: `the metering pass was issued for ${pass.routeId} (${pass.method} ${pass.path})` };
+  }
+  return { status: "honour", pass };
+}
+
+/**
+ * Whether the work was delivered. Pure.
+ *
+ *   an answer below 400        → delivered (charged; its answer kept for an Idempotency-Key)
+ *   an answer 400-499          → input_refused (no work done: tokens back, the answer as it is)
+ *   an answer of 500 or more   → failed (tokens back, generation_failed with its status)
+ *   the handler threw          → failed (tokens back, generation_failed 500)
+ */
+export type Delivery =
+  | { status: "delivered"; response: Response }
+  | { status: "input_refused"; response: Response }
+  | { status: "failed"; httpStatus: number; error: string };
+
+export function decideDelivery(response: Response | null, failure: unknown): Delivery {
+  if (response === null) return { status: "failed", httpStatus: 500, error: String(failure) };
+  if (response.status < 400) return { status: "delivered", response };
+  if (response.status < 500) return { status: "input_refused", response };
+  return { status: "failed", httpStatus: response.status, error: `status ${response.status}` };
 }
 
 /** Tries `task` again a few times with growing pauses (about 15 s in all), then gives up. */

@@ -103,6 +103,7 @@ export async function claimConfirmAndApply(
     const cleanup = ctx.kv.multi();
     cleanup.del(keys.op(op.id));
     cleanup.zrem(keys.open, openMember(op.id, 0));
+    // Best effort: a record left behind is dropped by the next healer.
     await execTx(cleanup, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
     return { status: "duplicate", opId: holder };
   }

@@ -117,6 +117,7 @@ export async function heal(ctx: MeteringContext, userId: string, options: { olde
     if (!lost && releaseBy.isOpen()) {
       const release = ctx.kv.multi();
       release.del(keys.healLock);
+      // Best effort: a lock not released expires by itself.
       await execTx(release, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
     }
   }

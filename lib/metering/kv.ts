@@ -6,7 +6,7 @@ import { KvProtocolError, KvUnavailableError } from "./errors";
  * state change is one MULTI/EXEC (`/multi-exec`, atomic); a pipeline is never used for
  * writes because it is not a transaction. `scan` is only for the monthly cron.
  *
- * Build the client with retries OFF (see lib/kv.ts): a transaction whose answer was lost
+ * Build the client with retries OFF (lib/kv-client.ts does): a transaction whose answer was lost
  * would otherwise be sent again and applied twice.
  */
 export type MeteringKv = Pick<VercelKV, "multi" | "scan">;

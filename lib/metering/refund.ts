@@ -54,6 +54,8 @@ export async function refund(
     // The work failed and was given back: a retry with the same key must be served (and paid) anew.
     const release = ctx.kv.multi();
     release.del(keys.idempotency(op.idempotencyKey));
+    // Best effort, after the refund landed: if it is lost, a retry with this key is told the
+    // request is in progress, then that its answer was not kept (409), never charged twice.
     await execTx(release, { timeoutMs: ctx.config.kvTimeoutMs }).catch(() => undefined);
   }
   return { status: "refunded", refundId: outcome.opId, debitId, amount: outcome.amount, balance: outcome.balance };
