@@ -156,39 +156,29 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
       if (failed === null) s.resolve();
       else s.reject(failed);
     }
-    // Per user, the debits this batch refuses: their compensations are still to come.
-    const refusedBefore = new Map<string, { tokens: number; decided: Promise<void>[] }>();
+    const read: { waiting: Waiting; reading: DebitReading }[] = [];
     for (const [i, w] of batch.entries()) {
-      const { read, span } = debits[i]!;
-      let reading: DebitReading;
+      const { read: readDebit, span } = debits[i]!;
       try {
         const failed = spanError(items, span);
         if (failed !== null) throw failed;
-        reading = read(items);
+        read.push({ waiting: w, reading: readDebit(items) });
       } catch (error) {
         w.reject(error);
-        continue;
       }
-      // A false refusal: this DECRBY went below zero only because earlier debits of the
-      // same user in this batch, themselves refused, have not been given back yet. Once
-      // they are, the balance at rest covers it, so the debit path tries it once more.
-      // Refusals caused by other batches are not detected.
-      const user = w.prepared.keys.userId;
-      const earlier = refusedBefore.get(user);
-      const refused = reading.replayOf === null && reading.after < 0;
-      if (refused && earlier !== undefined && reading.after + earlier.tokens >= 0) {
-        reading.retryAfter = Promise.allSettled(earlier.decided);
+    }
+    const verdicts = refusalsInBatch(read.map(({ waiting, reading }) => ({
+      user: waiting.prepared.keys.userId, amount: waiting.prepared.op.amount, after: reading.after, replay: reading.replayOf !== null,
+    })));
+    // A refused debit is decided when its compensation is done (the debit path says so).
+    const decided = verdicts.map((v) => (v.refused ? signal() : null));
+    for (const [i, { waiting, reading }] of read.entries()) {
+      const verdict = verdicts[i]!;
+      if (decided[i] !== null) reading.onDecided = decided[i]!.resolve;
+      if (verdict.refused && verdict.retryAfter !== null) {
+        reading.retryAfter = Promise.allSettled(verdict.retryAfter.map((j) => decided[j]!.promise));
       }
-      if (refused) {
-        let decided!: () => void;
-        const done = new Promise<void>((resolve) => { decided = resolve; });
-        reading.onDecided = decided;
-        const entry = earlier ?? { tokens: 0, decided: [] };
-        entry.tokens += w.prepared.op.amount;
-        entry.decided.push(done);
-        refusedBefore.set(user, entry);
-      }
-      w.resolve(reading);
+      waiting.resolve(reading);
     }
   }
 
@@ -204,3 +194,42 @@ export function createDebitCoalescer(metering: Metering, options: CoalescerOptio
 }
 
 export type DebitCoalescer = ReturnType<typeof createDebitCoalescer>;
+
+/** A promise and the function that resolves it. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+/** One debit of a batch, as the store answered it. */
+export interface BatchDebit {
+  user: string;
+  amount: number;
+  /** The balance right after its DECRBY. */
+  after: number;
+  /** An Idempotency-Key replay: never charged, never refused. */
+  replay: boolean;
+}
+
+/**
+ * Which debits of one batch were refused, and which refusals were false: a DECRBY that
+ * went below zero only because earlier refused debits of the same user in this batch had
+ * not been given back yet. Once those are, the balance at rest covers it, so the debit path
+ * tries it once more after them (`retryAfter`: their indices). Pure; refusals caused by
+ * other batches are not detected.
+ */
+export function refusalsInBatch(debits: readonly BatchDebit[]): { refused: boolean; retryAfter: number[] | null }[] {
+  const refusedBefore = new Map<string, { tokens: number; indices: number[] }>();
+  return debits.map((debit, i) => {
+    const refused = !debit.replay && debit.after < 0;
+    if (!refused) return { refused, retryAfter: null };
+    const earlier = refusedBefore.get(debit.user);
+    const retryAfter = earlier !== undefined && debit.after + earlier.tokens >= 0 ? [...earlier.indices] : null;
+    const entry = earlier ?? { tokens: 0, indices: [] };
+    entry.tokens += debit.amount;
+    entry.indices.push(i);
+    refusedBefore.set(debit.user, entry);
+    return { refused, retryAfter };
+  });
+}

@@ -3,7 +3,7 @@ import { createKvClient } from "../../lib/kv-client";
 import {
   checkInvariants, createMetering, type DebitOutcome, KvUnavailableError, type MeteringKv, readLedger, userKeys,
 } from "../../lib/metering";
-import { createDebitCoalescer, type CoalescerOptions } from "../../lib/metering/coalescer";
+import { createDebitCoalescer, type CoalescerOptions, refusalsInBatch } from "../../lib/metering/coalescer";
 import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
 
 /**
@@ -388,5 +388,30 @@ describe.each(kvTargets())("debit coalescer: failure isolation ($engine engine)"
     }
     // As without coalescing: only eve's own request fails.
     expect(all.map((t) => t.outcome?.status ?? (t.error as Error).name)).toEqual(["ok", "KvProtocolError", "ok"]);
+  });
+});
+
+describe("refusalsInBatch: false refusals inside one batch", () => {
+  const d = (user: string, amount: number, after: number, replay = false) => ({ user, amount, after, replay });
+
+  it("a refusal the earlier refusals of the same user explain waits for them and is retried", () => {
+    // Balance 5: a (4) leaves 1; b (4) is refused at -3; c (3) at -6 would still be at -2
+    // once b is given back: both are true refusals.
+    expect(refusalsInBatch([d("u", 4, 1), d("u", 4, -3), d("u", 3, -6)])).toEqual([
+      { refused: false, retryAfter: null }, { refused: true, retryAfter: null }, { refused: true, retryAfter: null },
+    ]);
+    // Balance 5: a (6) -1 refused, b (2) -3 refused: without a, b leaves 3 → retried after a.
+    expect(refusalsInBatch([d("u", 6, -1), d("u", 2, -3)])).toEqual([
+      { refused: true, retryAfter: null }, { refused: true, retryAfter: [0] },
+    ]);
+  });
+
+  it("other users' refusals and replays never count", () => {
+    expect(refusalsInBatch([d("v", 6, -1), d("u", 2, -3)])).toEqual([
+      { refused: true, retryAfter: null }, { refused: true, retryAfter: null },
+    ]);
+    expect(refusalsInBatch([d("u", 6, -1, true), d("u", 2, 4)])).toEqual([
+      { refused: false, retryAfter: null }, { refused: false, retryAfter: null },
+    ]);
   });
 });
