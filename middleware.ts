@@ -11,7 +11,7 @@ import { problem } from "./lib/http";
 export const config = {
   // The priced routes gated here, at the edge (lib/gateway/pricing.ts); a priced route left
   // out is gated by `metered()` in its handler. `/api/bench/hook` measures the cost of the
-  // middleware hook alone (bench/run.ts). tests/gateway/route-coverage.test.ts keeps this
+  // middleware hook alone (bench/run.ts). tests/gateway/pricing.coverage.test.ts keeps this
   // list and the pricing table in step.
   matcher: ["/api/generate/:path*", "/api/chat/:path*", "/api/bench/hook"],
 };

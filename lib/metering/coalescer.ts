@@ -42,7 +42,7 @@ interface PendingSettle {
  * its answer within about 2 × kvTimeoutMs. A command that fails inside EXEC (a corrupt
  * key) fails only the debit it belongs to. Each user has a queue of their own and a batch
  * takes one debit from each waiting user in turn, so a user with a backlog shares every
- * batch instead of filling it (tests/metering/coalescer-isolation.node.test.ts).
+ * batch instead of filling it (tests/metering/coalescer.isolation.node.test.ts).
  *
  * A batch holds several users' keys. That is fine for Upstash and a single Redis; on a
  * Redis Cluster, where MULTI must stay in one slot, turn coalescing off (TOLLGATE_COALESCE=0).

@@ -1,4 +1,4 @@
-// One of several processes hammering one balance (tests/metering/concurrency.node.test.ts).
+// One of several processes hammering one balance (tests/metering/metering.concurrency.node.test.ts).
 // Each uses its own client and its own metering instance, as separate app instances would.
 import { createKvClient } from "../../lib/kv-client";
 import { createMetering } from "../../lib/metering";

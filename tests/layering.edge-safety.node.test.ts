@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
  * `Buffer` (vitest's edge environment adds it), so it cannot catch Node-only APIs; this
  * scan can.
  */
-const ROOT = resolve(import.meta.dirname, "../..");
+const ROOT = resolve(import.meta.dirname, "..");
 const DIRS = ["lib/auth", "lib/http"];
 const FORBIDDEN: [RegExp, string][] = [
   [/from\s+["']node:/, "a node: import"],
