@@ -136,8 +136,10 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
         return forward(request, pass, started, authMs, null, pending);
       }
       case "error":
+        // A 500 that still hands over the debit's pending work (its void): throwing here
+        // would lose it, and the debit would be settled as paid.
         log("gate.error", { route: route.id, error: String(next.error) });
-        throw next.error;
+        return { status: "respond", response: problem("internal_error", { detail: "the metering store answered an error; nothing was charged" }), pending };
       case "serve": {
         const pass: GatePass = {
           status: "paid", userId: outcome.userId, debitId: next.debitId, cost: outcome.cost, balance: next.balance,

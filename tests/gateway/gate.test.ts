@@ -4,7 +4,7 @@ import { createGateSigner, GATE_HEADERS, type GatePass, passCost } from "../../l
 import { createGate, forwardedResponseHeaders, type GateDecision } from "../../lib/gateway/gate";
 import { createMeteredRoute } from "../../lib/gateway/metered-route";
 import { PRICING } from "../../lib/gateway/pricing";
-import { checkInvariants, createMetering, readLedger } from "../../lib/metering";
+import { checkInvariants, createMetering, KvProtocolError, readLedger } from "../../lib/metering";
 import { createDebitCoalescer } from "../../lib/metering/coalescer";
 import { createKvClient } from "../../lib/kv-client";
 import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
@@ -537,5 +537,21 @@ describe("the gate in development: foreign Hosts (DNS rebinding)", () => {
     expect(debits).toBe(0);
     // Its own name goes on to authentication (here: no credential, 401).
     expect((await problemOf(await gate(post("/api/generate/article", { host: "localhost:3000" })))).status).toBe(401);
+  });
+});
+
+describe("the gate when the store answers an error", () => {
+  it("answers 500 and still hands over the debit's pending work (its void), never losing it to a throw", async () => {
+    const voided = Promise.resolve();
+    const gate = createGate({
+      verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
+      debit: async (request) => ({ status: "unavailable", error: new KvProtocolError("ERR wrong type"), userId: request.userId, cost: request.cost, pending: voided }),
+      pricing: PRICING, signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
+    });
+    const decision = await gate(post("/api/generate/article", { authorization: await bearer("zoe") }));
+    expect(decision.pending).toBe(voided);
+    const refusal = await problemOf(decision);
+    expect(refusal.status).toBe(500);
+    expect(refusal.body).toMatchObject({ code: "internal_error" });
   });
 });
