@@ -1,5 +1,6 @@
 import { ESLint } from "eslint";
-import { resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
 /**
@@ -40,5 +41,16 @@ describe("the core's imports", () => {
 
   it("does not bind the rest of the app (lib/server may import Next)", async () => {
     expect(await restricted("lib/server/probe.ts", 'import { after } from "next/server";\nexport const used = after;')).toEqual([]);
+  });
+});
+
+describe("the environment is read in one module", () => {
+  it("no file of lib/ or app/ reads process.env but lib/settings.ts", () => {
+    const files = ["lib", "app"].flatMap((dir) =>
+      readdirSync(resolve(ROOT, dir), { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile() && /\.tsx?$/.test(e.name))
+        .map((e) => relative(ROOT, resolve(e.parentPath, e.name))));
+    const readers = files.filter((file) => file !== "lib/settings.ts" && readFileSync(resolve(ROOT, file), "utf8").includes("process.env"));
+    expect(readers).toEqual([]);
   });
 });
