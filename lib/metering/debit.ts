@@ -10,6 +10,7 @@ import { asArray, asInt, asStringOrNull, execTx, execTxItems, type Transaction }
 import { newOperationId, openMember, type Operation, operationFields, parseOpenMember } from "./operation";
 import { periodOf } from "./period";
 import { assertIdempotencyKey, optionalText } from "./text";
+import { retryUntilDone } from "./retry";
 import { FenceClosedError, fenceUntil, ownerDeadline } from "./timing";
 import { type ResultReader, spanError, TxSteps } from "./tx-steps";
 
@@ -313,18 +314,18 @@ export function directTransport(ctx: MeteringContext): DebitTransport {
  */
 export async function voidDebit(ctx: MeteringContext, d: PreparedDebit): Promise<boolean> {
   const fence = fenceUntil(ctx.config.clock, ownerDeadline(ctx.config, d.op.at));
-  const maxPause = Math.min(2_000, ctx.config.healAfterMs / 10);
-  for (let attempt = 0; fence.isOpen(); attempt++) {
+  const voided = await retryUntilDone(async () => {
+    if (!fence.isOpen()) return false;
     try {
       const tx = ctx.kv.multi();
       tx.set(d.keys.void(d.op.id), 1, { ex: ctx.config.refundWindowSeconds });
       await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
       return true;
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, maxPause)));
+      return undefined;
     }
-  }
-  return false;
+  }, { first: 100, max: Math.min(2_000, ctx.config.healAfterMs / 10) }, () => true);
+  return voided ?? false;
 }
 
 /**

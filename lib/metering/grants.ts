@@ -5,6 +5,7 @@ import { KvUnavailableError } from "./errors";
 import { execTx } from "./kv";
 import { periodOf } from "./period";
 import { ownerWindowMs } from "./timing";
+import { retryUntilDone } from "./retry";
 
 /** Grant claims outlive their month comfortably, so a late healer still sees who won. */
 const GRANT_CLAIM_TTL_SECONDS = 40 * 86_400;
@@ -62,17 +63,15 @@ export async function ensureGrants(ctx: MeteringContext, userId: string, missing
  * two round trips from applying.
  */
 async function awaitApplied(ctx: MeteringContext, keys: UserKeys, opId: string): Promise<boolean> {
-  const give = Math.min(ownerWindowMs(ctx.config), 4 * ctx.config.kvTimeoutMs);
-  const deadline = Date.now() + give;
-  for (let pause = 10; ; pause = Math.min(pause * 2, 100)) {
+  const deadline = Date.now() + Math.min(ownerWindowMs(ctx.config), 4 * ctx.config.kvTimeoutMs);
+  const applied = await retryUntilDone(async () => {
     const tx = ctx.kv.multi();
     tx.hget(keys.op(opId), "state");
     const [state] = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
     // No record: applied and long gone, or dropped (it lost its own claim): nothing to wait for.
-    if (state !== "claimed") return true;
-    if (Date.now() + pause > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, pause));
-  }
+    return state !== "claimed" ? true : undefined;
+  }, { first: 10, max: 100 }, (pause) => Date.now() + pause <= deadline);
+  return applied ?? false;
 }
 
 /** The monthly allowance for `period`, at most once per user. */

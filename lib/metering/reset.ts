@@ -9,6 +9,7 @@ import { periodOf } from "./period";
 import { type Fence, FenceClosedError, fenceUntil, ownerDeadline, ownerWindowMs } from "./timing";
 import { optionalText } from "./text";
 import { TxSteps } from "./tx-steps";
+import { retryUntilDone } from "./retry";
 
 /**
  * Starts a user over: the balance becomes the user's starting amount (the seed for a
@@ -70,11 +71,10 @@ export async function reset(ctx: MeteringContext, userId: string, reason = "Rese
   const fence = fenceUntil(ctx.config.clock, ownerDeadline(ctx.config, now));
   const give = Date.now() + Math.min(ownerWindowMs(ctx.config), 4 * ctx.config.kvTimeoutMs);
   try {
-    for (let pause = 10; fence.isOpen(); pause = Math.min(pause * 2, 200)) {
-      if ((await carryOver(ctx, keys, carry, fence)) === "carried") break;
-      if (Date.now() + pause > give) break;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
+    await retryUntilDone(async () => {
+      if (!fence.isOpen()) return "left to a healer";
+      return (await carryOver(ctx, keys, carry, fence)) === "carried" ? "carried" : undefined;
+    }, { first: 10, max: 200 }, (pause) => Date.now() + pause <= give);
   } catch {
     // The reset stands; a healer carries the debits over (the step is in `open`).
   }
