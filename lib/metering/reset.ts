@@ -243,7 +243,9 @@ export async function inCurrentLedger(ctx: MeteringContext, keys: UserKeys, debi
   if (raw === undefined) [raw] = await execTx(ctx.kv.multi().hgetall(keys.lastReset), { timeoutMs: ctx.config.kvTimeoutMs });
   const last = asRecord(raw);
   if (last.id === undefined || last.at === undefined) return true;
-  if (debit.at > Number(last.at) + ctx.config.kvTimeoutMs) return true;
+  // The reset itself lands up to a window after its stamp (timing.ts): only a debit stamped
+  // after that, and a clock skew, was certainly taken from the new ledger.
+  if (debit.at > Number(last.at) + ownerWindowMs(ctx.config) + ctx.config.kvTimeoutMs) return true;
   // A debit is sent at most a window after it is stamped and lands at most a window after
   // that (timing.ts): one stamped earlier than that before the reset landed before it.
   if (debit.at < Number(last.at) - 2 * ownerWindowMs(ctx.config) - ctx.config.kvTimeoutMs) return false;

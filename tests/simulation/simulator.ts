@@ -115,11 +115,12 @@ class Simulation {
     };
     this.faults = { enabled: true, breakTiming: options.breakTiming ?? false, kvTimeoutMs: METERING.kvTimeoutMs!, healAfterMs: METERING.healAfterMs! };
     this.network = new Network(store, this.weather, new Prng(options.seed ^ 0x7e7), this.faults, trace);
-    // Three instances, each with its own clock skew; the gate of i0 and i2 debits through
-    // the coalescer, the gate of i1 through plain metering.debit.
+    // Three instances, each with its own clock skew, up to the assumption's edge (any two
+    // agree within kvTimeoutMs); the gate of i0 and i2 debits through the coalescer, the
+    // gate of i1 through plain metering.debit.
     this.model.voidLanded = this.store.voided;
     const unknown = (ids: string[]) => ids.forEach((id) => this.model.unknownOutcome.add(id));
-    this.instances = [0, 1, 2].map((i) => buildInstance(`i${i}`, prng.int(-150, 150), this.network, this.background, i !== 1, unknown));
+    this.instances = [0, 1, 2].map((i) => buildInstance(`i${i}`, prng.int(-(METERING.kvTimeoutMs! / 2 - 50), METERING.kvTimeoutMs! / 2 - 50), this.network, this.background, i !== 1, unknown));
     const oracleKv = createInProcessKv(async (path, body) => {
       const answer = await store.answer("oracle", path, body);
       if (answer.status !== 200) throw new Error(`oracle read failed: ${JSON.stringify(answer.body)}`);
