@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkInvariants, readLedger } from "../../lib/metering";
+import { checkInvariants, createMetering, readLedger } from "../../lib/metering";
+import { faultyKv } from "../support/faulty-kv";
 import { kvTargets, manualClock, meteringOn } from "../support/kv";
 import { createSeedApi } from "../../lib/seed-api";
 
@@ -207,5 +208,31 @@ describe.each(kvTargets())("a reset while requests are in flight, on the $engine
     // One reset entry, rewritten with the carried debit, still naming its admin.
     expect(ledger.history.filter((e) => e.type === "reset")).toMatchObject([{ amount: 4, actor: "ops@example.com" }]);
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+});
+
+describe.each(kvTargets())("a reset that lands late, on the $engine engine", (target) => {
+  // Found by the simulator at the edge of the timing assumption: a reset sent at t0 lands
+  // seconds later (legal: within healAfterMs / 2), and a debit stamped after t0 + T but
+  // settled before the reset landed belongs to the old ledger. Refunding it would credit
+  // the new one for a debit it never had (refunds > debits).
+  it("refuses to refund a debit that was settled into the old ledger after the reset was sent", async () => {
+    const clock = manualClock("2026-11-25T12:00:00Z");
+    const options = { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 4000, monthlyAllowance: 0 };
+    const m = meteringOn(target, options);
+    await m.credit({ userId: "lia", amount: 10, reason: "Top-up" });
+    // The reset's first transaction reaches the store 600 ms late: its caller gives up
+    // after 200 ms, the store applies it anyway.
+    const late = createMetering(faultyKv(m.context.kv, { 1: { lateMs: 600 } }), { ...options, namespace: m.context.config.namespace });
+    const resetting = late.reset("lia").then(() => "answered", () => "gave up");
+    clock.advance(1000); // the debit is stamped more than T (200 ms) after the reset
+    const debit = await m.debit({ userId: "lia", cost: 4 });
+    if (debit.status !== "ok") throw new Error("refused");
+    await debit.settle(); // into the old ledger: the reset has not landed yet
+    expect(await resetting).toBe("gave up");
+    await new Promise((resolve) => setTimeout(resolve, 800)); // the reset lands
+    expect(await m.refund("lia", debit.debitId)).toEqual({ status: "not_refundable", debitId: debit.debitId });
+    const ledger = await readLedger(m.context, "lia");
+    expect(ledger.totals.refunds).toBe(0);
   });
 });
