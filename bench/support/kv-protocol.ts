@@ -1,3 +1,5 @@
+import type { Fault as KvFault, FaultOptions as KvFaultOptions } from "../../lib/kv-server";
+
 /** Messages between kv-host.ts (parent) and kv-process.ts (child). */
 export interface KvProcessOptions {
   engine: "redis" | "embedded";
@@ -10,26 +12,8 @@ export interface KvProcessOptions {
   port?: number;
 }
 
-export type KvFault =
-  | { kind: "none" }
-  | { kind: "delay"; ms: number }
-  | { kind: "error"; status?: number }
-  | { kind: "drop" }
-  | { kind: "drop-after-exec" };
-
-export interface KvFaultOptions {
-  /** Apply the fault to this many requests, then stop. */
-  times?: number;
-  /** Only requests to these paths (e.g. "/multi-exec"). */
-  paths?: string[];
-}
-
-export interface KvCounters {
-  requests: number;
-  commands: number;
-  byPath: Record<string, number>;
-}
-
+/** The server's own types: the bench process speaks for the server it hosts. */
+export type { Fault as KvFault, FaultOptions as KvFaultOptions, KvServerCounters as KvCounters } from "../../lib/kv-server";
 export type KvRequest =
   | { id: number; op: "counters" | "reset" | "stop" | "start" | "memory" | "exit" }
   | { id: number; op: "fault"; fault: KvFault; options?: KvFaultOptions };
