@@ -1,5 +1,6 @@
 import { checkInvariants, type HistoryEntry, type LedgerSnapshot, periodOf } from "../../lib/metering";
 import type { Model, UserModel } from "./model";
+import { METERING } from "./world";
 
 /** A failed check: a stable name (what a report cites) and what was seen. */
 export interface Violation {
@@ -114,11 +115,12 @@ export function finalChecks(ledger: LedgerSnapshot, user: UserModel, carried: Re
  * design leaves open (README "Limits": a top-up's amount is read before it is added, and a
  * reset can land in between): not counted, so the check keeps catching every other case.
  */
-const CLOCK_SKEW_MS = 2_000;
+// "Before the reset" as far as the entries' stamps can tell: a reset lands up to half the heal
+// delay after its stamp (timing.ts), and stamps come from clocks up to kvTimeoutMs apart.
+const RESET_LANDS_WITHIN_MS = METERING.healAfterMs! / 2 + METERING.kvTimeoutMs!;
 
 function grantOf(e: HistoryEntry, history: readonly HistoryEntry[]): string | null {
-  // (Stamps come from different instances' clocks, which may differ by up to kvTimeoutMs.)
-  const resetAfter = (month: string) => history.some((r) => r.type === "reset" && r.at + CLOCK_SKEW_MS > e.at && periodOf(r.at) === month);
+  const resetAfter = (month: string) => history.some((r) => r.type === "reset" && r.at + RESET_LANDS_WITHIN_MS > e.at && periodOf(r.at) === month);
   if (e.type === "refill") {
     const month = e.amount > 0 ? (/^Monthly allowance (\d{4}-\d{2})$/.exec(e.reason ?? "")?.[1] ?? periodOf(e.at)) : null;
     return month !== null && resetAfter(month) ? null : month;
