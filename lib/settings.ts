@@ -1,5 +1,6 @@
 import { type AuthConfig, authConfigFromEnv, MIN_ADMIN_API_TOKEN_LENGTH } from "./auth";
 import { isProductionStage, type Stage, stageOf } from "./deployment";
+import { LOOPBACK_NAMES } from "./loopback";
 import { DEFAULT_KV_TIMEOUT_MS, type DeploymentEnv, type MeteringOptions, namespaceFor, type RefillPolicy } from "./metering";
 
 /**
@@ -55,8 +56,6 @@ export interface Settings {
 /** Where `npm run dev` starts the local KV server. The address is no secret; its token is. */
 export const DEV_KV_URL = "http://127.0.0.1:8079";
 
-/** The names a development server answers to whatever else is configured. */
-export const LOOPBACK_HOSTS: readonly string[] = ["localhost", "127.0.0.1", "[::1]"];
 
 /**
  * What the build was made for, fixed when `next build` ran: next.config.ts inlines
@@ -261,7 +260,7 @@ function allowedHosts(raw: string | undefined, origin: string | null): readonly 
     }
   }
   const fromOrigin = origin === null ? [] : [new URL(origin).hostname];
-  return [...new Set([...LOOPBACK_HOSTS, ...fromOrigin, ...named])];
+  return [...new Set([...LOOPBACK_NAMES, ...fromOrigin, ...named])];
 }
 
 /** `https://app.example.com` (a port is allowed): a scheme and a host, nothing after them. */

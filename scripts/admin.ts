@@ -11,6 +11,7 @@ import { createInterface } from "node:readline/promises";
 import { MAX_AMOUNT } from "../lib/metering/amount";
 import { assertOperationId, isValidIdempotencyKey, isValidUserId } from "../lib/metering";
 import type { UserStats } from "../lib/metering";
+import { isLoopbackHost } from "../lib/loopback";
 
 const USAGE = `usage: npm run admin -- <command> [options]
 
@@ -153,22 +154,12 @@ function parseArgs(argv: readonly string[], env: Record<string, string | undefin
   if (baseUrl.search !== "" || baseUrl.hash !== "") throw new UsageError("--url must not have a query or fragment");
   // The admin token goes in a header: over plain http anyone on the path reads it. Only
   // this machine's own loopback is exempt (`npm run dev`), unless the operator says so.
-  if (baseUrl.protocol === "http:" && !isLoopback(baseUrl.hostname) && flags.insecure !== true) {
+  if (baseUrl.protocol === "http:" && !isLoopbackHost(baseUrl.hostname) && flags.insecure !== true) {
     throw new UsageError(`refusing to send the admin token in clear text to ${baseUrl.origin}: use https, or --insecure if you mean it`);
   }
   return { command, baseUrl, json: flags.json === true };
 }
 
-/**
- * `localhost`, 127.0.0.0/8, `[::1]`: addresses that never leave the machine. Not
- * `*.localhost` nor `localhost.`: whether those resolve to loopback depends on the resolver.
- */
-function isLoopback(hostname: string): boolean {
-  const host = hostname.toLowerCase();
-  if (host === "localhost" || host === "[::1]") return true;
-  // WHATWG URL parsing has already normalised IPv4 forms (`127.1`, `0x7f.1`) to dotted quads.
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 type Stats = UserStats;
 

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { createEmbeddedEngine, createRedisEngine, localTokens, startKvServer } from "../lib/kv-server";
 import { devDataDir, developmentSecrets } from "../lib/dev-secrets";
 import { DEV_KV_URL, KV_REST_API, kvCredentialsFromEnv } from "../lib/settings";
+import { isLoopbackHost } from "../lib/loopback";
 
 async function main(): Promise<void> {
   // Nothing may call out at run time: Next's anonymous telemetry stays off.
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const host = hostArgument(args);
   const hostGiven = host !== undefined;
-  if (host !== undefined && !["127.0.0.1", "localhost", "::1"].includes(host)) {
+  if (host !== undefined && !isLoopbackHost(host)) {
     // The app answers only to the names it knows (lib/http/allowed-host.ts): the one asked for joins them.
     const wildcard = host === "0.0.0.0" || host === "::";
     if (!wildcard) env.TOLLGATE_ALLOWED_HOSTS = [env.TOLLGATE_ALLOWED_HOSTS, host].filter(Boolean).join(",");

@@ -20,6 +20,7 @@ import {
   type LocalTokens,
 } from "../lib/kv-server";
 import { kvCredentialsFromEnv, SettingsError } from "../lib/settings";
+import { isLoopbackHost } from "../lib/loopback";
 
 const USAGE = `usage: npm run kv -- [--port 8079] [--host 127.0.0.1]
                      [--redis redis://127.0.0.1:6379 | --data-dir .tollgate/kv | --no-persist]
@@ -54,9 +55,6 @@ interface Config {
   allowHosts: string[];
 }
 
-function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "help" {
   const { values } = parseArgs({
@@ -92,7 +90,7 @@ function readConfig(argv: string[], env: NodeJS.ProcessEnv): Config | "help" {
   const token = credentials.token;
   // Whatever NODE_ENV says: a server other machines can reach must have a token its
   // operator chose and handed out, not one made up in a local file.
-  if (token === undefined && !isLoopback(host)) {
+  if (token === undefined && !isLoopbackHost(host)) {
     throw new UsageError(
       `refusing to serve ${host} without a configured token: set KV_REST_API_TOKEN or UPSTASH_REDIS_REST_TOKEN`,
     );

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { LOOPBACK_NAMES } from "../lib/loopback";
 import {
   DEV_KV_URL,
-  LOOPBACK_HOSTS,
   KV_REST_API,
   kvCredentialsFromEnv,
   SettingsError,
@@ -237,7 +237,7 @@ describe("settingsFromEnv: development switches follow the deployment, not TOLLG
   it("development, as `next dev` runs: the switches on, foreign hosts refused, TOLLGATE_ENV naming the keys only", () => {
     const settings = settingsFromEnv({ ...DEVELOPMENT, TOLLGATE_ENV: "production" });
     expect(settings).toMatchObject({ stage: "development", production: false, devSignIn: true, demoFailures: true, benchRoutes: false });
-    expect(settings.allowedHosts).toEqual(LOOPBACK_HOSTS);
+    expect(settings.allowedHosts).toEqual(LOOPBACK_NAMES);
     expect(settings.metering.namespace).toBe("tg:production");
     expect(settings.metering.seedUsers).toEqual({ "test-user-id": 1000 });
   });
@@ -250,7 +250,7 @@ describe("settingsFromEnv: development switches follow the deployment, not TOLLG
 
   it("TOLLGATE_ALLOWED_HOSTS and the public origin add names in development; a port or a path is refused", () => {
     const settings = settingsFromEnv({ ...DEVELOPMENT, TOLLGATE_ALLOWED_HOSTS: "Laptop.Local, 192.168.1.5,[fd00::1]", TOLLGATE_PUBLIC_ORIGIN: "https://dev.example.test" });
-    expect(settings.allowedHosts).toEqual([...LOOPBACK_HOSTS, "dev.example.test", "laptop.local", "192.168.1.5", "[fd00::1]"]);
+    expect(settings.allowedHosts).toEqual([...LOOPBACK_NAMES, "dev.example.test", "laptop.local", "192.168.1.5", "[fd00::1]"]);
     for (const bad of ["laptop.local:3000", "evil.test/x", "a@b"]) {
       expect(refusal(() => settingsFromEnv({ ...DEVELOPMENT, TOLLGATE_ALLOWED_HOSTS: bad })).message).toContain("TOLLGATE_ALLOWED_HOSTS");
     }

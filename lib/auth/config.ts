@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import { isProductionEnv } from "../deployment";
+import { isLoopbackHost } from "../loopback";
 
 /** HS256 needs a key at least as long as its hash output (RFC 7518 §3.2). */
 export const MIN_SECRET_BYTES = 32;
@@ -145,9 +146,8 @@ export function authConfigFromEnv(env: Record<string, string | undefined>): Auth
 
 function buildJwks(jwks: URL | JWTVerifyGetKey, timeoutMs: number | undefined): JWTVerifyGetKey {
   if (typeof jwks === "function") return jwks;
-  const loopback = jwks.hostname === "localhost" || jwks.hostname === "127.0.0.1" || jwks.hostname === "[::1]";
   // Keys fetched over plain HTTP can be swapped by anyone on the path.
-  if (jwks.protocol !== "https:" && !(jwks.protocol === "http:" && loopback)) {
+  if (jwks.protocol !== "https:" && !(jwks.protocol === "http:" && isLoopbackHost(jwks.hostname))) {
     throw new TypeError("AUTH_JWKS_URL must use https (http is allowed only for localhost)");
   }
   const timeoutDuration = timeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS;

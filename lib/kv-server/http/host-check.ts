@@ -1,3 +1,5 @@
+import { LOOPBACK_NAMES } from "../../loopback";
+
 /**
  * DNS rebinding defence. A web page the developer opens can send requests to
  * 127.0.0.1, and after rebinding its own name to 127.0.0.1 it can read the
@@ -17,7 +19,6 @@ export type HostVerdict =
   | { readonly ok: true }
   | { readonly ok: false; readonly status: 403 | 421; readonly error: string };
 
-const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
 const WILDCARDS = new Set(["0.0.0.0", "[::]"]);
 
 function bracketed(host: string): string {
