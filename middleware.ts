@@ -1,6 +1,5 @@
 import { type NextFetchEvent, type NextRequest, NextResponse } from "next/server";
 import { type App, getApp } from "./lib/app";
-import { forwardedResponseHeaders } from "./lib/gateway/gate";
 import { problem } from "./lib/http";
 
 /**
@@ -35,6 +34,6 @@ export default async function middleware(request: NextRequest, event: NextFetchE
   const response = NextResponse.next({ request: { headers: decision.requestHeaders } });
   // Server-Timing only: the balance headers are written by metered() in the handler, which
   // knows whether the work was refunded (a header set here would override the handler's).
-  forwardedResponseHeaders(decision).forEach((value, name) => response.headers.set(name, value));
+  response.headers.set("server-timing", decision.serverTiming);
   return response;
 }

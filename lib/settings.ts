@@ -11,10 +11,12 @@ import { DEFAULT_KV_TIMEOUT_MS, type DeploymentEnv, type MeteringOptions, namesp
 export type Env = Record<string, string | undefined>;
 
 export interface Settings {
-  /** The deployment's own kind (lib/deployment.ts): VERCEL_ENV, else NODE_ENV. Never TOLLGATE_ENV. */
+  /**
+   * The deployment's own kind (lib/deployment.ts): VERCEL_ENV, else NODE_ENV. Never
+   * TOLLGATE_ENV. What it allows is already decided below (`devSignIn`, `demoFailures`,
+   * `allowedHosts`): nothing else needs to ask.
+   */
   stage: Stage;
-  /** Production or preview: no development default or switch applies. */
-  production: boolean;
   kv: { url: string; token: string; timeoutMs: number };
   metering: Omit<MeteringOptions, "clock">;
   /** The token verifier's configuration (AUTH_*), validated. */
@@ -215,13 +217,12 @@ export function settingsFromEnv(env: Env, build: BuildFlags = BUILD): Settings {
   const cronSecret = secretOrUnset(env, "CRON_SECRET", MIN_ADMIN_API_TOKEN_LENGTH);
   let auth: AuthConfig;
   try {
-    auth = authConfigFromEnv(env);
+    auth = authConfigFromEnv(env, production);
   } catch (error) {
     throw new SettingsError((error as Error).message);
   }
   return {
     stage,
-    production,
     kv: { url: kvUrl, token: kv.token, timeoutMs: kvTimeoutMs },
     metering: {
       namespace: namespaceFor(namespaceEnvOf(env, stage), keyPrefix),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { isProductionStage } from "../lib/deployment";
 import { LOOPBACK_NAMES } from "../lib/loopback";
 import {
   DEV_KV_URL,
@@ -228,7 +229,7 @@ describe("settingsFromEnv: development switches follow the deployment, not TOLLG
     ["VERCEL_ENV=preview", { VERCEL_ENV: "preview" }],
   ])("%s with TOLLGATE_ENV=development: development's keys, none of its switches", (_label, stage) => {
     const settings = settingsFromEnv({ ...deployed, ...stage, TOLLGATE_ENV: "development" });
-    expect(settings.production).toBe(true);
+    expect(isProductionStage(settings.stage)).toBe(true);
     expect(settings.metering.namespace).toBe("tg:development");
     expect(settings).toMatchObject({ devSignIn: false, demoFailures: false, benchRoutes: false, allowedHosts: null });
     expect(settings.metering.seedUsers).toEqual({ "test-user-id": 10 });
@@ -236,7 +237,7 @@ describe("settingsFromEnv: development switches follow the deployment, not TOLLG
 
   it("development, as `next dev` runs: the switches on, foreign hosts refused, TOLLGATE_ENV naming the keys only", () => {
     const settings = settingsFromEnv({ ...DEVELOPMENT, TOLLGATE_ENV: "production" });
-    expect(settings).toMatchObject({ stage: "development", production: false, devSignIn: true, demoFailures: true, benchRoutes: false });
+    expect(settings).toMatchObject({ stage: "development", devSignIn: true, demoFailures: true, benchRoutes: false });
     expect(settings.allowedHosts).toEqual(LOOPBACK_NAMES);
     expect(settings.metering.namespace).toBe("tg:production");
     expect(settings.metering.seedUsers).toEqual({ "test-user-id": 1000 });

@@ -123,7 +123,7 @@ export function createAuthConfig(input: AuthConfigInput): AuthConfig {
  * The platform entry point: the only place that reads the environment. Empty strings count
  * as unset (Vercel and `.env` files produce them for blank values).
  */
-export function authConfigFromEnv(env: Record<string, string | undefined>): AuthConfig {
+export function authConfigFromEnv(env: Record<string, string | undefined>, production = isProductionEnv(env)): AuthConfig {
   const get = (name: string): string | undefined => {
     const value = env[name]?.trim();
     return value === undefined || value === "" ? undefined : value;
@@ -140,7 +140,7 @@ export function authConfigFromEnv(env: Record<string, string | undefined>): Auth
     algorithms: algorithms === undefined ? undefined : algorithms.split(",").map((a) => a.trim()).filter((a) => a !== ""),
     adminClaim: get("AUTH_ADMIN_CLAIM"),
     clockToleranceSeconds: tolerance === undefined ? undefined : parseWholeSeconds(tolerance),
-    production: isProductionEnv(env),
+    production,
   });
 }
 

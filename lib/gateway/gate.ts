@@ -6,7 +6,7 @@ import {
 import { refuseForeignHost } from "../http/allowed-host";
 import { refuseCookieWrite } from "../http/same-origin";
 import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint } from "../metering";
-import { type GatePass, type GateSigner, passCost, stripGateHeaders } from "./forwarded-headers";
+import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
 import { assertPricingTable, lookupPrice, type PricedRoute } from "./pricing";
 import { fingerprintRequest, MAX_FINGERPRINT_BODY_BYTES } from "./request-fingerprint";
 import { decodeStoredResponse } from "./stored-response";
@@ -55,11 +55,11 @@ export type GateDecision = (
      */
     requestHeaders: Headers;
     /**
-     * The balance headers and Server-Timing for the answer. `metered()` writes them on the
-     * handler's answer (it alone knows whether the work was refunded); a gate in front of
-     * the handler passes on Server-Timing only (`forwardedResponseHeaders`).
+     * The gate's own timing for the answer (`Server-Timing`: auth, meter). The balance
+     * headers are written by `metered()` on the handler's answer: it alone knows whether
+     * the work was refunded.
      */
-    responseHeaders: Headers;
+    serverTiming: string;
     pass: GatePass;
     /** Work to start after the answer (the debit's settlement): give it to waitUntil. */
     afterResponse: (() => Promise<void>) | null;
@@ -159,11 +159,9 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
       stripGateHeaders(requestHeaders);
       await options.signer.write(requestHeaders, pass);
     }
-    const responseHeaders = new Headers();
-    setTokenHeaders(responseHeaders, options, passCost(pass), pass.status === "paid" ? pass.balance : null);
     const meterMs = performance.now() - started - authMs;
-    responseHeaders.set("server-timing", `auth;dur=${authMs.toFixed(2)}, meter;dur=${meterMs.toFixed(2)}`);
-    return { status: "forward", requestHeaders, responseHeaders, pass, afterResponse: settle, pending };
+    const serverTiming = `auth;dur=${authMs.toFixed(2)}, meter;dur=${meterMs.toFixed(2)}`;
+    return { status: "forward", requestHeaders, serverTiming, pass, afterResponse: settle, pending };
   }
 }
 
@@ -239,18 +237,6 @@ export function decideDebitAnswer(
         }),
       };
   }
-}
-
-/**
- * The headers a gate in front of the handler (middleware, proxy) adds to the answer. Not
- * the balance headers: a response header set there would override the handler's, and only
- * the handler's side (`metered()`) knows whether the work was refunded.
- */
-export function forwardedResponseHeaders(decision: Extract<GateDecision, { status: "forward" }>): Headers {
-  const headers = new Headers();
-  const timing = decision.responseHeaders.get("server-timing");
-  if (timing !== null) headers.set("server-timing", timing);
-  return headers;
 }
 
 /** A refusal decided before anything was charged: no work pending. */

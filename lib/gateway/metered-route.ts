@@ -65,7 +65,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
     return markMetered(async function meteredRoute(request: Request): Promise<Response> {
       const admitted = await admit(request);
       if (admitted.status === "respond") return admitted.response;
-      const { pass, gateHeaders } = admitted;
+      const { pass, serverTiming } = admitted;
       let response: Response | null = null;
       let failure: unknown = null;
       try {
@@ -73,23 +73,23 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       } catch (error) {
         failure = error;
       }
-      return deliver(pass, gateHeaders, decideDelivery(response, failure));
+      return deliver(pass, serverTiming, decideDelivery(response, failure));
     });
   };
 
   /** The pass the work runs on: the one a gate in front signed, or this runtime's own gate's. */
-  async function admit(request: Request): Promise<{ status: "serve"; pass: GatePass; gateHeaders: Headers | null } | { status: "respond"; response: Response }> {
+  async function admit(request: Request): Promise<{ status: "serve"; pass: GatePass; serverTiming: string | null } | { status: "respond"; response: Response }> {
     if (!request.headers.has(GATE_HEADERS.signature)) {
       const decision = await options.gate(request);
       if (decision.pending !== null) options.background(decision.pending);
       if (decision.status === "respond") return decision;
       if (decision.afterResponse !== null) options.background(decision.afterResponse());
-      return { status: "serve", pass: decision.pass, gateHeaders: decision.responseHeaders };
+      return { status: "serve", pass: decision.pass, serverTiming: decision.serverTiming };
     }
     const reading = await options.signer.read(request.headers);
     const verdict = decidePass(reading, request, options.pricing);
     switch (verdict.status) {
-      case "honour": return { status: "serve", pass: verdict.pass, gateHeaders: null };
+      case "honour": return { status: "serve", pass: verdict.pass, serverTiming: null };
       // Its user and debit ids are the sender's choice: never act on them (refunding them
       // would let a user refund their own paid work).
       case "invalid": return { status: "respond", response: problem("gate_pass_invalid", { detail: "the request carries metering headers that do not verify" }) };
@@ -99,12 +99,12 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
   }
 
   /** The handler's answer, with the balance headers; what was not delivered is given back. */
-  async function deliver(pass: GatePass, gateHeaders: Headers | null, delivery: Delivery): Promise<Response> {
+  async function deliver(pass: GatePass, serverTiming: string | null, delivery: Delivery): Promise<Response> {
     const cost = passCost(pass);
     const debitId = pass.status === "paid" ? pass.debitId : null;
     if (delivery.status === "delivered") {
       const paidBalance = pass.status === "paid" ? pass.balance : null;
-      const response = withHeaders(delivery.response, gateHeaders, (headers) => setTokenHeaders(headers, options.tokenHeaders, cost, paidBalance));
+      const response = withHeaders(delivery.response, serverTiming, (headers) => setTokenHeaders(headers, options.tokenHeaders, cost, paidBalance));
       if (pass.idempotencyKey !== null) {
         const encoded = await encodeStoredResponse(response);
         const key = pass.idempotencyKey;
@@ -127,7 +127,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       if (givenBack) headers.set("x-tokens-refunded", String(cost));
     };
     if (delivery.status === "input_refused") {
-      return withHeaders(new Response(delivery.response.body, delivery.response), gateHeaders, balanceHeaders);
+      return withHeaders(new Response(delivery.response.body, delivery.response), serverTiming, balanceHeaders);
     }
     log("route.failed", { route: pass.routeId, debit: debitId, error: delivery.error });
     const body = generationFailed(delivery.httpStatus, {
@@ -136,7 +136,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
         : "the work failed; the refund is pending and will be applied automatically",
       extra: { refunded: givenBack, debitId },
     });
-    return withHeaders(body, gateHeaders, balanceHeaders);
+    return withHeaders(body, serverTiming, balanceHeaders);
   }
 
   /** 403 for a pass that verified but is not honoured here; its tokens go back. */
@@ -224,9 +224,9 @@ async function withRetries(task: () => Promise<unknown>, giveUp: () => void): Pr
 }
 
 /** The handler's answer plus the gate's headers (in-handler placement), then the balance headers. */
-function withHeaders(response: Response, gateHeaders: Headers | null, balance: (headers: Headers) => void): Response {
+function withHeaders(response: Response, serverTiming: string | null, balance: (headers: Headers) => void): Response {
   const apply = (headers: Headers) => {
-    gateHeaders?.forEach((value, name) => headers.set(name, value));
+    if (serverTiming !== null) headers.set("server-timing", serverTiming);
     balance(headers);
   };
   try {

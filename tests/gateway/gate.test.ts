@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createAuthConfig, createTokenVerifier, mintToken } from "../../lib/auth";
 import { createGateSigner, GATE_HEADERS, type GatePass, passCost } from "../../lib/gateway/forwarded-headers";
-import { createGate, forwardedResponseHeaders, type GateDecision } from "../../lib/gateway/gate";
+import { createGate, type GateDecision } from "../../lib/gateway/gate";
 import { createMeteredRoute } from "../../lib/gateway/metered-route";
 import { PRICING } from "../../lib/gateway/pricing";
 import { checkInvariants, createMetering, KvProtocolError, readLedger } from "../../lib/metering";
@@ -48,11 +48,7 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     await metering.credit({ userId: "ann", amount: 10, reason: "Top-up" });
     const decision = await gate(post("/api/generate/article", { authorization: await bearer("ann") }));
     if (decision.status !== "forward") throw new Error("refused");
-    expect(decision.responseHeaders.get("x-tokens-cost")).toBe("3");
-    expect(decision.responseHeaders.get("x-tokens-remaining")).toBe("7");
-    expect(decision.responseHeaders.get("ratelimit")).toBe('"tokens";r=7;t=3600');
-    expect(decision.responseHeaders.get("ratelimit-policy")).toMatch(/^"tokens";q=100;w=\d+;qu="credits"$/);
-    expect(decision.responseHeaders.get("server-timing")).toMatch(/auth;dur=[\d.]+, meter;dur=[\d.]+/);
+    expect(decision.serverTiming).toMatch(/^auth;dur=[\d.]+, meter;dur=[\d.]+$/);
     expect(await signer.read(decision.requestHeaders)).toMatchObject({
       status: "valid", pass: { userId: "ann", cost: 3, routeId: "article", balance: 7, method: "POST", path: "/api/generate/article" },
     });
@@ -367,7 +363,6 @@ describe.each(kvTargets())("the gate on the $engine engine", (target) => {
     });
     const served = await gate(post("/api/generate/article", { authorization: await bearer("ivo") }, '{"ok":true}'));
     if (served.status !== "forward") throw new Error("refused");
-    expect([...forwardedResponseHeaders(served).keys()]).toEqual(["server-timing"]);
     const ok = await route(new Request("http://localhost/api/generate/article", { method: "POST", headers: served.requestHeaders, body: '{"ok":true}' }));
     expect([ok.status, ok.headers.get("x-tokens-cost"), ok.headers.get("x-tokens-remaining")]).toEqual([200, "3", "7"]);
     expect(ok.headers.get("ratelimit")).toBe('"tokens";r=7;t=3600');
