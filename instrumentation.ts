@@ -6,11 +6,11 @@
  * taken the tokens). The error names the variable, never a secret's value.
  */
 export async function register(): Promise<void> {
-  const { buildApp, WEB_PLATFORM } = await import("./lib/app");
-  const { loadSettings } = await import("./lib/settings");
   try {
-    // Built and dropped: what matters is that every setting validates (no request is made).
-    buildApp(loadSettings(), WEB_PLATFORM);
+    // The app this runtime will serve with, built now: every setting validates before the
+    // first request (building makes no request to the store).
+    if (process.env.NEXT_RUNTIME === "nodejs") (await import("./lib/server/node-platform")).nodeApp();
+    else (await import("./lib/app")).getApp();
   } catch (error) {
     console.error(JSON.stringify({ event: "tollgate.misconfigured", runtime: process.env.NEXT_RUNTIME ?? "unknown", error: String(error) }));
     // `next start` would otherwise stay up and answer 500 to everything; a process that

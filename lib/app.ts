@@ -112,13 +112,19 @@ function developmentMinter(settings: Settings): ((identity: DevIdentity) => Prom
   });
 }
 
-let built: App | null = null;
+const built = new Map<Platform, App>();
 
 /**
- * This module instance's App, built on first use: a missing setting fails the request
- * that needed it (and instrumentation.ts refuses to start), never the build.
+ * This module instance's App for `platform`, built on first use: a missing setting fails
+ * the request that needed it (and instrumentation.ts refuses to start), never the build.
+ * One per platform, so asking with the Web platform first never hands the Node handlers a
+ * `fetch` client.
  */
 export function getApp(platform: Platform = WEB_PLATFORM): App {
-  built ??= buildApp(loadSettings(), platform);
-  return built;
+  let app = built.get(platform);
+  if (app === undefined) {
+    app = buildApp(loadSettings(), platform);
+    built.set(platform, app);
+  }
+  return app;
 }

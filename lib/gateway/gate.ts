@@ -187,7 +187,7 @@ export type DebitAnswer =
  *   store unavailable       → fail-open routes: serve unpaid; others 503 (nothing charged)
  *   other store error       → error
  */
-export function decideDebitAnswer(
+function decideDebitAnswer(
   outcome: DebitOutcome, route: PricedRoute, context: { topUpUrl: string; inProgressMs: number },
 ): DebitAnswer {
   switch (outcome.status) {

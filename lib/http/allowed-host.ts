@@ -1,4 +1,4 @@
-import { hostNotAllowed } from "./problem";
+import { problem } from "./problem";
 
 /**
  * DNS rebinding, for the development app. A page on `evil.example` can make its own name
@@ -20,7 +20,7 @@ export function refuseForeignHost(request: Request, allowed: readonly string[] |
   for (const name of names) {
     const host = hostnameOf(name.trim());
     if (host === null || !allowed.includes(host)) {
-      return hostNotAllowed(`this development server answers to ${allowed.join(", ")} only (TOLLGATE_ALLOWED_HOSTS adds names)`);
+      return problem("host_not_allowed", { detail: `this development server answers to ${allowed.join(", ")} only (TOLLGATE_ALLOWED_HOSTS adds names)` });
     }
   }
   return null;

@@ -7,7 +7,7 @@ import { KvUnavailableError, MeteringError } from "../metering/errors";
  * refusal Tollgate gives (auth, metering, the gate, input) is built here from its code;
  * thrown errors get theirs from `problemOfError`. Nothing else picks a status.
  */
-export const PROBLEM_CONTENT_TYPE = "application/problem+json";
+const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
 export interface ProblemOptions {
   /** Human-readable explanation of this occurrence. */
@@ -21,7 +21,7 @@ export interface ProblemOptions {
  * `type` is a URN rather than an invented https URL: RFC 9457 §3.1.1 allows a
  * non-dereferenceable URI, and a URL we do not host would be a dead link at best.
  */
-export function problemType(code: string): string {
+function problemType(code: string): string {
   return `urn:tollgate:problem:${code}`;
 }
 
@@ -93,7 +93,7 @@ export function unauthenticated(failureCode: AuthFailureCode, message: string): 
 }
 
 /** How long clients should wait when the IdP's keys could not be fetched. */
-export const AUTH_UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
+const AUTH_UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Maps any verifier failure to its response: the IdP's key set being unreachable is our
@@ -115,18 +115,7 @@ export function forbidden(detail = "this credential may not perform this action"
   return problem("forbidden", { detail, extra });
 }
 
-/**
- * 403 for a write the session cookie authenticates that a browser says came from another
- * origin (lib/http/same-origin.ts). Its own code, so a client can tell it from a missing role.
- */
-export function crossOriginRefused(detail: string): Response {
-  return problem("cross_origin_request", { detail });
-}
 
-/** 421: the request names a host this server does not answer to (DNS rebinding, in development). */
-export function hostNotAllowed(detail: string): Response {
-  return problem("host_not_allowed", { detail });
-}
 
 /** 400 with a caller-chosen stable code (`invalid_json`, `unknown_field`, `invalid_amount`…). */
 export function invalidRequest(code: string, detail: string, extra?: Record<string, unknown>): Response {

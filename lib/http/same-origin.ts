@@ -1,6 +1,6 @@
 import type { Credentials } from "../auth/credentials";
 import { isJsonContentType } from "./json-body";
-import { crossOriginRefused, unsupportedMediaType } from "./problem";
+import { problem, unsupportedMediaType } from "./problem";
 
 /**
  * Cross-site request forgery, for the requests the session cookie authenticates. The
@@ -37,7 +37,7 @@ export function refuseCrossOrigin(request: Request, options: SameOriginOptions =
   const site = request.headers.get("sec-fetch-site")?.trim().toLowerCase();
   if (site === "cross-site" || site === "same-site") {
     const from = site === "same-site" ? "another origin of this site" : "another site";
-    return crossOriginRefused(`the browser says this request comes from ${from}; session requests must come from the app's own pages`);
+    return problem("cross_origin_request", { detail: `the browser says this request comes from ${from}; session requests must come from the app's own pages` });
   }
   const origin = request.headers.get("origin");
   // No Origin: not a browser, or a browser's same-origin GET or HEAD. A sandboxed page or a
@@ -46,7 +46,7 @@ export function refuseCrossOrigin(request: Request, options: SameOriginOptions =
   const expected = appOrigin(request, options.publicOrigin ?? null);
   if (origin.trim().toLowerCase() !== expected) {
     const from = origin === "null" ? "an opaque origin" : "another origin";
-    return crossOriginRefused(`the request comes from ${from}; session requests must come from ${expected}`);
+    return problem("cross_origin_request", { detail: `the request comes from ${from}; session requests must come from ${expected}` });
   }
   return null;
 }
