@@ -27,9 +27,15 @@ export function createSeedApi(metering: Metering): SeedApi {
 
     async recordArticleGeneration(userId, cost = 3) {
       const outcome = await metering.debit({ userId, cost, route: "article", reason: "Article generation" });
-      // A library call has no answer to outlive: the debit's background work ends first.
+      if (outcome.status === "unavailable") {
+        // Thrown at once, as before: the void keeps retrying in this process (up to the
+        // owner's window, seconds in an outage) without holding the caller up.
+        void outcome.pending?.catch(() => undefined);
+        throw outcome.error;
+      }
+      // Otherwise the debit's background work (a compensation, a grant) ends before the
+      // stats are read, so they show it.
       await outcome.pending?.catch(() => undefined);
-      if (outcome.status === "unavailable") throw outcome.error;
       // A settle that fails is finished by the next reader's heal (the debit stays paid).
       if (outcome.status === "ok") await outcome.settle().catch(() => undefined);
       const stats = await metering.stats(userId);

@@ -4,7 +4,7 @@ import { type UserKeys, userKeys } from "./keys";
 import { KvUnavailableError } from "./errors";
 import { execTx } from "./kv";
 import { periodOf } from "./period";
-import { ownerWindowMs } from "./timing";
+import { ownerWaitMs } from "./timing";
 import { retryUntilDone } from "./retry";
 
 /** Grant claims outlive their month comfortably, so a late healer still sees who won. */
@@ -16,12 +16,12 @@ const GRANT_CLAIM_TTL_SECONDS = 40 * 86_400;
  * and the cron grant it exactly once (see apply.ts). The seed also marks its month as
  * granted: a new test user starts with the seed, not seed + allowance.
  *
- * Returns true when the grants are now in the balance, whoever applied them: a caller
- * that lost the claim to a concurrent request (or found it claimed but not yet applied)
- * waits briefly for the winner to apply it, so a burst of first requests, from one
- * instance or many, is served from the grant instead of refused.
+ * Resolves once the grants are in the balance, whoever applied them: a caller that lost
+ * the claim to a concurrent request (or found it claimed but not yet applied) waits
+ * briefly for the winner to apply it, so a burst of first requests, from one instance or
+ * many, is served from the grant instead of refused. Throws when that cannot be known.
  */
-export async function ensureGrants(ctx: MeteringContext, userId: string, missing: readonly string[]): Promise<boolean> {
+export async function ensureGrants(ctx: MeteringContext, userId: string, missing: readonly string[]): Promise<void> {
   const keys = userKeys(ctx.config.namespace, userId);
   const period = periodOf(ctx.config.clock());
   const pending: { opId: string; names: string[] }[] = [];
@@ -35,7 +35,7 @@ export async function ensureGrants(ctx: MeteringContext, userId: string, missing
     });
     if (outcome.status === "duplicate") pending.push({ opId: outcome.opId, names: ["seed"] });
     // The seed stands for its month: nothing more to grant now.
-    if (outcome.status === "applied") return true;
+    if (outcome.status === "applied") return;
   }
   // Any month the caller found missing means this month now: a request stamped in the last
   // instant of a month may reach here in the next one, and the old month's grant is moot.
@@ -53,7 +53,6 @@ export async function ensureGrants(ctx: MeteringContext, userId: string, missing
     for (const name of names) mark.set(keys.grantApplied(name), opId, { ex: MARK_TTL_SECONDS });
     await execTx(mark, { timeoutMs: ctx.config.kvTimeoutMs });
   }
-  return true;
 }
 
 /**
@@ -63,7 +62,7 @@ export async function ensureGrants(ctx: MeteringContext, userId: string, missing
  * two round trips from applying.
  */
 async function awaitApplied(ctx: MeteringContext, keys: UserKeys, opId: string): Promise<boolean> {
-  const deadline = Date.now() + Math.min(ownerWindowMs(ctx.config), 4 * ctx.config.kvTimeoutMs);
+  const deadline = Date.now() + ownerWaitMs(ctx.config);
   const applied = await retryUntilDone(async () => {
     const tx = ctx.kv.multi();
     tx.hget(keys.op(opId), "state");

@@ -176,6 +176,12 @@ async function healLocked(
         report.settled++;
         continue;
     }
+    // The reads above (a refund's ledger check) may have taken the pass past its budget:
+    // no step is sent after it (timing.ts), the next healer decides afresh.
+    if (!fence.isOpen()) {
+      report.stopped = true;
+      break;
+    }
     await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
   }
   return report;

@@ -35,8 +35,6 @@ export interface Operation {
   usage: string | null;
   /** Keys set in the transaction that applies the operation (a grant's "applied" marker). */
   marks?: readonly string[];
-  /** For a reset's carry step: the epoch the reset started (keys.ts `epoch`). */
-  epoch?: number;
   /** The operator who asked for it (history.ts `actor`); the healer writes it into the entry too. */
   actor?: string | null;
 }
@@ -55,7 +53,6 @@ export function operationFields(op: Operation): Record<string, string | number> 
   if (op.actor != null) fields.actor = op.actor;
   // Keys never contain "," (user ids cannot), so a plain list is unambiguous.
   if (op.marks !== undefined && op.marks.length > 0) fields.marks = op.marks.join(",");
-  if (op.epoch !== undefined) fields.epoch = op.epoch;
   return fields;
 }
 
@@ -89,7 +86,6 @@ export function parseOperation(id: string, raw: unknown): Operation | null {
     target: asIntOrNull(h.target, "op.target"),
     usage: str(h.usage),
     marks: typeof h.marks === "string" && h.marks !== "" ? h.marks.split(",") : [],
-    ...(h.epoch === undefined ? {} : { epoch: asIntOrNull(h.epoch, "op.epoch") ?? 0 }),
     actor: str(h.actor),
   };
 }

@@ -6,7 +6,7 @@ import { type UserKeys, userKeys } from "./keys";
 import { asArray, asIntOrNull, asRecord, execTx, execTxItems } from "./kv";
 import { newOperationId, openMember, type Operation, operationFields, parseOpenMember, parseOperation } from "./operation";
 import { periodOf } from "./period";
-import { type Fence, FenceClosedError, fenceUntil, ownerDeadline, ownerWindowMs } from "./timing";
+import { type Fence, FenceClosedError, fenceUntil, ownerDeadline, ownerWaitMs, ownerWindowMs } from "./timing";
 import { optionalText } from "./text";
 import { TxSteps } from "./tx-steps";
 import { retryUntilDone } from "./retry";
@@ -69,7 +69,7 @@ export async function reset(ctx: MeteringContext, userId: string, reason = "Rese
   // Carry now if the debits in flight are decided within a few round trips (they usually
   // are: a paid debit is settled right after its gate); otherwise a healer carries later.
   const fence = fenceUntil(ctx.config.clock, ownerDeadline(ctx.config, now));
-  const give = Date.now() + Math.min(ownerWindowMs(ctx.config), 4 * ctx.config.kvTimeoutMs);
+  const give = Date.now() + ownerWaitMs(ctx.config);
   try {
     await retryUntilDone(async () => {
       if (!fence.isOpen()) return "left to a healer";

@@ -11,7 +11,7 @@ import { asStringOrNull, execTxItems } from "./kv";
  * The work a debit starts and leaves running: kept with its outcome (`pending`), so the
  * caller hands exactly its own request's work to the platform's `waitUntil`.
  */
-export class PendingWork {
+class PendingWork {
   private readonly tasks: Promise<unknown>[] = [];
 
   add(task: Promise<unknown>): void {
@@ -135,7 +135,8 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, tran
           reading.onDecided?.();
         }
         // At most one retry per request, with a new debit (its own id).
-        if (decision.retry === "after_grants" && (await ensureGrants(ctx, userId, [...reading.missingGrants, ...reading.pendingGrants]))) {
+        if (decision.retry === "after_grants") {
+          await ensureGrants(ctx, userId, [...reading.missingGrants, ...reading.pendingGrants]);
           return attempt(prepareDebit(ctx, request), true);
         }
         if (decision.retry === "after_batch") {

@@ -36,6 +36,15 @@ export function ownerDeadline(config: Pick<MeteringConfig, "healAfterMs" | "kvTi
   return at + ownerWindowMs(config) - config.kvTimeoutMs;
 }
 
+/**
+ * How long an owner waits, polling, for something another actor is one or two round trips
+ * from finishing (a claimed grant, the debits a reset carries): a few timeouts, never past
+ * its own window.
+ */
+export function ownerWaitMs(config: Pick<MeteringConfig, "healAfterMs" | "kvTimeoutMs">): number {
+  return Math.min(ownerWindowMs(config), 4 * config.kvTimeoutMs);
+}
+
 /** How long into a pass a healer may still send a step. */
 export function healPassMs(config: Pick<MeteringConfig, "kvTimeoutMs">): number {
   return 4 * config.kvTimeoutMs;

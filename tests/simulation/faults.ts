@@ -38,8 +38,8 @@ export class Weather {
   /**
    * Called once per scheduler step: now and then trouble starts (`rate` scales how often,
    * per seed); it ends on its own. Bounds (README "Limits"): an outage never lasts so long
-   * that a failed debit's void cannot land before a healer acts (voidDebit retries for
-   * 80 % of healAfterMs). A partition may last longer: requests still arrive (and voids
+   * that a failed debit's void cannot land before a healer acts (voidDebit retries until its
+   * owner's deadline, op.at + healAfterMs / 2 − kvTimeoutMs). A partition may last longer: requests still arrive (and voids
    * land), only answers are lost.
    */
   evolve(p: Prng, rate: number, instances: string[], trace: Trace): void {
