@@ -1,6 +1,5 @@
 import { checkInvariants, type HistoryEntry, type LedgerSnapshot, periodOf } from "../../lib/metering";
 import type { Model, UserModel } from "./model";
-import { METERING } from "./world";
 
 /** A failed check: a stable name (what a report cites) and what was seen. */
 export interface Violation {
@@ -30,7 +29,12 @@ export function iso(t: number): string {
   return new Date(t).toISOString();
 }
 
-export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model, answeredBy: number, carried: ReadonlySet<string>): Violation[] {
+/** From the store's order of transactions: did a grant win its claim before a reset landed? */
+export type ClaimedBeforeReset = (grantId: string, resetId: string) => boolean;
+
+export function stepChecks(
+  ledger: LedgerSnapshot, user: UserModel, model: Model, answeredBy: number, carried: ReadonlySet<string>, claimedBeforeReset: ClaimedBeforeReset,
+): Violation[] {
   const out: Violation[] = [];
   const add = (check: string, detail: string) => out.push({ check, userId: user.id, detail });
   for (const problem of checkInvariants(ledger, { historyComplete: true })) {
@@ -61,7 +65,7 @@ export function stepChecks(ledger: LedgerSnapshot, user: UserModel, model: Model
         add("reset-isolates-old-ledger/refund", `refund ${e.id} of debit ${e.ref}, answered before the reset at ${iso(user.lastReset.startedAt)}, was applied to the new ledger (+${e.amount})`);
       }
     }
-    const grant = grantOf(e, ledger.history);
+    const grant = grantOf(e, ledger.history, claimedBeforeReset);
     if (grant !== null) grantsIn.set(grant, [...(grantsIn.get(grant) ?? []), `${e.type} ${e.id} +${e.amount}`]);
     const label = creditLabel(e);
     if (e.type === "credit" && label !== null) credits.set(label, (credits.get(label) ?? 0) + 1);
@@ -114,13 +118,11 @@ export function finalChecks(ledger: LedgerSnapshot, user: UserModel, carried: Re
  * claimed before a reset in the same month and applied after it is the one race the
  * design leaves open (README "Limits": a top-up's amount is read before it is added, and a
  * reset can land in between): not counted, so the check keeps catching every other case.
+ * "Claimed before the reset landed" is read from the store's own order of transactions,
+ * not guessed from stamps (a reset lands up to half the heal delay after its stamp).
  */
-// "Before the reset" as far as the entries' stamps can tell: a reset lands up to half the heal
-// delay after its stamp (timing.ts), and stamps come from clocks up to kvTimeoutMs apart.
-const RESET_LANDS_WITHIN_MS = METERING.healAfterMs! / 2 + METERING.kvTimeoutMs!;
-
-function grantOf(e: HistoryEntry, history: readonly HistoryEntry[]): string | null {
-  const resetAfter = (month: string) => history.some((r) => r.type === "reset" && r.at + RESET_LANDS_WITHIN_MS > e.at && periodOf(r.at) === month);
+function grantOf(e: HistoryEntry, history: readonly HistoryEntry[], claimedBeforeReset: ClaimedBeforeReset): string | null {
+  const resetAfter = (month: string) => history.some((r) => r.type === "reset" && periodOf(r.at) === month && claimedBeforeReset(e.id, r.id));
   if (e.type === "refill") {
     const month = e.amount > 0 ? (/^Monthly allowance (\d{4}-\d{2})$/.exec(e.reason ?? "")?.[1] ?? periodOf(e.at)) : null;
     return month !== null && resetAfter(month) ? null : month;

@@ -222,6 +222,8 @@ class Simulation {
     return watched;
   }
 
+  private readonly claimedBeforeReset = (grantId: string, resetId: string) => this.store.claimedBeforeReset(grantId, resetId);
+
   private violate(v: Violation): void {
     const key = `${v.check}|${v.userId}|${v.detail}`;
     if (this.seen.has(key)) return;
@@ -272,7 +274,7 @@ class Simulation {
       const ledger = await readLedger(this.oracle.context, userId);
       this.openCount.set(userId, ledger.openIds.length);
       const carried = await this.carriedBy(userId);
-      for (const v of stepChecks(ledger, this.model.user(userId), this.model, this.time.now() - ANSWER_GRACE_MS, carried)) this.violate(v);
+      for (const v of stepChecks(ledger, this.model.user(userId), this.model, this.time.now() - ANSWER_GRACE_MS, carried, this.claimedBeforeReset)) this.violate(v);
     }
   }
 
@@ -310,7 +312,7 @@ class Simulation {
       const ledger = await readLedger(this.oracle.context, user.id);
       this.openCount.set(user.id, ledger.openIds.length);
       const carried = await this.carriedBy(user.id);
-      for (const v of [...stepChecks(ledger, user, this.model, Infinity, carried), ...finalChecks(ledger, user, carried)]) this.violate(v);
+      for (const v of [...stepChecks(ledger, user, this.model, Infinity, carried, this.claimedBeforeReset), ...finalChecks(ledger, user, carried)]) this.violate(v);
     }
     this.trace.note(`settled ${why}: ${this.model.users.size} users checked`);
     this.faults.enabled = true;

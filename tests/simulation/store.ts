@@ -33,7 +33,10 @@ export class SimStore {
   private readonly refundOpOf = new Map<string, string>();
   /** Debit id → store seq at which its refund changed the balance. */
   readonly refundAppliedAt = new Map<string, number>();
-  readonly applied: Applied[] = [];
+  /** Grant operation id → store seq at which it won its `g:<name>` claim (SET … NX GET → nil). */
+  private readonly grantClaimedAt = new Map<string, number>();
+  /** Reset id → store seq at which the reset landed. */
+  private readonly resetLandedAt = new Map<string, number>();
   /**
    * Operation id → how many transactions gave its debit back (INCRBY bal with DEL r:<id>),
    * and how many applied its claimed tokens (INCRBY bal with COPY to r:<id>). Either one
@@ -75,10 +78,7 @@ export class SimStore {
     const commands = commandsOf(path, body);
     const replies = repliesOf(path, answer);
     this.observe(seq, commands, replies, `${from} applied ${new Date(Date.now()).toISOString().slice(11, 23)}`);
-    if (this.applied.length > 2_000) this.applied.splice(0, 1_000);
-    const applied = { seq, at: Date.now(), from, summary: summarize(commands, this.namespace, answer.status === 200 ? "" : ` → HTTP ${answer.status}`) };
-    this.applied.push(applied);
-    this.onApplied?.(applied);
+    this.onApplied?.({ seq, at: Date.now(), from, summary: summarize(commands, this.namespace, answer.status === 200 ? "" : ` → HTTP ${answer.status}`) });
     return answer;
   }
 
@@ -86,6 +86,13 @@ export class SimStore {
     const users = [...this.touched];
     this.touched.clear();
     return users;
+  }
+
+  /** Whether grant `grantId` won its claim before reset `resetId` landed (both seen by the store). */
+  claimedBeforeReset(grantId: string, resetId: string): boolean {
+    const claimed = this.grantClaimedAt.get(grantId);
+    const landed = this.resetLandedAt.get(resetId);
+    return claimed !== undefined && landed !== undefined && claimed < landed;
   }
 
   close(): Promise<void> {
@@ -107,6 +114,7 @@ export class SimStore {
       if (name === "set" && voidOf && reply === "OK") this.voided.add(voidOf[1]!);
       const claim = /:rf:([a-z]+_[0-9a-f]{32})$/.exec(key);
       if (name === "set" && claim && reply === null) this.refundOpOf.set(command[2]!, claim[1]!);
+      if (name === "set" && /:g:[^:]+$/.test(key) && reply === null && !this.grantClaimedAt.has(command[2]!)) this.grantClaimedAt.set(command[2]!, seq);
       const copied = /:r:([a-z]+_[0-9a-f]{32})$/.exec(command[2] ?? "");
       if (name === "copy" && copied && reply === 1) {
         const debit = this.refundOpOf.get(copied[1]!);
@@ -122,7 +130,10 @@ export class SimStore {
       this.resetSeq.set(user, seq);
       const marker = commands.find((c) => (c[0] ?? "").toLowerCase() === "hset" && (c[1] ?? "").endsWith(":reset"));
       const idAt = marker ? marker.indexOf("id") : -1;
-      if (marker && idAt > 1) this.resetId.set(user, marker[idAt + 1] ?? "");
+      if (marker && idAt > 1) {
+        this.resetId.set(user, marker[idAt + 1] ?? "");
+        this.resetLandedAt.set(marker[idAt + 1] ?? "", seq);
+      }
     }
     if (decr !== undefined) {
       for (const c of commands) {
