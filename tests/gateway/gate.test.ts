@@ -513,11 +513,38 @@ describe("the pass signer", () => {
   });
 });
 
+describe("the gate refuses a forged cookie write before it verifies the cookie", () => {
+  it.each([
+    ["a garbage cookie", "tollgate_session=not-a-jwt"],
+    ["an expired-looking cookie", `tollgate_session=${"e".repeat(40)}.${"f".repeat(40)}.${"g".repeat(43)}`],
+  ])("%s from another site is a 403, and a form body a 415, whoever's cookie it is (never a 401)", async (_label, cookie) => {
+    let verified = 0;
+    const gate = createGate({
+      verify: async () => {
+        verified++;
+        return { status: "refused", code: "token_malformed", message: "x" };
+      },
+      debit: async () => {
+        throw new Error("must not be reached");
+      },
+      pricing: PRICING, signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
+    });
+    expect((await problemOf(await gate(post("/api/chat", { cookie, "sec-fetch-site": "cross-site" })))).body).toMatchObject({ code: "cross_origin_request" });
+    expect((await problemOf(await gate(post("/api/chat", { cookie, "content-type": "text/plain" })))).body).toMatchObject({ code: "unsupported_media_type" });
+    expect(verified).toBe(0);
+  });
+});
+
 describe("the gate in development: foreign Hosts (DNS rebinding)", () => {
   it("refuses a request addressed to another name with 421 before verifying or charging anything", async () => {
     let debits = 0;
+    let verified = 0;
+    const real = createTokenVerifier(createAuthConfig({ secret: SECRET, production: false }));
     const gate = createGate({
-      verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: false })),
+      verify: (token) => {
+        verified++;
+        return real(token);
+      },
       debit: async () => {
         debits++;
         throw new Error("must not be reached");
@@ -529,7 +556,7 @@ describe("the gate in development: foreign Hosts (DNS rebinding)", () => {
     const refusal = await problemOf(await gate(rebound));
     expect(refusal.status).toBe(421);
     expect(refusal.body).toMatchObject({ code: "host_not_allowed" });
-    expect(debits).toBe(0);
+    expect([verified, debits]).toEqual([0, 0]);
     // Its own name goes on to authentication (here: no credential, 401).
     expect((await problemOf(await gate(post("/api/generate/article", { host: "localhost:3000" })))).status).toBe(401);
   });
