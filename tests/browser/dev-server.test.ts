@@ -9,8 +9,8 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
+import { connect, createServer } from "node:net";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { Browser } from "playwright-core";
@@ -139,6 +139,22 @@ describe("npm run dev, with nothing configured", () => {
     expect(generated.status).toBe(200);
     expect(generated.headers["x-tokens-cost"]).toBe("3");
   }, 180_000);
+});
+
+describe("npm run dev listens on loopback only", () => {
+  // Every machine that runs CI has a non-loopback interface; one without has nothing to show.
+  const external = Object.values(networkInterfaces()).flat().find((a) => a !== undefined && a.family === "IPv4" && !a.internal)?.address;
+
+  it.skipIf(external === undefined)("the app cannot be reached on the machine's other address", async () => {
+    const reached = await new Promise<boolean>((done) => {
+      const socket = connect({ host: external!, port }, () => {
+        socket.destroy();
+        done(true);
+      });
+      socket.on("error", () => done(false));
+    });
+    expect(reached).toBe(false);
+  });
 });
 
 describe("npm run dev refuses requests addressed to another name (DNS rebinding)", () => {
