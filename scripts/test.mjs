@@ -97,14 +97,19 @@ function pings(port) {
   });
 }
 
-/** Starts a private redis-server (nothing persisted, loopback only); resolves to its URL and stop(). */
-async function startPrivateRedis() {
+/** The redis-server binary, installed from Debian's packages when missing (as root). */
+function ensureRedisServer() {
   let binary = findExecutable(["redis-server"], SEARCH_PATH);
   if (binary === undefined) {
     ensureDebianPackage("redis-server", "redis-server");
     binary = findExecutable(["redis-server"], SEARCH_PATH);
     if (binary === undefined) fail("redis-server is still not on PATH after installing it.");
   }
+  return binary;
+}
+
+/** Starts a private redis-server (nothing persisted, loopback only); resolves to its URL and stop(). */
+async function startPrivateRedis(binary) {
   const dir = mkdtempSync(join(tmpdir(), "tollgate-test-redis-"));
   // A free port can be taken between our probe and Redis's bind: try a few.
   for (let attempt = 0; attempt < 5; attempt += 1) {
@@ -135,12 +140,16 @@ async function main() {
   checkNode();
   const env = { ...process.env, NEXT_TELEMETRY_DISABLED: "1" };
   env.CHROMIUM_PATH = ensureChromium();
+  // The suite's own Redis, and the binary the tests that need a Redis of their own (a
+  // different configuration: tests/kv-server/script-busy.test.ts) start, wherever it lives.
+  const redisServer = ensureRedisServer();
+  env.REDIS_SERVER_PATH = redisServer;
 
   let stopRedis = () => {};
   if (process.env.REDIS_URL) {
     process.stdout.write(`npm test: Redis from REDIS_URL (its database and the next four are the suite's)\n`);
   } else {
-    const redis = await startPrivateRedis();
+    const redis = await startPrivateRedis(redisServer);
     env.REDIS_URL = redis.url;
     stopRedis = redis.stop;
     process.stdout.write(`npm test: private Redis at ${redis.url} for this run\n`);

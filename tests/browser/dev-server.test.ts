@@ -9,13 +9,14 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { networkInterfaces, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "./support/browser";
+import { freePort } from "../support/ports";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const TSX = resolve(ROOT, "node_modules/.bin/tsx");
@@ -33,13 +34,6 @@ function freshEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...Object.fromEntries(kept), NODE_ENV: "development", NEXT_TELEMETRY_DISABLED: "1", ...extra };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const address = server.address();
-  await new Promise((done) => server.close(done));
-  return typeof address === "object" && address !== null ? address.port : 0;
-}
 
 interface Answer {
   status: number;

@@ -5,13 +5,13 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createEmbeddedEngine, createRedisEngine, startKvServer, type Engine } from "../../lib/kv-server";
 import { sha1hex } from "../../lib/kv-server/redis/script-shas";
 import { plain } from "./helpers";
+import { freePort } from "../support/ports";
 
 const BUSY = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 const LIMIT_MS = 50;
@@ -187,7 +187,8 @@ describe("a long script on the Redis engine", () => {
 
   async function privateRedis(): Promise<string> {
     const port = await freePort();
-    redisServer = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--busy-reply-threshold", "100"], {
+    // The binary `npm test` found (it may live in /usr/sbin, off a user's PATH).
+    redisServer = spawn(process.env.REDIS_SERVER_PATH ?? "redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--busy-reply-threshold", "100"], {
       stdio: "ignore",
     });
     const url = `redis://127.0.0.1:${port}`;
@@ -224,13 +225,3 @@ describe("a long script on the Redis engine", () => {
   });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

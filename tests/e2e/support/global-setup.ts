@@ -7,6 +7,7 @@ import { createKvClient } from "../../../lib/kv-client";
 import { checkInvariants, createMetering, readLedger } from "../../../lib/metering";
 import { E2E_SECRETS, type E2eContext } from "./context";
 import { suiteRedisUrl } from "../../support/redis";
+import { freePort } from "../../support/ports";
 
 /**
  * The real app, as users run it: `next build` + `next start`, talking to the local KV
@@ -123,13 +124,6 @@ function nextBin(): string {
   return new URL("../../../node_modules/next/dist/bin/next", import.meta.url).pathname;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number, log: () => string): Promise<void> {
   const end = Date.now() + timeoutMs;
