@@ -67,7 +67,8 @@ async function main(): Promise<number> {
   try {
     // Outside production, the same local secret `npm run dev` hands the app (made here if
     // this runs first), so the token works against `npm run dev` with nothing configured.
-    const local = isProductionEnv(process.env) ? null : developmentSecrets(process.env);
+    // With only an IdP (AUTH_JWKS_URL) there is nothing to sign with here: make no file either.
+    const local = isProductionEnv(process.env) || process.env.AUTH_JWKS_URL ? null : developmentSecrets(process.env);
     if (local?.env.AUTH_JWT_SECRET !== undefined) signer = `the local development secret in ${local.files[0]}`;
     config = authConfigFromEnv({ ...process.env, ...local?.env });
   } catch (error) {
