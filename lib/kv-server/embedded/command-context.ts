@@ -64,11 +64,19 @@ export function numberArg(text: string): number {
   return parseInt64AsNumber(text) ?? fail(ErrorText.notInteger);
 }
 
+/**
+ * Redis's getRangeLongFromObjectOrReply(min, LONG_MAX): a whole number of at least `min`,
+ * with one error text for "abc" and for a number too small, as Redis answers both.
+ */
+export function atLeastArg(text: string, min: number, message: string): number {
+  const value = parseInt64AsNumber(text);
+  if (value === undefined || value < min) fail(message);
+  return value;
+}
+
 /** getPositiveLongFromObjectOrReply: a count that must be >= 0; even "abc" gets the "positive" text. */
 export function countArg(text: string): number {
-  const value = parseInt64AsNumber(text);
-  if (value === undefined || value < 0) fail(ErrorText.mustBePositive);
-  return value;
+  return atLeastArg(text, 0, ErrorText.mustBePositive);
 }
 
 /** The value at `key` if it has type `type`; WRONGTYPE if it has another. */

@@ -1,6 +1,6 @@
 import { ErrorText, type Reply } from "../../reply";
-import { INT64_MIN, parseInt64AsNumber } from "../numbers/int64";
-import { arg, fail, intArg, read, sameWord, type CommandContext, type CommandSpec } from "../command-context";
+import { INT64_MIN } from "../numbers/int64";
+import { arg, atLeastArg, fail, intArg, read, sameWord, type CommandContext, type CommandSpec } from "../command-context";
 
 /** LINSERT and LPOS: list commands that find elements by value. */
 
@@ -33,9 +33,9 @@ function lpos(ctx: CommandContext, args: readonly string[]): Reply {
       // Redis 7.0 negates LONG_MIN into itself, which then matches from the first hit on.
       rank = value === INT64_MIN ? -1 : Number(value);
     } else if (sameWord(word, "count") && hasValue) {
-      count = positiveArg(arg(args, ++i), "ERR COUNT can't be negative");
+      count = atLeastArg(arg(args, ++i), 0, "ERR COUNT can't be negative");
     } else if (sameWord(word, "maxlen") && hasValue) {
-      maxlen = positiveArg(arg(args, ++i), "ERR MAXLEN can't be negative");
+      maxlen = atLeastArg(arg(args, ++i), 0, "ERR MAXLEN can't be negative");
     } else {
       fail(ErrorText.syntax);
     }
@@ -57,12 +57,6 @@ function lpos(ctx: CommandContext, args: readonly string[]): Reply {
   return count === undefined ? (found[0] ?? null) : found;
 }
 
-/** getPositiveLongFromObjectOrReply with a message: the same text for "abc" and "-1". */
-function positiveArg(text: string, message: string): number {
-  const value = parseInt64AsNumber(text);
-  if (value === undefined || value < 0) fail(message);
-  return value;
-}
 
 export const listPositionCommands: CommandSpec[] = [
   { name: "linsert", arity: 5, write: true, handler: linsert },

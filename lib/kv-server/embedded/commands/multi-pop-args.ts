@@ -1,6 +1,5 @@
 import { ErrorText } from "../../reply";
-import { arg, fail, sameWord } from "../command-context";
-import { parseInt64AsNumber } from "../numbers/int64";
+import { arg, atLeastArg, fail, sameWord } from "../command-context";
 
 export interface MultiPopArgs<End extends string> {
   readonly keys: readonly string[];
@@ -14,7 +13,7 @@ export interface MultiPopArgs<End extends string> {
  * zmpopGenericCommand): `ends` are the two words for where to pop from.
  */
 export function parseMultiPop<End extends string>(args: readonly string[], ends: readonly [End, End]): MultiPopArgs<End> {
-  const numkeys = atLeastOneArg(arg(args, 1), "ERR numkeys should be greater than 0");
+  const numkeys = atLeastArg(arg(args, 1), 1, "ERR numkeys should be greater than 0");
   const whereIndex = 2 + numkeys;
   if (whereIndex >= args.length) fail(ErrorText.syntax);
   const where = arg(args, whereIndex);
@@ -22,7 +21,7 @@ export function parseMultiPop<End extends string>(args: readonly string[], ends:
   let count: number | undefined;
   for (let i = whereIndex + 1; i < args.length; i++) {
     if (count === undefined && sameWord(args[i], "count") && i + 1 < args.length) {
-      count = atLeastOneArg(arg(args, ++i), "ERR count should be greater than 0");
+      count = atLeastArg(arg(args, ++i), 1, "ERR count should be greater than 0");
     } else {
       fail(ErrorText.syntax);
     }
@@ -30,9 +29,3 @@ export function parseMultiPop<End extends string>(args: readonly string[], ends:
   return { keys: args.slice(2, whereIndex), end, count: count ?? 1 };
 }
 
-/** getRangeLongFromObjectOrReply(1, LONG_MAX) with a message, as Redis parses numkeys and COUNT here. */
-function atLeastOneArg(text: string, message: string): number {
-  const value = parseInt64AsNumber(text);
-  if (value === undefined || value < 1) fail(message);
-  return value;
-}

@@ -1,7 +1,8 @@
 import { ErrorText, type Reply } from "../../reply";
-import { INT64_MIN, parseInt64AsNumber } from "../numbers/int64";
+import { INT64_MIN } from "../numbers/int64";
 import {
   arg,
+  atLeastArg,
   countArg,
   deleteIfEmpty,
   fail,
@@ -121,15 +122,12 @@ function combineInto(operation: SetOperation) {
 
 /** SINTERCARD numkeys key [key ...] [LIMIT limit]: the intersection's size, counting stops at LIMIT. */
 function sintercard(ctx: CommandContext, args: readonly string[]): Reply {
-  const numkeys = parseInt64AsNumber(arg(args, 1));
-  if (numkeys === undefined || numkeys < 1) fail("ERR numkeys should be greater than 0");
+  const numkeys = atLeastArg(arg(args, 1), 1, "ERR numkeys should be greater than 0");
   if (numkeys > args.length - 2) fail("ERR Number of keys can't be greater than number of args");
   let limit = 0;
   for (let i = 2 + numkeys; i < args.length; i++) {
     if (sameWord(args[i], "limit") && i + 1 < args.length) {
-      const value = parseInt64AsNumber(arg(args, ++i));
-      if (value === undefined || value < 0) fail("ERR LIMIT can't be negative");
-      limit = value;
+      limit = atLeastArg(arg(args, ++i), 0, "ERR LIMIT can't be negative");
     } else {
       fail(ErrorText.syntax);
     }

@@ -1,8 +1,8 @@
 import { ErrorText, type Reply } from "../../reply";
-import { parseInt64, parseInt64AsNumber } from "../numbers/int64";
+import { parseInt64 } from "../numbers/int64";
 import { parseDouble } from "../numbers/parse-float";
 import { compareEntries, formatScore, SortedSet, type ScoredMember } from "../sorted-set";
-import { arg, fail, sameWord, type CommandContext, type CommandSpec } from "../command-context";
+import { arg, atLeastArg, fail, sameWord, type CommandContext, type CommandSpec } from "../command-context";
 
 /**
  * ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD
@@ -76,9 +76,7 @@ function parse(ctx: CommandContext, args: readonly string[], form: Form): Parsed
       withScores = true;
       i += 1;
     } else if (form.cardinalityOnly && remaining >= 2 && sameWord(word, "limit")) {
-      const value = parseInt64AsNumber(arg(args, i + 1));
-      if (value === undefined || value < 0) fail("ERR LIMIT can't be negative");
-      limit = value;
+      limit = atLeastArg(arg(args, i + 1), 0, "ERR LIMIT can't be negative");
       i += 2;
     } else {
       fail(ErrorText.syntax);
