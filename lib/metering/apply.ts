@@ -25,7 +25,7 @@ import { type Fence, FenceClosedError, fenceUntil, ownerDeadline } from "./timin
  */
 export interface ApplySpec {
   keys: UserKeys;
-  kind: Exclude<OperationKind, "debit" | "carry">;
+  kind: Exclude<OperationKind, "debit" | "hold" | "carry">;
   guardKey: string;
   guardTtlSeconds: number;
   /** Further claims set together with the guard (e.g. the month a seed grant stands for). */
@@ -149,7 +149,7 @@ export async function applyClaimed(
   op: Operation,
   fence: Fence,
 ): Promise<ApplyOutcome> {
-  if (op.kind === "debit" || op.kind === "carry") throw new TypeError("applyClaimed is for operations that add tokens");
+  if (op.kind === "debit" || op.kind === "hold" || op.kind === "carry") throw new TypeError("applyClaimed is for operations that add tokens");
   const amount = op.target === null ? op.amount : Math.max(0, op.target - (await balanceAtRest(ctx, keys)));
   if (!fence.isOpen()) throw new FenceClosedError(`applying ${op.id}`);
   const tx = ctx.kv.multi();
@@ -185,7 +185,7 @@ export async function settleApplied(ctx: MeteringContext, keys: UserKeys, op: Op
   await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
 }
 
-const ENTRY_TYPE: Record<Exclude<OperationKind, "debit" | "carry">, EntryType> = {
+const ENTRY_TYPE: Record<Exclude<OperationKind, "debit" | "hold" | "carry">, EntryType> = {
   credit: "credit",
   refund: "refund",
   refill: "refill",
@@ -194,7 +194,7 @@ const ENTRY_TYPE: Record<Exclude<OperationKind, "debit" | "carry">, EntryType> =
 export function appliedEntry(op: Operation, balanceAfter: number): HistoryEntry {
   const entry: HistoryEntry = {
     id: op.id,
-    type: ENTRY_TYPE[op.kind as Exclude<OperationKind, "debit" | "carry">],
+    type: ENTRY_TYPE[op.kind as Exclude<OperationKind, "debit" | "hold" | "carry">],
     amount: op.amount,
     balanceAfter,
     reason: op.reason,

@@ -194,7 +194,8 @@ export function appendDebit(steps: TxSteps, ctx: MeteringContext, d: PreparedDeb
   steps.write((tx) => tx.expire(keys.result(op.id), keepSeconds));
   steps.write((tx) => tx.hset(keys.op(op.id), operationFields(op)));
   steps.write((tx) => tx.expire(keys.op(op.id), keepSeconds));
-  steps.write((tx) => tx.zadd(keys.open, { score: op.at, member: openMember(op.id, op.amount) }));
+  // A hold is in flight until its deadline: the healer's delay counts from there (hold.ts).
+  steps.write((tx) => tx.zadd(keys.open, { score: op.hold?.deadline ?? op.at, member: openMember(op.id, op.amount) }));
   steps.write((tx) => tx.hincrby(keys.totals, "debits", op.amount));
   steps.write((tx) => tx.hincrby(keys.totals, "generations", 1));
   steps.write((tx) => tx.hincrby(keys.totals, `used:${op.period}`, op.amount));

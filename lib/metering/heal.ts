@@ -3,6 +3,7 @@ import type { MeteringContext } from "./context";
 import { appendCompensate, debitEntry } from "./debit";
 import { KvUnavailableError } from "./errors";
 import { appendSettle } from "./history";
+import { finishHold } from "./hold";
 import { parseIdempotencyRecord } from "./idempotency-record";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, execTxItems } from "./kv";
@@ -41,6 +42,7 @@ export interface HealFacts {
 export type HealDecision =
   | { status: "drop"; deleteRecord: boolean }
   | { status: "settle_debit" }
+  | { status: "finish_hold" }
   | { status: "compensate"; releaseIdempotencyKey: boolean; carriedBy: string | null }
   | { status: "apply" }
   | { status: "carry" }
@@ -55,6 +57,10 @@ export type HealDecision =
  *   debit refunded meanwhile                               → settle (the refund gave it back)
  *   debit, r ≥ 0, not voided, owns its Idempotency-Key     → settle (it was paid)
  *   debit otherwise (r < 0, voided, lost the key's race)   → compensate (give it back)
+ *   hold never applied                                     → drop
+ *   hold voided, or r < 0 and not made partial             → compensate (what it holds)
+ *   hold otherwise (its deadline is healAfterMs past)      → finish: claim the expiry
+ *     charge unless its owner claimed one, release the rest, write its entry (hold.ts)
  *   claimed credit/refill/refund still named by its guard  → apply, then settle
  *   claimed but the guard names another op                 → drop (it lost the claim)
  *   applied credit/refill/refund                           → settle
@@ -68,6 +74,13 @@ export function decideHeal(id: string, facts: HealFacts): HealDecision {
     const lostIdempotencyRace = op.idempotencyKey !== null && holder !== id;
     if (refunded || (after >= 0 && !voided && !lostIdempotencyRace)) return { status: "settle_debit" };
     return { status: "compensate", releaseIdempotencyKey: op.idempotencyKey !== null && holder === id, carriedBy: facts.carriedBy };
+  }
+  if (op.kind === "hold") {
+    if (after === null) return { status: "drop", deleteRecord: false };
+    // A partial hold (hold.ts) holds less than it asked for: its owner gave the shortfall back.
+    const partial = op.hold != null && op.amount < op.hold.requested;
+    if (voided || (after < 0 && !partial)) return { status: "compensate", releaseIdempotencyKey: false, carriedBy: facts.carriedBy };
+    return { status: "finish_hold" };
   }
   if (op.kind === "carry") return { status: "carry" };
   if (op.state === "claimed") return holder === id ? { status: "apply" } : { status: "drop", deleteRecord: true };
@@ -151,6 +164,10 @@ async function healLocked(
         appendSettle(tx, keys, debitEntry(op!, facts.after!), ctx.config.historyLimit);
         report.settled++;
         break;
+      case "finish_hold":
+        await finishHold(ctx, keys, op!, facts.after!, fence);
+        report.settled++;
+        continue;
       case "compensate":
         appendCompensate(tx, keys, op!, decision.releaseIdempotencyKey, decision.carriedBy);
         report.compensated++;

@@ -27,7 +27,19 @@ export interface HistoryEntry {
    * grants, automatic refunds) and on entries written before it existed.
    */
   actor?: string;
+  /**
+   * For a hold (hold.ts): what it held. The entry's amount is minus the charge, and
+   * held − charge went back to the balance in the same transaction.
+   */
+  held?: number;
+  /**
+   * For a hold: how it ended. "settled" by the request with what it used; "expired" when
+   * nobody settled it by its deadline and a healer charged it in full or released it.
+   */
+  ended?: HoldEnding;
 }
+
+export type HoldEnding = "settled" | "expired";
 
 /**
  * Writes a settled entry and closes its operation, idempotently: the entry is a sorted-set
@@ -36,21 +48,28 @@ export interface HistoryEntry {
  * push a real entry out: it never reaches the history at all.
  */
 export function appendSettle(tx: Transaction, keys: UserKeys, entry: HistoryEntry, historyLimit: number): void {
+  appendSettleEntry(tx, keys, entry, openMember(entry.id, entry.type === "debit" ? -entry.amount : 0), historyLimit);
+}
+
+/** appendSettle for an operation whose `open` member is not its entry's amount (a hold: what it held). */
+export function appendSettleEntry(tx: Transaction, keys: UserKeys, entry: HistoryEntry, openMemberOfIt: string, historyLimit: number): void {
   tx.zadd(keys.history, { score: entry.at, member: encodeEntry(entry) });
   tx.zremrangebyrank(keys.history, 0, -(historyLimit + 1));
   tx.del(keys.result(entry.id));
-  tx.zrem(keys.open, openMember(entry.id, entry.type === "debit" ? -entry.amount : 0));
+  tx.zrem(keys.open, openMemberOfIt);
 }
 
 export function encodeEntry(entry: HistoryEntry): string {
   // Fixed key order: the same entry always encodes to the same member (a reset's carry step
   // removes its entry by value). Optional fields go last and only when present, so an entry
   // without them encodes exactly as it did before they existed.
-  const { id, type, amount, balanceAfter, reason, route, at, ref, actor } = entry;
+  const { id, type, amount, balanceAfter, reason, route, at, ref, actor, held, ended } = entry;
   return JSON.stringify({
     id, type, amount, balanceAfter, reason, route, at,
     ...(ref === undefined ? {} : { ref }),
     ...(actor === undefined ? {} : { actor }),
+    ...(held === undefined ? {} : { held }),
+    ...(ended === undefined ? {} : { ended }),
   });
 }
 
@@ -75,6 +94,8 @@ export function decodeEntry(raw: unknown): HistoryEntry {
   };
   if (typeof e.ref === "string") entry.ref = e.ref;
   if (typeof e.actor === "string") entry.actor = e.actor;
+  if (typeof e.held === "number") entry.held = e.held;
+  if (e.ended === "settled" || e.ended === "expired") entry.ended = e.ended;
   return entry;
 }
 

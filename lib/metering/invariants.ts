@@ -9,7 +9,9 @@ import type { LedgerSnapshot } from "./stats";
  *   I3 when the history is complete, its amounts sum to the balance, and every
  *      settled debit left the balance non-negative;
  *   I5 at rest, the totals are not negative (no refund without its debit, no debit counted
- *      twice).
+ *      twice);
+ *   I6 a settled hold charged between 0 and what it held, and ended once: its id is in the
+ *      history once (hold.ts).
  *
  * "At rest" means no operation is open. "Complete" means nothing was trimmed: the caller
  * knows (history shorter than the limit and never reset mid-flight).
@@ -34,6 +36,13 @@ export function checkInvariants(ledger: LedgerSnapshot, { historyComplete }: Inv
   for (const e of history) {
     if (e.type === "debit" && e.balanceAfter < 0) problems.push(`I3: settled debit ${e.id} left the balance at ${e.balanceAfter}`);
   }
+  const holdEntries = new Map<string, number>();
+  for (const e of history) {
+    if (e.held === undefined) continue;
+    holdEntries.set(e.id, (holdEntries.get(e.id) ?? 0) + 1);
+    if (e.amount > 0 || -e.amount > e.held) problems.push(`I6: hold ${e.id} charged ${-e.amount} of the ${e.held} it held`);
+  }
+  for (const [id, n] of holdEntries) if (n > 1) problems.push(`I6: hold ${id} ended ${n} times`);
   // While a reset's carry step is open, a refund or compensation of a carried debit may
   // come before the carry that accounts for it: the totals are whole again at rest.
   if (atRest && (totals.debits < 0 || totals.refunds < 0 || totals.credits < 0 || totals.generations < 0)) {

@@ -19,6 +19,7 @@ import { assertUserId } from "./user-id";
  *   <ns>:{<user>}:ga:<name>      set when that grant's tokens are in the balance
  *   <ns>:{<user>}:cl:<key>       claim of a client-keyed credit → op id
  *   <ns>:{<user>}:rf:<debitId>   claim of the refund of one debit → op id
+ *   <ns>:{<user>}:hc:<holdId>    the charge a hold settles for, claimed once: "<charge>:<how>"
  *   <ns>:{<user>}:idem:<key>     Idempotency-Key of a metered request → debit id
  *   <ns>:{<user>}:idemres:<key>  the stored response for that key
  *   <ns>:{<user>}:heal           short lock: one healer per user at a time
@@ -52,6 +53,7 @@ export interface UserKeys {
   grantApplied(name: string): string;
   creditClaim(key: string): string;
   refundClaim(debitId: string): string;
+  holdCharge(holdId: string): string;
   idempotency(key: string): string;
   idempotentResponse(key: string): string;
 }
@@ -80,6 +82,7 @@ export function userKeys(namespace: string, userId: string): UserKeys {
     grantApplied: (name) => `${base}:ga:${name}`,
     creditClaim: (key) => `${base}:cl:${key}`,
     refundClaim: (debitId) => `${base}:rf:${debitId}`,
+    holdCharge: (holdId) => `${base}:hc:${holdId}`,
     idempotency: (key) => `${base}:idem:${key}`,
     idempotentResponse: (key) => `${base}:idemres:${key}`,
   };

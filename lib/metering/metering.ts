@@ -5,17 +5,22 @@ import { credit, type CreditRequest } from "./credit";
 import { type DebitOutcome, type DebitRequest, directTransport, storeIdempotentResponse } from "./debit";
 import { ensureGrants } from "./grants";
 import { heal, type HealReport } from "./heal";
+import { type HoldOutcome, type HoldRequest, runHold, type SettleByIdOutcome, settleHoldById } from "./hold";
 import type { HistoryEntry } from "./history";
 import type { MeteringKv } from "./kv";
 import { runMonthlyGrants, type MonthlyRunReport } from "./monthly";
 import { refund, type RefundOutcome } from "./refund";
 import { reset } from "./reset";
 import { runDebit } from "./run-debit";
-import { readLedger, statsFromLedger, type UserStats } from "./stats";
+import { readLedger, readOpenHolds, statsFromLedger, type UserStats } from "./stats";
 
 export interface Metering {
   readonly context: MeteringContext;
   debit(request: DebitRequest): Promise<DebitOutcome>;
+  /** Holds the most a usage-priced request may cost; the request settles it with what it used (hold.ts). */
+  hold(request: HoldRequest): Promise<HoldOutcome>;
+  /** Settles a hold taken by another instance (the middleware's), by its id: see hold.ts. */
+  settleHold(userId: string, holdId: string, charge: number): Promise<SettleByIdOutcome>;
   credit(request: CreditRequest): Promise<ApplyOutcome>;
   /** `actor`: the operator who asked for it, recorded in the history entry. */
   refund(userId: string, debitId: string, reason?: string | null, actor?: string | null): Promise<RefundOutcome>;
@@ -42,12 +47,14 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions): Meteri
       if (ledger.missingGrants.length > 0) await ensureGrants(ctx, userId, ledger.missingGrants);
       ledger = await readLedger(ctx, userId);
     }
-    return statsFromLedger(ctx, ledger);
+    return statsFromLedger(ctx, ledger, await readOpenHolds(ctx, ledger));
   }
 
   return {
     context: ctx,
     debit: (request) => runDebit(ctx, request, transport),
+    hold: (request) => runHold(ctx, request, transport),
+    settleHold: (userId, holdId, charge) => settleHoldById(ctx, userId, holdId, charge),
     credit: (request) => credit(ctx, request),
     refund: (userId, debitId, reason, actor) => refund(ctx, userId, debitId, reason, actor),
     reset: (userId, reason, actor) => reset(ctx, userId, reason, actor),

@@ -10,9 +10,10 @@ import { asIntOrNull, asRecord } from "./kv";
  * balance changed, the result is captured in `r:<id>`) → settled (the history has it, the
  * id has left the user's `open` set and `r:<id>` is gone). A refused debit is compensated
  * instead, and its record deleted. A reset opens a "carry" operation: carrying the debits it
- * found in flight over to the new ledger (reset.ts).
+ * found in flight over to the new ledger (reset.ts). A hold (hold.ts) is a debit whose amount
+ * is the most the request may cost, settled later by what it used.
  */
-export type OperationKind = "debit" | "credit" | "refund" | "refill" | "carry";
+export type OperationKind = "debit" | "hold" | "credit" | "refund" | "refill" | "carry";
 export type OperationState = "claimed" | "open";
 
 export interface Operation {
@@ -35,6 +36,8 @@ export interface Operation {
   usage: string | null;
   /** Keys set in the transaction that applies the operation (a grant's "applied" marker). */
   marks?: readonly string[];
+  /** For a hold (hold.ts): what it asked for, when it expires, and what a healer does then. */
+  hold?: HoldTerms | null;
   /** The operator who asked for it (history.ts `actor`); the healer writes it into the entry too. */
   actor?: string | null;
 }
@@ -51,12 +54,18 @@ export function operationFields(op: Operation): Record<string, string | number> 
   if (op.target !== null) fields.target = op.target;
   if (op.usage !== null) fields.usage = op.usage;
   if (op.actor != null) fields.actor = op.actor;
+  if (op.hold != null) {
+    fields.requested = op.hold.requested;
+    fields.deadline = op.hold.deadline;
+    fields.expiry = op.hold.onExpiry;
+    if (op.hold.held !== null) fields.held = op.hold.held;
+  }
   // Keys never contain "," (user ids cannot), so a plain list is unambiguous.
   if (op.marks !== undefined && op.marks.length > 0) fields.marks = op.marks.join(",");
   return fields;
 }
 
-const KINDS: ReadonlySet<string> = new Set(["debit", "credit", "refund", "refill", "carry"]);
+const KINDS: ReadonlySet<string> = new Set(["debit", "hold", "credit", "refund", "refill", "carry"]);
 const STATES: ReadonlySet<string> = new Set(["claimed", "open"]);
 
 /** Parses an HGETALL reply; null when the record does not exist (expired or compensated). */
@@ -87,7 +96,36 @@ export function parseOperation(id: string, raw: unknown): Operation | null {
     usage: str(h.usage),
     marks: typeof h.marks === "string" && h.marks !== "" ? h.marks.split(",") : [],
     actor: str(h.actor),
+    hold: kind === "hold" ? parseHoldTerms(id, h) : null,
   };
+}
+
+/**
+ * A hold's terms. While it is open, the operation's `amount` is what it holds (the request,
+ * or less when the balance covered only part of it); once settled, `amount` is the charge
+ * and `held` keeps what was held.
+ */
+export interface HoldTerms {
+  /** What the request asked to hold (the route's hold). */
+  requested: number;
+  /** Metering-clock time after which a healer finishes a hold nobody settled. */
+  deadline: number;
+  /** What the healer does then: charge what was held, or release it. */
+  onExpiry: HoldExpiry;
+  /** Set when the hold is settled: what it held. */
+  held: number | null;
+}
+
+export type HoldExpiry = "charge" | "release";
+
+function parseHoldTerms(id: string, h: Record<string, unknown>): HoldTerms {
+  const requested = asIntOrNull(h.requested, "hold.requested");
+  const deadline = asIntOrNull(h.deadline, "hold.deadline");
+  const onExpiry = String(h.expiry);
+  if (requested === null || deadline === null || (onExpiry !== "charge" && onExpiry !== "release")) {
+    throw new KvProtocolError(`hold ${id} is malformed`);
+  }
+  return { requested, deadline, onExpiry, held: asIntOrNull(h.held, "hold.held") };
 }
 
 /**
@@ -102,7 +140,7 @@ export function parseOpenMember(member: unknown): { id: string; debited: number 
   const text = String(member);
   const colon = text.lastIndexOf(":");
   const debited = Number(text.slice(colon + 1));
-  if (colon <= 0 || !Number.isSafeInteger(debited) || debited < 0) throw new KvProtocolError("malformed open operation");
+  if (colon <= 0 || colon === text.length - 1 || !Number.isSafeInteger(debited) || debited < 0) throw new KvProtocolError("malformed open operation");
   return { id: text.slice(0, colon), debited };
 }
 

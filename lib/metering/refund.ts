@@ -35,8 +35,11 @@ export async function refund(
   if (existing !== null) return { status: "already_refunded", debitId, refundId: existing };
   const op = parseOperation(debitId, rawOp);
   const after = asIntOrNull(rawResult, "debit result");
-  // A settled debit has no r:<id> any more; an open one must have been paid (r ≥ 0).
-  const paid = op !== null && op.kind === "debit" && (after === null || after >= 0) && voided === 0;
+  // A settled debit has no r:<id> any more; an open one must have been paid (r ≥ 0). A hold
+  // is refundable once settled (its charge is known), and only when it charged something.
+  const paid = op !== null && voided === 0 && (
+    (op.kind === "debit" && (after === null || after >= 0)) || (op.kind === "hold" && after === null && op.amount > 0)
+  );
   if (!paid || op === null) return { status: "not_refundable", debitId };
   // A debit settled before the user's last reset belongs to the old ledger.
   if (!(await inCurrentLedger(ctx, keys, op, lastReset ?? null))) return { status: "not_refundable", debitId };

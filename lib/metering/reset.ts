@@ -248,13 +248,18 @@ export async function inCurrentLedger(ctx: MeteringContext, keys: UserKeys, debi
   if (debit.at > Number(last.at) + ownerWindowMs(ctx.config) + ctx.config.kvTimeoutMs) return true;
   // A debit is sent at most a window after it is stamped and lands at most a window after
   // that (timing.ts): one stamped earlier than that before the reset landed before it.
-  if (debit.at < Number(last.at) - 2 * ownerWindowMs(ctx.config) - ctx.config.kvTimeoutMs) return false;
-  const member = openMember(debit.id, debit.amount);
-  const check = ctx.kv.multi();
-  check.zscore(keys.carry(String(last.id)), member);
-  check.zscore(keys.open, member);
-  check.zrange(keys.history, 0, -1);
-  const [carried, open, history] = await execTx(check, { timeoutMs: ctx.config.kvTimeoutMs });
-  if (carried !== null || open !== null) return true;
-  return asArray(history).some((e) => decodeEntry(e).id === debit.id);
+  // (A hold stays open until it is settled, however long ago it started: the store decides.)
+  if (debit.kind !== "hold" && debit.at < Number(last.at) - 2 * ownerWindowMs(ctx.config) - ctx.config.kvTimeoutMs) return false;
+  // The `open` member carries the amount taken: for a hold, what it asked for, or what it
+  // held once the shortfall was given back (a reset may have found either).
+  const amounts = new Set([debit.amount, debit.hold?.requested ?? debit.amount, debit.hold?.held ?? debit.amount]);
+  const check = new TxSteps(ctx.kv.multi());
+  const found = [...amounts].flatMap((amount) => [
+    check.read((t) => t.zscore(keys.carry(String(last.id)), openMember(debit.id, amount)), (raw) => raw !== null),
+    check.read((t) => t.zscore(keys.open, openMember(debit.id, amount)), (raw) => raw !== null),
+  ]);
+  const history = check.read((t) => t.zrange(keys.history, 0, -1), asArray);
+  const items = await execTxItems(check.tx, { timeoutMs: ctx.config.kvTimeoutMs });
+  if (found.some((read) => read(items))) return true;
+  return history(items).some((e) => decodeEntry(e).id === debit.id);
 }

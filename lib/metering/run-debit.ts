@@ -11,7 +11,7 @@ import { asStringOrNull, execTxItems } from "./kv";
  * The work a debit starts and leaves running: kept with its outcome (`pending`), so the
  * caller hands exactly its own request's work to the platform's `waitUntil`.
  */
-class PendingWork {
+export class PendingWork {
   private readonly tasks: Promise<unknown>[] = [];
 
   add(task: Promise<unknown>): void {

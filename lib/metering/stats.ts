@@ -3,7 +3,7 @@ import { grantNamesFor } from "./debit";
 import { decodeEntry, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asRecord, execTx } from "./kv";
-import { parseOpenMember } from "./operation";
+import { parseOpenMember, parseOperation } from "./operation";
 import { nextPeriodStart, periodOf } from "./period";
 
 export interface UserStats {
@@ -21,10 +21,24 @@ export interface UserStats {
   period: { id: string; used: number; allowance: number; resetsAt: number };
   /** Operations in flight (debits not yet settled). */
   pending: number;
+  /** Tokens held by requests still running (usage-priced routes): out of the balance until they settle. */
+  reserved: number;
+  /** The holds still open, oldest first. */
+  holds: OpenHold[];
   /** Tokens spent per UTC day and route over the last 30 days (net of refunds), oldest first. */
   usageByDay: DailyUsage[];
   /** Newest first, at most `historyLimit`. */
   history: HistoryEntry[];
+}
+
+export interface OpenHold {
+  id: string;
+  route: string | null;
+  /** Tokens held. */
+  amount: number;
+  since: number;
+  /** After this a healer finishes it (charges or releases, per route). */
+  deadline: number;
 }
 
 export interface DailyUsage {
@@ -40,6 +54,8 @@ export interface LedgerSnapshot {
   totals: { credits: number; debits: number; refunds: number; generations: number; used: Record<string, number> };
   history: HistoryEntry[];
   openIds: string[];
+  /** Open holds (hold.ts) and what each holds, from the `open` set. */
+  openHolds: { id: string; held: number }[];
   staleIds: string[];
   missingGrants: string[];
   daily: Record<string, unknown>;
@@ -71,13 +87,31 @@ export async function readLedger(ctx: MeteringContext, userId: string, historyCo
     totals: { credits: num("credits"), debits: num("debits"), refunds: num("refunds"), generations: num("generations"), used },
     history: asArray(r[2]).map(decodeEntry),
     openIds: asArray(r[3]).map((m) => parseOpenMember(m).id),
+    openHolds: asArray(r[3]).map(parseOpenMember).filter((m) => m.id.startsWith(HOLD_ID_PREFIX)).map(({ id, debited }) => ({ id, held: debited })),
     staleIds: asArray(r[4]).map((m) => parseOpenMember(m).id),
     daily: asRecord(r[5]),
     missingGrants: grantNames.filter((_, i) => asInt(r[6 + i], "grant exists") === 0),
   };
 }
 
-export function statsFromLedger(ctx: MeteringContext, ledger: LedgerSnapshot): UserStats {
+/** Hold ids are "hld_…" (hold.ts): the `open` set tells holds apart without reading their records. */
+const HOLD_ID_PREFIX = "hld_";
+
+/** Route, start and deadline of each open hold: one more round trip, only when there are some. */
+export async function readOpenHolds(ctx: MeteringContext, ledger: LedgerSnapshot): Promise<OpenHold[]> {
+  if (ledger.openHolds.length === 0) return [];
+  const tx = ctx.kv.multi();
+  for (const { id } of ledger.openHolds) tx.hgetall(ledger.keys.op(id));
+  const records = await execTx(tx, { timeoutMs: ctx.config.kvTimeoutMs });
+  return ledger.openHolds.flatMap(({ id, held }, i) => {
+    const op = parseOperation(id, records[i]);
+    // Settled or given back between the two reads: not open any more.
+    if (op === null || op.hold == null) return [];
+    return [{ id, route: op.route, amount: held, since: op.at, deadline: op.hold.deadline }];
+  }).sort((a, b) => a.since - b.since);
+}
+
+export function statsFromLedger(ctx: MeteringContext, ledger: LedgerSnapshot, holds: OpenHold[] = []): UserStats {
   const now = ctx.config.clock();
   const period = periodOf(now);
   const lastDebit = ledger.history.find((e) => e.type === "debit");
@@ -96,6 +130,8 @@ export function statsFromLedger(ctx: MeteringContext, ledger: LedgerSnapshot): U
       resetsAt: nextPeriodStart(now),
     },
     pending: ledger.openIds.length,
+    reserved: ledger.openHolds.reduce((sum, h) => sum + h.held, 0),
+    holds,
     usageByDay: dailyUsage(ledger.daily, now),
     history: ledger.history,
   };

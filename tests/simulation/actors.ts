@@ -1,5 +1,5 @@
 import { type ActorContext, errorText, label, pickUser } from "./actor-context";
-import { debitOnce, firstRequests, gatedOnce } from "./requests";
+import { debitOnce, firstRequests, gatedOnce, streamOnce } from "./requests";
 import { type Instance, METERING } from "./world";
 
 /** Everything the scheduler can start, with its weight. */
@@ -7,6 +7,7 @@ export const OPERATIONS = {
   debit: 14,
   coalesced: 14,
   gated: 18,
+  stream: 10,
   refund: 6,
   credit: 5,
   reset: 1,
@@ -36,6 +37,8 @@ export function startOperation(ctx: ActorContext, kind: OperationKind): Promise<
       const behaviour = p.weighted({ "2xx": 60, "4xx": 15, "5xx": 10, throw: 15 } as const);
       return gatedOnce(ctx, inst, userId, maybeKey(userId), behaviour, p.int(0, 3_000));
     }
+    case "stream":
+      return streamOnce(ctx, inst, pickUser(ctx));
     case "refund":
       return adminRefund(ctx, inst);
     case "credit":

@@ -114,6 +114,24 @@ export function finalChecks(ledger: LedgerSnapshot, user: UserModel, carried: Re
 }
 
 /**
+ * After settling, for each hold a caller was answered "held" for (its presence exactly once
+ * is `paid-debit-in-history-once`): its entry shows what the caller was told it held, and,
+ * when the caller learnt the charge the store fixed, that charge.
+ */
+export function holdChecks(ledger: LedgerSnapshot, user: UserModel, model: Model): Violation[] {
+  const out: Violation[] = [];
+  for (const e of ledger.history) {
+    const hold = model.holds.get(e.id);
+    if (hold === undefined || hold.userId !== user.id) continue;
+    if (e.held !== hold.held) out.push({ check: "hold-entry-shows-what-was-held", userId: user.id, detail: `hold ${e.id} was answered as holding ${hold.held}; its entry says ${e.held}` });
+    if (hold.charged !== null && -e.amount !== hold.charged) {
+      out.push({ check: "hold-charged-as-claimed", userId: user.id, detail: `hold ${e.id}: the store's claim said ${hold.charged}; its entry charged ${-e.amount}` });
+    }
+  }
+  return out;
+}
+
+/**
  * Which month's allowance an entry stands for: a refill, a reset, a seed grant. A grant
  * claimed before a reset in the same month and applied after it is the one race the
  * design leaves open (README "Limits": a top-up's amount is read before it is added, and a

@@ -38,12 +38,23 @@ export interface UserModel {
   lastReset: { startedAt: number; answeredAt: number } | null;
 }
 
+/** A hold its caller was answered "held" for, and what it learnt at settle time. */
+export interface AnsweredHold {
+  id: string;
+  userId: string;
+  held: number;
+  /** The charge the store fixed, when the caller learnt it (its settle's claim was answered). */
+  charged: number | null;
+}
+
 export class Model {
   readonly users = new Map<string, UserModel>();
   /** Every id ever answered as a paid debit, whoever made it. */
   readonly paidById = new Map<string, PaidDebit>();
   /** Paid debits in answer order, for picking refund targets. */
   readonly paidOrder: PaidDebit[] = [];
+  /** Holds answered "held", by id. */
+  readonly holds = new Map<string, AnsweredHold>();
   /** Debits whose transaction's answer the caller never got (so it answered an error). */
   readonly unknownOutcome = new Set<string>();
   /** Debits whose void reached the store (the store's own record, set by the simulator). */

@@ -129,6 +129,63 @@ function checkRemainingAfterRefund(ctx: ActorContext, userId: string, pass: Paid
   }
 }
 
+/** The longest deadline a simulated hold takes (settling waits this long past it). */
+export const MAX_SIM_HOLD_DEADLINE_MS = 40_000;
+
+/**
+ * A usage-priced request (hold.ts): it holds the most it may cost (in full or, when the
+ * balance covers only the minimum, partly), works for a while (now and then past its
+ * deadline), and settles with what it "used" (now and then more than it held, or nothing),
+ * unless its caller dies first and the hold expires into a healer's hands.
+ */
+export async function streamOnce(ctx: ActorContext, inst: Instance, userId: string): Promise<Ending> {
+  const p = ctx.prng;
+  ctx.model.started(userId);
+  const amount = p.pick([4, 8, 20]);
+  const minimum = p.pick([1, 2, amount]);
+  const deadlineMs = p.int(5_000, MAX_SIM_HOLD_DEADLINE_MS);
+  const onExpiry = p.chance(0.3) ? "release" as const : "charge" as const;
+  const name = label(ctx, inst, `hold ${userId} ${amount} (min ${minimum}, ${deadlineMs} ms, ${onExpiry})`);
+  const startedAt = Date.now();
+  ctx.trace.note(`${name}: start`);
+  let outcome;
+  try {
+    outcome = await inst.metering.hold({ userId, amount, minimum, deadlineMs, onExpiry, route: "sim-stream", reason: "Simulated stream" });
+  } catch (error) {
+    ctx.trace.note(`${name}: error ${errorText(error)}`);
+    return "error";
+  }
+  if (outcome.pending !== null) inst.keep(outcome.pending);
+  if (outcome.status === "unavailable") {
+    ctx.trace.note(`${name}: error ${errorText(outcome.error)}`);
+    return "error";
+  }
+  if (outcome.status === "insufficient_tokens") {
+    ctx.trace.note(`${name}: refused, balance ${outcome.balance}`);
+    return "refused";
+  }
+  const hold = outcome.hold;
+  ctx.model.answeredPaid({ id: hold.id, userId, cost: hold.held, via: `${inst.name}/hold`, startedAt, answeredAt: Date.now() });
+  const answered = { id: hold.id, userId, held: hold.held, charged: null as number | null };
+  ctx.model.holds.set(hold.id, answered);
+  const workMs = p.chance(0.1) ? p.int(deadlineMs, deadlineMs + 40_000) : p.int(0, deadlineMs);
+  const dies = p.chance(0.08);
+  ctx.trace.note(`${name}: held ${hold.id} ${hold.held} balance ${hold.balance}; works ${workMs} ms${dies ? " (caller dies before settling)" : ""}`);
+  await new Promise((resolve) => setTimeout(resolve, workMs));
+  if (dies) return "paid";
+  const charge = p.chance(0.15) ? 0 : p.int(0, hold.held + 3);
+  try {
+    const settlement = await hold.settle(charge);
+    if (settlement.pending !== null) inst.keep(settlement.pending);
+    // Without a pending retry the charge claim was answered: the store's charge is known.
+    else answered.charged = settlement.charged;
+    ctx.trace.note(`${name}: settle ${charge} → ${settlement.status} charged ${settlement.charged} released ${settlement.released} (${settlement.ended})${settlement.pending ? " (retrying)" : ""}`);
+  } catch (error) {
+    ctx.trace.note(`${name}: settle failed ${errorText(error)}`);
+  }
+  return "paid";
+}
+
 /**
  * `count` concurrent first requests of a user nobody has seen, each costing 3 against the
  * monthly allowance of 100. Whatever the allowance covers must be served: a refusal here

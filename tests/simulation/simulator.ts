@@ -1,7 +1,8 @@
 import { createMetering, type Metering, readLedger, userKeys } from "../../lib/metering";
 import type { ActorContext } from "./actor-context";
 import { type OperationKind, OPERATIONS, startOperation } from "./actors";
-import { finalChecks, iso, stepChecks, type Violation } from "./checks";
+import { finalChecks, holdChecks, iso, stepChecks, type Violation } from "./checks";
+import { MAX_SIM_HOLD_DEADLINE_MS } from "./requests";
 import { type FaultOptions, Network, Weather } from "./faults";
 import { Model } from "./model";
 import { Prng } from "./prng";
@@ -293,7 +294,8 @@ class Simulation {
     if (this.pending.size > 0 || this.background.size > 0) {
       this.violate({ check: "work-finishes", userId: "-", detail: `${this.pending.size} operations (${[...this.pending.values()].join(", ")}) and ${this.background.size} background tasks still running after 300 s` });
     }
-    await this.time.advance(METERING.healAfterMs! + 5_000);
+    // Past every hold's deadline too: a hold whose caller died is a healer's after it.
+    await this.time.advance(MAX_SIM_HOLD_DEADLINE_MS + METERING.healAfterMs! + 5_000);
     const healer = this.instances[0]!;
     for (const userId of this.model.users.keys()) {
       for (let pass = 0; pass < 6; pass++) {
@@ -312,7 +314,9 @@ class Simulation {
       const ledger = await readLedger(this.oracle.context, user.id);
       this.openCount.set(user.id, ledger.openIds.length);
       const carried = await this.carriedBy(user.id);
-      for (const v of [...stepChecks(ledger, user, this.model, Infinity, carried, this.claimedBeforeReset), ...finalChecks(ledger, user, carried)]) this.violate(v);
+      for (const v of [
+        ...stepChecks(ledger, user, this.model, Infinity, carried, this.claimedBeforeReset), ...finalChecks(ledger, user, carried), ...holdChecks(ledger, user, this.model),
+      ]) this.violate(v);
     }
     this.trace.note(`settled ${why}: ${this.model.users.size} users checked`);
     this.faults.enabled = true;

@@ -110,7 +110,7 @@ export class SimStore {
       const reply = replies[i];
       if (key.endsWith(":bal") && (name === "decrby" || name === "incrby") && typeof reply === "number") last.set(user, reply);
       if (key.endsWith(":bal") && name === "set" && reply === "OK") last.set(user, Number(command[2]));
-      const voidOf = /:void:(deb_[0-9a-f]{32})$/.exec(key);
+      const voidOf = /:void:((?:deb|hld)_[0-9a-f]{32})$/.exec(key);
       if (name === "set" && voidOf && reply === "OK") this.voided.add(voidOf[1]!);
       const claim = /:rf:([a-z]+_[0-9a-f]{32})$/.exec(key);
       if (name === "set" && claim && reply === null) this.refundOpOf.set(command[2]!, claim[1]!);

@@ -59,7 +59,8 @@ export function buildInstance(
   onUnknownOutcome: (debitIds: string[]) => void,
 ): Instance {
   const kv = createInProcessKv((path, body) => network.send(name, path, body), METERING.kvTimeoutMs!, (body) => {
-    onUnknownOutcome([...body.matchAll(/:r:(deb_[0-9a-f]{32})/g)].map((m) => m[1]!));
+    // A debit's or hold's transaction (COPY to r:<id>), or a partial hold's give-back (HSET op:<id>).
+    onUnknownOutcome([...body.matchAll(/:(?:r|op):((?:deb|hld)_[0-9a-f]{32})/g)].map((m) => m[1]!));
   });
   const clock = () => Date.now() + skewMs;
   const metering = createMetering(kv, { ...METERING, clock });
