@@ -108,19 +108,24 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
   });
 
   it("never overdraws when many holds race for one balance, and ends exact", async () => {
-    const { m } = setup();
+    const { clock, m } = setup();
     await m.credit({ userId: "dot", amount: 100, reason: "Top-up" });
     const outcomes = await Promise.all(Array.from({ length: 40 }, () => m.hold({ userId: "dot", ...request, amount: 8, minimum: 1 })));
     const holds = outcomes.filter((o) => o.status === "held").map(heldOf);
     const held = holds.reduce((sum, h) => sum + h.held, 0);
     expect(held).toBeLessThanOrEqual(100);
     const mid = await readLedger(m.context, "dot");
-    // Every refused hold is given back by now: the balance is what the holds left.
-    expect(mid.balance).toBe(100 - held);
-    expect(mid.balance).toBeGreaterThanOrEqual(0);
+    // What is not held is back in the balance, or (a give-back that timed out on a loaded
+    // machine) still open, for the healer after the deadline.
+    const ours = new Set(holds.map((h) => h.id));
+    const stuck = mid.openHolds.filter((h) => !ours.has(h.id)).reduce((sum, h) => sum + h.held, 0);
+    expect(mid.balance + stuck).toBe(100 - held);
+    expect(mid.balance + stuck).toBeGreaterThanOrEqual(0);
     const charges = holds.map((_, i) => i % 3);
     await Promise.all(holds.map((h, i) => h.settle(charges[i]!)));
     const charged = holds.reduce((sum, h, i) => sum + Math.min(charges[i]!, h.held), 0);
+    clock.advance(66_000);
+    await m.stats("dot");
     const ledger = await atRest(m, "dot");
     expect(ledger.balance).toBe(100 - charged);
     expect(ledger.history.filter((e) => e.held !== undefined)).toHaveLength(holds.length);
@@ -231,7 +236,8 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     await m.credit({ userId: "max", amount: 20, reason: "Top-up" });
     const hold = heldOf(await m.hold({ userId: "max", ...request }));
     const resetting = m.reset("max");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The reset's transaction lands first (it then waits for the hold to be decided).
+    while (!(await readLedger(m.context, "max")).history.some((e) => e.type === "reset")) await new Promise((resolve) => setTimeout(resolve, 10));
     await hold.settle(3);
     await resetting;
     clock.advance(66_000);
@@ -240,6 +246,44 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     expect(ledger.balance).toBe(7); // the allowance is 0: the released 7 came back
     expect(await m.refund("max", hold.id)).toMatchObject({ status: "refunded", amount: 3, balance: 10 });
     await atRest(m, "max");
+  });
+
+  it("is settled by id from another instance (the middleware held it, the handler settles), once", async () => {
+    const { m, faulty: other } = setup();
+    await m.credit({ userId: "ola", amount: 30, reason: "Top-up" });
+    const hold = heldOf(await m.hold({ userId: "ola", ...request }));
+    const [a, b] = await Promise.all([other.settleHold("ola", hold.id, 3), m.settleHold("ola", hold.id, 7)]);
+    const charges = [a, b].map((o) => (o.status === "not_found" ? null : o.settlement.charged));
+    // Both learn the one charge that was claimed; only its claimant released.
+    expect(charges[0]).toBe(charges[1]);
+    const charged = charges[0]!;
+    expect([3, 7]).toContain(charged);
+    const again = await other.settleHold("ola", hold.id, 1);
+    expect(again).toMatchObject({ status: "settled", settlement: { charged, released: 10 - charged } });
+    const ledger = await atRest(m, "ola");
+    expect(ledger.balance).toBe(30 - charged);
+    expect(ledger.history.filter((e) => e.id === hold.id)).toMatchObject([{ amount: -charged, held: 10 }]);
+  });
+
+  it("settling by id finds nothing for an unknown id, another user's hold, or a voided hold", async () => {
+    const { clock, m, faulty } = setup({ 4: "after-send" });
+    await m.credit({ userId: "pia", amount: 30, reason: "Top-up" });
+    const hold = heldOf(await m.hold({ userId: "pia", ...request }));
+    expect(await m.settleHold("pia", "hld_0123456789abcdef0123456789abcdef", 1)).toEqual({ status: "not_found" });
+    expect(await m.settleHold("quin", hold.id, 1)).toEqual({ status: "not_found" });
+    await expect(m.settleHold("pia", "not an id", 1)).rejects.toBeInstanceOf(InvalidInputError);
+    await hold.settle(2);
+    // Transactions 1-3 are faulty's first credit; 4 its hold, whose answer is lost: voided.
+    await faulty.credit({ userId: "rex", amount: 30, reason: "Top-up" });
+    const lost = await faulty.hold({ userId: "rex", ...request });
+    expect(lost.status).toBe("unavailable");
+    await lost.pending;
+    const ledger = await readLedger(m.context, "rex");
+    const [voidedId] = ledger.openIds;
+    expect(await m.settleHold("rex", voidedId!, 1)).toEqual({ status: "not_found" });
+    clock.advance(66_000);
+    expect((await m.stats("rex")).balance).toBe(30);
+    await atRest(m, "rex");
   });
 
   it("refuses bad terms before anything is sent", async () => {

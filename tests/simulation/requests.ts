@@ -174,8 +174,19 @@ export async function streamOnce(ctx: ActorContext, inst: Instance, userId: stri
   await new Promise((resolve) => setTimeout(resolve, workMs));
   if (dies) return "paid";
   const charge = p.chance(0.15) ? 0 : p.int(0, hold.held + 3);
+  // As the route handler behind the middleware does: settle by id, from another instance;
+  // now and then twice at once (a retried handler), which must release once.
+  const how = p.weighted({ owner: 60, byId: 32, twice: 8 } as const);
+  const byId = async () => {
+    const other = p.pick(ctx.instances);
+    const o = await other.metering.settleHold(userId, hold.id, charge);
+    if (o.status === "not_found") throw new Error(`settle by id found no hold ${hold.id}`);
+    return o.settlement;
+  };
   try {
-    const settlement = await hold.settle(charge);
+    const settlement = how === "owner" ? await hold.settle(charge)
+      : how === "byId" ? await byId()
+      : (await Promise.all([byId(), hold.settle(charge)]))[1];
     if (settlement.pending !== null) inst.keep(settlement.pending);
     // Without a pending retry the charge claim was answered: the store's charge is known.
     else answered.charged = settlement.charged;
