@@ -147,6 +147,18 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     await atRest(m, "eve");
   });
 
+  it("a partial hold nobody settled is charged what it held, not given back as a refusal", async () => {
+    const { clock, m } = setup();
+    await m.credit({ userId: "eli", amount: 6, reason: "Top-up" });
+    const hold = heldOf(await m.hold({ userId: "eli", ...request }));
+    expect(hold.held).toBe(6);
+    clock.advance(66_000);
+    const stats = await m.stats("eli");
+    expect(stats.balance).toBe(0);
+    expect(stats.history[0]).toMatchObject({ id: hold.id, amount: -6, held: 6, ended: "expired", balanceAfter: 0 });
+    await atRest(m, "eli");
+  });
+
   it("a route may release an expired hold instead", async () => {
     const { clock, m } = setup();
     await m.credit({ userId: "fay", amount: 20, reason: "Top-up" });
