@@ -5,6 +5,8 @@ export interface E2eContext {
   appUrl: string;
   controlUrl: string;
   keyPrefix: string;
+  /** The environment `next start` runs with (test secrets only): a test may start a second app. */
+  appEnv: Record<string, string>;
 }
 
 declare module "vitest" {

@@ -111,6 +111,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     appUrl,
     controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
     keyPrefix: env.TOLLGATE_KEY_PREFIX!,
+    appEnv: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined && e[0] !== "TOLLGATE_TEST_BUILD")),
   };
   project.provide("e2e", context);
   return async () => {
@@ -120,12 +121,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-function nextBin(): string {
+export function nextBin(): string {
   return new URL("../../../node_modules/next/dist/bin/next", import.meta.url).pathname;
 }
 
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, log: () => string): Promise<void> {
+export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, log: () => string): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     try {
