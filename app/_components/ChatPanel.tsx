@@ -30,8 +30,10 @@ export function ChatPanel({ history, holds, onActivity }: Props) {
     event.preventDefault();
     const text = draft.trim();
     if (text === "" || chat.running) return;
-    // Whatever hold settles next and is not one of these is this answer's.
-    setKnown(knownHoldIds(history, holds.map((h) => h.id)));
+    // Whatever hold settles next and is not one of these is this answer's. The last answer's
+    // own id too: its entry may reach the history only after this one has started.
+    const last = chat.ending?.kind === "finished" || chat.ending?.kind === "stopped" ? chat.ending.charge?.debitId : undefined;
+    setKnown(knownHoldIds(history, [...holds.map((h) => h.id), ...(last === undefined ? [] : [last])]));
     chat.send(text);
     setDraft("");
   }
