@@ -1,7 +1,7 @@
 import type { Receipt } from "./charge";
 import { formatTokens } from "./format";
 import { explainProblem } from "./problem";
-import type { ChatEnding } from "./useMeteredChat";
+import type { ChatEnding } from "./chatEnding";
 
 interface StatusProps {
   running: boolean;

@@ -5,7 +5,8 @@ import { type FormEvent, useId, useState } from "react";
 import { ChatAlert, ChatStatus } from "./ChatOutcome";
 import { knownHoldIds, newHoldReceipt, type Receipt, receiptOfCharge } from "./charge";
 import type { HistoryEntry, OpenHold } from "./types";
-import { type ChatEnding, messageText, useMeteredChat } from "./useMeteredChat";
+import type { ChatEnding } from "./chatEnding";
+import { messageText, useMeteredChat } from "./useMeteredChat";
 
 interface Props {
   /** The dashboard's live history and open holds: a stopped answer's charge is read there. */

@@ -3,25 +3,10 @@
 import { useChat } from "@ai-sdk/react";
 import { DefaultChatTransport, type UIMessage } from "ai";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { readChatCharge } from "./charge";
+import { type Answered, type ChatEnding, endingOf } from "./chatEnding";
 import { headerInt, readProblem } from "./problem";
-import type { ChatCharge, Problem } from "./types";
 
 export const CHAT_STREAM_API = "/api/chat/stream";
-
-/** How the last answer ended, once it has. */
-export type ChatEnding =
-  /** `charge` is null when the finish part did not arrive (a stop usually cuts it off). */
-  | { kind: "finished" | "stopped"; charge: ChatCharge | null }
-  /** Stopped before Tollgate answered. */
-  | { kind: "cancelled" }
-  /** Refused before streaming: a problem+json answer (402, 401, 503…). */
-  | { kind: "refused"; problem: Problem; retryAfter: string | null }
-  /** Cut off after it started: the connection dropped or the stream carried an error. */
-  | { kind: "failed" };
-
-/** What the response said before its body, about the request it answers. */
-type Answered = { ok: true; reserved: number | null } | { ok: false; problem: Problem; retryAfter: string | null };
 
 /**
  * One metered chat through `useChat`: `POST /api/chat/stream` with the page's session
@@ -72,7 +57,7 @@ export function useMeteredChat(onActivity: () => void) {
     // A word every few milliseconds: one render per word would make a slow machine slower.
     experimental_throttle: 50,
     onFinish: ({ message, isAbort, isError }) => {
-      setEnding(endingOf(answered.current, message, isAbort, isError));
+      setEnding(endingOf(answered.current, message.metadata, isAbort, isError));
       setReserved(null);
       activity.current();
     },
@@ -92,13 +77,6 @@ export function useMeteredChat(onActivity: () => void) {
   // useChat reports every failure through onFinish too; this covers one it did not.
   const shown: ChatEnding | null = ending ?? (status === "error" ? { kind: "failed" } : null);
   return { messages, running, reserved, ending: shown, send, stop: () => void stop() };
-}
-
-function endingOf(answer: Answered | null, message: UIMessage, isAbort: boolean, isError: boolean): ChatEnding {
-  if (answer?.ok === false) return { kind: "refused", problem: answer.problem, retryAfter: answer.retryAfter };
-  if (answer === null) return isAbort ? { kind: "cancelled" } : { kind: "failed" };
-  if (isError) return { kind: "failed" };
-  return { kind: isAbort ? "stopped" : "finished", charge: readChatCharge(message.metadata) };
 }
 
 export function messageText(message: UIMessage): string {
