@@ -1,5 +1,6 @@
 "use client";
 
+import { ChatPanel } from "./ChatPanel";
 import { GeneratePanel } from "./GeneratePanel";
 import { HistoryTable } from "./HistoryTable";
 import { UsageChart } from "./UsageChart";
@@ -35,6 +36,7 @@ export function Dashboard({ userId, initial, today, historyLimit }: Props) {
             <PeriodCard period={stats.period} />
           </div>
           <GeneratePanel onSpent={refresh} />
+          <ChatPanel history={stats.history} holds={stats.holds} onActivity={refresh} />
           <UsageChart usage={stats.usageByDay} today={today} />
           <HistoryTable
             history={stats.history}
@@ -68,7 +70,20 @@ function BalanceCard({ stats, userId }: { stats: MeResponse; userId: string }) {
           {stats.pending} generation{stats.pending === 1 ? "" : "s"} in progress.
         </p>
       )}
+      {stats.reserved > 0 && <Reserved reserved={stats.reserved} holds={stats.holds.length} />}
     </section>
+  );
+}
+
+/** Tokens held by running usage-priced requests: already out of the balance shown above. */
+function Reserved({ reserved, holds }: { reserved: number; holds: number }) {
+  // 0 holds with tokens reserved: a hold settled between the two reads of /api/me.
+  const one = holds <= 1;
+  return (
+    <p className="muted small" data-testid="reserved">
+      {`${formatTokens(reserved)} tokens reserved by ${one ? "a running generation" : `${formatTokens(holds)} running generations`}; ` +
+        `what ${one ? "it does" : "they do"} not use comes back when ${one ? "it ends" : "they end"}.`}
+    </p>
   );
 }
 

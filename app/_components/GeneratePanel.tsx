@@ -2,7 +2,7 @@
 
 import { type FormEvent, useId, useState } from "react";
 import { costOf, formatTokens } from "./format";
-import { explainProblem, readProblem } from "./problem";
+import { explainProblem, headerInt, readProblem } from "./problem";
 import type { Problem } from "./types";
 
 interface Article {
@@ -125,9 +125,4 @@ function generationError(problem: Problem, retryAfter: string | null): string {
       : "The generator failed. If tokens were taken, they will be given back automatically.";
   }
   return explainProblem(problem, retryAfter);
-}
-
-function headerInt(res: Response, name: string): number | null {
-  const raw = res.headers.get(name);
-  return raw !== null && /^\d+$/.test(raw) ? Number(raw) : null;
 }

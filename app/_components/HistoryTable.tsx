@@ -1,6 +1,7 @@
 "use client";
 
 import { useId, useMemo, useState } from "react";
+import { receiptOfEntry } from "./charge";
 import { ENTRY_LABELS, ENTRY_TYPES, formatDateTime, formatSigned, formatTokens, routeLabel } from "./format";
 import type { EntryType, HistoryEntry } from "./types";
 
@@ -130,5 +131,12 @@ function describe(e: HistoryEntry): string {
     parts.push(e.reason);
   }
   if (e.ref !== undefined) parts.push(`for ${e.ref.slice(0, 12)}…`);
+  // A usage-priced request: what it held and what it cost are both in its one entry.
+  const receipt = receiptOfEntry(e);
+  if (receipt !== null) {
+    parts.push(`charged ${formatTokens(receipt.charged)} of ${formatTokens(receipt.reserved)} held`);
+    // The request never settled it: a healer did, after its deadline.
+    if (receipt.expired) parts.push("expired");
+  }
   return parts.length > 0 ? parts.join(" · ") : "—";
 }

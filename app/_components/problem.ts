@@ -32,3 +32,9 @@ export function explainProblem(problem: Problem, retryAfter?: string | null): st
 function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+/** A whole-number response header (X-Tokens-Cost, X-Tokens-Reserved…), or null when absent or malformed. */
+export function headerInt(response: Response, name: string): number | null {
+  const raw = response.headers.get(name);
+  return raw !== null && /^\d+$/.test(raw) ? Number(raw) : null;
+}
