@@ -16,8 +16,12 @@ import { kvTargets, uniqueNamespace } from "../support/kv";
 const SECRET = "gate-hold-test-secret-0123456789abcdef012345";
 const PATH = "/api/chat/stream";
 
+/** Generous: on a loaded machine a settle that times out is "pending", and these tests check exact figures. */
+const KV_TIMEOUT_MS = 10_000;
+
 function setup(url: string, token: string) {
-  const metering = createMetering(createKvClient({ url, token }), { namespace: uniqueNamespace("hold"), monthlyAllowance: 0 });
+  const metering = createMetering(createKvClient({ url, token, timeoutMs: KV_TIMEOUT_MS }), {
+    kvTimeoutMs: KV_TIMEOUT_MS, healAfterMs: 5 * KV_TIMEOUT_MS, namespace: uniqueNamespace("hold"), monthlyAllowance: 0 });
   const signer = createGateSigner({ secret: SECRET });
   const options = {
     verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
