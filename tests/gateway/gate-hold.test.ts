@@ -4,7 +4,7 @@ import { createGateSigner, GATE_HEADERS, type GatePass } from "../../lib/gateway
 import { createGate, type GateDecision } from "../../lib/gateway/gate";
 import { createMeteredRoute, type HoldMeter, type MeteredHandler } from "../../lib/gateway/metered-route";
 import { PRICING } from "../../lib/gateway/pricing";
-import { checkInvariants, createMetering, readLedger } from "../../lib/metering";
+import { checkInvariants, createMetering, KvUnavailableError, readLedger } from "../../lib/metering";
 import { createKvClient } from "../../lib/kv-client";
 import { kvTargets, uniqueNamespace } from "../support/kv";
 
@@ -19,7 +19,7 @@ const PATH = "/api/chat/stream";
 /** Generous: on a loaded machine a settle that times out is "pending", and these tests check exact figures. */
 const KV_TIMEOUT_MS = 10_000;
 
-function setup(url: string, token: string) {
+function setup(url: string, token: string, { settleOutages = 0 } = {}) {
   const metering = createMetering(createKvClient({ url, token, timeoutMs: KV_TIMEOUT_MS }), {
     kvTimeoutMs: KV_TIMEOUT_MS, healAfterMs: 5 * KV_TIMEOUT_MS, namespace: uniqueNamespace("hold"), monthlyAllowance: 0 });
   const signer = createGateSigner({ secret: SECRET });
@@ -33,10 +33,18 @@ function setup(url: string, token: string) {
   const metered = createMeteredRoute({
     signer, gate: createGate({ ...options, signer: null }), tokenHeaders: options, pricing: PRICING,
     refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse,
-    settleHold: (u, h, c) => metering.settleHold(u, h, c),
+    // The first `settleOutages` settles find the store away (the read before the claim times out).
+    settleHold: (u, h, c) => (settleOutages-- > 0 ? Promise.reject(new KvUnavailableError("store away")) : metering.settleHold(u, h, c)),
     background: (task) => { background.push(task); },
   });
-  return { metering, signer, gate, metered, settled: () => Promise.allSettled(background) };
+  // Background work may start more (a retry): wait until none is added.
+  const settled = async () => {
+    for (let seen = -1; seen !== background.length;) {
+      seen = background.length;
+      await Promise.allSettled(background);
+    }
+  };
+  return { metering, signer, gate, metered, settled };
 }
 
 const bearer = async (sub: string) => `Bearer ${await mintToken({ sub, secret: SECRET, ttlSeconds: 600 })}`;
@@ -129,6 +137,24 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
     const ledger = await readLedger(metering.context, "rel");
     expect([ledger.balance, ledger.openHolds]).toEqual([50, []]);
     expect(ledger.history[0]).toMatchObject({ amount: 0, held: 20 });
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("a settle that finds the store away is pending, reports the charge, and lands from the background", async () => {
+    const { metering, metered, settled } = setup(target.url, target.token, { settleOutages: 1 });
+    await metering.credit({ userId: "kvo", amount: 30, reason: "Top-up" });
+    let first: unknown = null;
+    const answer = await metered(async (_r, _p, meter) => {
+      first = await meter!.settle(6);
+      return new Response("done");
+    })(post({ ...json, authorization: await bearer("kvo") }));
+    expect(first).toEqual({ status: "pending", charged: 6, released: 14, balance: null });
+    // The balance after a pending settle is unknown: none is shown rather than a wrong one.
+    expect(answer.headers.get("x-tokens-cost")).toBe("6");
+    expect(answer.headers.get("x-tokens-remaining")).toBeNull();
+    await settled();
+    const ledger = await readLedger(metering.context, "kvo");
+    expect([ledger.balance, ledger.openHolds, ledger.history[0]!.amount]).toEqual([24, [], -6]);
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 
