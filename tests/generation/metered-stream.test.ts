@@ -114,6 +114,29 @@ function failingModel(words: number): LanguageModelV4 {
   };
 }
 
+/** The demo model, reporting `usage` at its finish instead of its word counts, like a provider with its own tokenizer. */
+function reportingModel(usage: { input: number; output: number }): LanguageModelV4 {
+  const demo = createDemoModel({ delayMs: 0 });
+  return {
+    ...demo,
+    async doStream(call) {
+      const result = await demo.doStream(call);
+      const stream = result.stream.pipeThrough(new TransformStream<LanguageModelV4StreamPart, LanguageModelV4StreamPart>({
+        transform(part, controller) {
+          controller.enqueue(part.type !== "finish" ? part : {
+            ...part,
+            usage: {
+              inputTokens: { total: usage.input, noCache: usage.input, cacheRead: 0, cacheWrite: 0 },
+              outputTokens: { total: usage.output, text: usage.output, reasoning: 0 },
+            },
+          });
+        },
+      }));
+      return { ...result, stream };
+    },
+  };
+}
+
 describe.each(kvTargets())("meteredStream on the $engine engine", (target) => {
   it("read to the end: charges exactly the price of the reported usage, and the finish metadata is the ledger's entry", async () => {
     const { metering, route, settled } = setup(target.url, target.token);
@@ -133,6 +156,17 @@ describe.each(kvTargets())("meteredStream on the $engine engine", (target) => {
     expect(ledger.history[0]).toMatchObject({ type: "debit", amount: -price, held: 20 });
     expect([ledger.balance, ledger.openHolds]).toEqual([50 - price, []]);
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("a finished answer is charged by the usage the model reports, not by counting what was streamed", async () => {
+    const { metering, route, settled } = setup(target.url, target.token);
+    await metering.credit({ userId: "rep", amount: 50, reason: "Top-up" });
+    const { chunks } = await readChunks(await route(reportingModel({ input: 250, output: 95 }))(await ask("rep", "Write 12 words")));
+    await settled();
+    // Counted, it would be 1 + 2 = 3 credits (3 words in, 12 out); reported, 3 + 10 = 13.
+    expect(demoWordCount(deltas(chunks))).toBe(12);
+    expect(finishOf(chunks)).toMatchObject({ charged: 13, released: 7, remaining: 37 });
+    expect((await readLedger(metering.context, "rep")).history[0]).toMatchObject({ amount: -13, held: 20 });
   });
 
   it("caps the answer at what the hold pays for, and charges the hold at most", async () => {
