@@ -171,6 +171,23 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
     expect((await readLedger(metering.context, "inl")).balance).toBe(26);
   });
 
+  it("releases the hold of a genuine held pass that arrives at another route, and never runs the work", async () => {
+    const { metering, gate, metered, settled } = setup(target.url, target.token);
+    await metering.credit({ userId: "wro", amount: 50, reason: "Top-up" });
+    const headers = await forwarded(await gate(post({ ...json, authorization: await bearer("wro") })));
+    let ran = false;
+    const answer = await metered(async () => { ran = true; return new Response("work"); })(
+      new Request("http://localhost/api/chat", { method: "POST", headers, body: "{}" }),
+    );
+    expect(answer.status).toBe(403);
+    expect(await answer.json()).toMatchObject({ code: "gate_pass_wrong_route", released: true });
+    expect(answer.headers.get("x-tokens-remaining")).toBe("50");
+    expect(ran).toBe(false);
+    await settled();
+    const ledger = await readLedger(metering.context, "wro");
+    expect([ledger.balance, ledger.openHolds, ledger.history[0]]).toMatchObject([50, [], { amount: 0, held: 20 }]);
+  });
+
   it("signs the hold into the pass: without its hold field, or with one added to a paid pass, it does not verify", async () => {
     const { metering, signer, gate } = setup(target.url, target.token);
     await metering.credit({ userId: "sig", amount: 50, reason: "Top-up" });
