@@ -76,6 +76,8 @@ export function buildApp(settings: Settings, platform: Platform): App {
   const pricing = settings.benchRoutes ? [...PRICING, ...BENCH_PRICING] : PRICING;
   const gateOptions = {
     verify, debit, pricing, log, ...tokenHeaders,
+    hold: metering.hold,
+    holdDeadlineMs: settings.holdDeadlineMs,
     topUpUrl: settings.topUpUrl,
     publicOrigin: settings.publicOrigin,
     allowedHosts: settings.allowedHosts,

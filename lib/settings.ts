@@ -1,7 +1,7 @@
 import { type AuthConfig, authConfigFromEnv, MIN_ADMIN_API_TOKEN_LENGTH } from "./auth";
 import { isProductionStage, type Stage, stageOf } from "./deployment";
 import { LOOPBACK_NAMES } from "./loopback";
-import { DEFAULT_KV_TIMEOUT_MS, type DeploymentEnv, type MeteringOptions, namespaceFor, type RefillPolicy } from "./metering";
+import { DEFAULT_KV_TIMEOUT_MS, type DeploymentEnv, MAX_HOLD_DEADLINE_MS, type MeteringOptions, namespaceFor, type RefillPolicy } from "./metering";
 
 /**
  * Every setting Tollgate reads from the environment, in one place (README: Configuration).
@@ -53,6 +53,14 @@ export interface Settings {
    * origin (lib/http/same-origin.ts). @default null
    */
   publicOrigin: string | null;
+  /**
+   * The deadline of every usage-priced route's hold (TOLLGATE_HOLD_DEADLINE_MS), instead of
+   * the route's maxDurationSeconds plus a margin (lib/gateway/pricing.ts). For tests that
+   * must see a hold expire without waiting a minute. @default null (per route)
+   */
+  holdDeadlineMs: number | null;
+  /** Milliseconds between two words of the demo model's streamed answer (TOLLGATE_DEMO_STREAM_DELAY_MS). @default 15 */
+  demoStreamDelayMs: number;
 }
 
 /** Where `npm run dev` starts the local KV server. The address is no secret; its token is. */
@@ -249,6 +257,8 @@ export function settingsFromEnv(env: Env, build: BuildFlags = BUILD): Settings {
     benchRoutes: build.forTests,
     allowedHosts: stage === "development" ? allowedHosts(env.TOLLGATE_ALLOWED_HOSTS, origin) : null,
     publicOrigin: origin,
+    holdDeadlineMs: optionalInt(env, "TOLLGATE_HOLD_DEADLINE_MS", 1_000, MAX_HOLD_DEADLINE_MS),
+    demoStreamDelayMs: int(env, "TOLLGATE_DEMO_STREAM_DELAY_MS", 15, 0, 10_000),
   };
 }
 
@@ -317,6 +327,12 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
     throw new SettingsError(`${name} must be a whole number between ${min} and ${max} (got "${raw}")`);
   }
   return value;
+}
+
+/** Unset means "not overridden": null, never a made-up default. */
+function optionalInt(env: Env, name: string, min: number, max: number): number | null {
+  const raw = env[name];
+  return raw === undefined || raw === "" ? null : int(env, name, min, min, max);
 }
 
 function policy(raw: string | undefined): RefillPolicy {

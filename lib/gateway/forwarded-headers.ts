@@ -18,6 +18,8 @@ export const GATE_HEADERS = {
   route: "x-tollgate-route",
   balance: "x-tollgate-balance",
   idempotencyKey: "x-tollgate-idempotency-key",
+  /** A held pass only: `<requested>:<deadline>` (see `toWire`). */
+  hold: "x-tollgate-hold",
   method: "x-tollgate-method",
   path: "x-tollgate-path",
   expires: "x-tollgate-expires",
@@ -36,37 +38,59 @@ interface PassRequest {
 
 /**
  * What the gate hands the handler: a paid request (its debit, what it cost, the balance
- * after it), or, for a route configured fail-open while the store was away, an unpaid
- * one (no debit: nothing to refund, no balance to show).
+ * after it); a held one, for a usage-priced route (the hold the handler must settle with
+ * what the work used: what is held, what was asked, the balance after the hold, and the
+ * metering-clock deadline after which a healer finishes it); or, for a route configured
+ * fail-open while the store was away, an unpaid one (no debit: nothing to refund, no
+ * balance to show).
  */
 export type GatePass =
   | (PassRequest & { status: "paid"; debitId: string; cost: number; balance: number })
+  | (PassRequest & { status: "held"; holdId: string; held: number; requested: number; balance: number; deadline: number })
   | (PassRequest & { status: "unpaid" });
 
-/** Tokens the pass paid: what a refund gives back. */
+/** Tokens the pass paid: what a refund gives back. A hold is settled, never refunded: 0. */
 export function passCost(pass: GatePass): number {
   return pass.status === "paid" ? pass.cost : 0;
 }
 
 /**
  * The wire form of the pass (unchanged since v2, so passes in flight during a deploy still
- * verify): an unpaid pass is the debit id "unpaid" with cost 0 and balance -1. Only
- * `toWire` and `fromWire` know this.
+ * verify): an unpaid pass is the debit id "unpaid" with cost 0 and balance -1; a held pass
+ * is its hold id as the debit, what is held as the cost, and one more field, `hold`
+ * (`<requested>:<deadline>`), signed only when present, so a v2 pass's MAC is what it was.
+ * Dropping or adding `hold` changes what is signed: a paid pass cannot be turned into a
+ * held one or back. Only `toWire` and `fromWire` know this.
  */
 interface WirePass extends PassRequest {
   debitId: string;
   cost: number;
   balance: number;
+  hold: string | null;
 }
 
 const UNPAID_DEBIT = "unpaid";
 
 function toWire(pass: GatePass): WirePass {
-  return pass.status === "paid" ? pass : { ...pass, debitId: UNPAID_DEBIT, cost: 0, balance: -1 };
+  switch (pass.status) {
+    case "paid": return { ...pass, hold: null };
+    case "unpaid": return { ...pass, debitId: UNPAID_DEBIT, cost: 0, balance: -1, hold: null };
+    case "held": {
+      const { holdId, held, requested, deadline, status: _status, ...rest } = pass;
+      return { ...rest, debitId: holdId, cost: held, hold: `${requested}:${deadline}` };
+    }
+  }
 }
 
-function fromWire(wire: WirePass): GatePass {
-  const { debitId, cost, balance, ...request } = wire;
+function fromWire(wire: WirePass): GatePass | null {
+  const { debitId, cost, balance, hold, ...request } = wire;
+  if (hold !== null) {
+    const match = /^(\d{1,16}):(\d{1,16})$/.exec(hold);
+    const requested = Number(match?.[1]);
+    const deadline = Number(match?.[2]);
+    if (match === null || !Number.isSafeInteger(requested) || !Number.isSafeInteger(deadline)) return null;
+    return { status: "held", ...request, holdId: debitId, held: cost, requested, balance, deadline };
+  }
   return debitId === UNPAID_DEBIT ? { status: "unpaid", ...request } : { status: "paid", ...request, debitId, cost, balance };
 }
 
@@ -108,6 +132,8 @@ function canonical(pass: WirePass, kid: string, expires: number): string {
   return [
     CANONICAL_PREFIX, kid, pass.method, pass.path, expires,
     pass.userId, pass.debitId, pass.cost, pass.routeId, pass.balance, pass.idempotencyKey ?? "",
+    // Only held passes sign this line: v2 passes without it keep their MAC.
+    ...(pass.hold === null ? [] : [`hold:${pass.hold}`]),
   ].join("\n");
 }
 
@@ -155,6 +181,7 @@ export function createGateSigner(options: GateSignerOptions) {
       headers.set(GATE_HEADERS.route, pass.routeId);
       headers.set(GATE_HEADERS.balance, String(pass.balance));
       if (pass.idempotencyKey !== null) headers.set(GATE_HEADERS.idempotencyKey, pass.idempotencyKey);
+      if (pass.hold !== null) headers.set(GATE_HEADERS.hold, pass.hold);
       headers.set(GATE_HEADERS.method, pass.method);
       headers.set(GATE_HEADERS.path, pass.path);
       headers.set(GATE_HEADERS.expires, String(expires));
@@ -186,11 +213,15 @@ export function createGateSigner(options: GateSignerOptions) {
       if (mac === null) return invalid;
       const named = (await keyring).find((k) => k.kid === kid);
       if (named === undefined) return invalid;
-      const wire: WirePass = { userId, debitId, cost, routeId, balance, idempotencyKey: get(GATE_HEADERS.idempotencyKey), method, path };
+      const wire: WirePass = {
+        userId, debitId, cost, routeId, balance, idempotencyKey: get(GATE_HEADERS.idempotencyKey), method, path, hold: get(GATE_HEADERS.hold),
+      };
       // crypto.subtle.verify compares in constant time.
       const ok = await crypto.subtle.verify("HMAC", named.key, mac, new TextEncoder().encode(canonical(wire, kid, expires)));
       if (!ok) return invalid;
       const pass = fromWire(wire);
+      // Signed by us, so never malformed unless the signing code is: refuse rather than guess.
+      if (pass === null) return invalid;
       if (clock() > expires + toleranceMs) return { status: "expired", pass, expiredAt: expires };
       return { status: "valid", pass };
     },

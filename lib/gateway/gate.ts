@@ -5,9 +5,11 @@ import {
 } from "../http";
 import { refuseForeignHost } from "../http/allowed-host";
 import { refuseCookieWrite } from "../http/same-origin";
-import { type DebitOutcome, type DebitRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint } from "../metering";
+import {
+  type DebitOutcome, type DebitRequest, type HoldOutcome, type HoldRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint,
+} from "../metering";
 import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
-import { assertPricingTable, lookupPrice, type PricedRoute } from "./pricing";
+import { assertPricingTable, type FixedPricedRoute, holdDeadlineMs, lookupPrice, type PricedRoute, type UsagePricedRoute } from "./pricing";
 import { fingerprintRequest, MAX_FINGERPRINT_BODY_BYTES } from "./request-fingerprint";
 import { decodeStoredResponse } from "./stored-response";
 import { setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
@@ -16,6 +18,16 @@ export interface GateOptions extends TokenHeaderPolicy {
   verify: TokenVerifier;
   /** The debit: `metering.debit`, or a coalescer's. */
   debit: (request: DebitRequest) => Promise<DebitOutcome>;
+  /**
+   * The hold, for usage-priced rows: `metering.hold`. Without it a usage-priced request is
+   * refused (500 configuration_error, nothing held). @default null
+   */
+  hold?: (request: HoldRequest) => Promise<HoldOutcome>;
+  /**
+   * Every hold's deadline instead of the route's maxDurationSeconds plus a margin
+   * (TOLLGATE_HOLD_DEADLINE_MS). @default null (per route)
+   */
+  holdDeadlineMs?: number | null;
   pricing: readonly PricedRoute[];
   /**
    * Signs the pass into the forwarded request headers, for a gate that runs in front of
@@ -79,6 +91,11 @@ export type GateDecision = (
  */
 export function createGate(options: GateOptions): (request: Request) => Promise<GateDecision> {
   assertPricingTable(options.pricing);
+  // Optional so a gate built for fixed prices only (the simulator, the benchmarks) needs
+  // none; a usage-priced request reaching such a gate is refused as misconfigured (500),
+  // with nothing held, never served unmetered.
+  const hold = options.hold ?? null;
+  const deadlineOverride = options.holdDeadlineMs ?? null;
   const log = options.log ?? (() => undefined);
   const inProgressMs = options.idempotencyInProgressMs ?? 900_000;
   const publicOrigin = options.publicOrigin ?? null;
@@ -109,6 +126,20 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     const idempotencyKey = rawKey === null ? null : unquote(rawKey);
     if (idempotencyKey !== null && !isValidIdempotencyKey(idempotencyKey)) {
       return respond(invalidRequest("invalid_idempotency_key", "Idempotency-Key must be 1-128 characters of letters, digits and _ . : -"));
+    }
+    if (route.usage !== undefined) {
+      // A usage-priced answer is charged by what it used and is a stream: there is no one
+      // answer to keep and replay, and a retry would be charged again. Refused before anything is held.
+      if (idempotencyKey !== null) {
+        return respond(problem("idempotency_not_supported", {
+          detail: `${route.method} ${route.path} is priced by use and streams its answer: it cannot be replayed. Send it without an Idempotency-Key; nothing was held`,
+        }));
+      }
+      if (hold === null) {
+        log("gate.misconfigured", { route: route.id, reason: "no hold function for a usage-priced route" });
+        return respond(problem("configuration_error", { detail: "this route is priced by use, and the gateway was built without holds; nothing was held" }));
+      }
+      return holdFor(request, url, route, hold, caller.userId, started, authMs);
     }
     // A key is scoped to the user and to this request (route and body): read before the
     // debit, so a key reused for another request is refused in the debit's own round trip.
@@ -150,6 +181,36 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     }
   };
 
+  /** A usage-priced route: hold the most it may cost, and forward a held pass the handler settles. */
+  async function holdFor(
+    request: Request, url: URL, route: UsagePricedRoute, takeHold: (request: HoldRequest) => Promise<HoldOutcome>,
+    userId: string, started: number, authMs: number,
+  ): Promise<GateDecision> {
+    const usage = route.usage;
+    const outcome = await takeHold({
+      userId, amount: usage.hold, minimum: usage.minimumHold, deadlineMs: holdDeadlineMs(route, deadlineOverride),
+      onExpiry: usage.onExpiry ?? "charge", route: `${route.method} ${route.path}`, reason: null,
+    });
+    const pending = outcome.pending;
+    const next = decideHoldAnswer(outcome, route, options.topUpUrl);
+    switch (next.status) {
+      case "respond":
+        if (outcome.status === "insufficient_tokens") setTokenHeaders(next.response.headers, options, null, outcome.balance);
+        return { status: "respond", response: next.response, pending };
+      case "error":
+        log("gate.error", { route: route.id, error: String(next.error) });
+        return { status: "respond", response: problem("internal_error", { detail: "the metering store answered an error; nothing was held" }), pending };
+      case "serve": {
+        const h = next.hold;
+        const pass: GatePass = {
+          status: "held", userId, holdId: h.id, held: h.held, requested: h.requested, balance: h.balance, deadline: h.deadline,
+          routeId: route.id, idempotencyKey: null, method: request.method, path: url.pathname,
+        };
+        return forward(request, pass, started, authMs, null, pending);
+      }
+    }
+  }
+
   async function forward(
     request: Request, pass: GatePass, started: number, authMs: number, settle: (() => Promise<void>) | null, pending: Promise<void> | null,
   ): Promise<GateDecision> {
@@ -163,6 +224,34 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     const serverTiming = `auth;dur=${authMs.toFixed(2)}, meter;dur=${meterMs.toFixed(2)}`;
     return { status: "forward", requestHeaders, serverTiming, pass, afterResponse: settle, pending };
   }
+}
+
+/** What the gate does with a hold's outcome. */
+export type HoldAnswer =
+  | { status: "serve"; hold: { id: string; held: number; requested: number; balance: number; deadline: number } }
+  | { status: "respond"; response: Response }
+  | { status: "error"; error: unknown };
+
+/**
+ * The hold's outcome → what the client gets. Pure but for building the answer.
+ *
+ *   held (in full or partly)  → serve (a held pass; the handler settles it)
+ *   insufficient_tokens       → 402: the balance does not cover even the minimum hold
+ *   store unavailable         → 503, fail closed (whatever was held is given back: pending)
+ *   other store error         → error
+ */
+export function decideHoldAnswer(outcome: HoldOutcome, route: UsagePricedRoute, topUpUrl: string): HoldAnswer {
+  switch (outcome.status) {
+    case "held":
+      return { status: "serve", hold: outcome.hold };
+    case "insufficient_tokens":
+      return { status: "respond", response: insufficientTokens({ balance: outcome.balance, cost: outcome.minimum, topUpUrl }) };
+    case "unavailable":
+      if (!(outcome.error instanceof KvUnavailableError)) return { status: "error", error: outcome.error };
+      return { status: "respond", response: meteringUnavailable(1, "the token store did not answer in time; nothing was held") };
+  }
+  // Unreachable while the union is exhaustive: a hold outcome this gate does not know refuses.
+  return { status: "error", error: new Error(`unknown hold outcome for ${route.id}`) };
 }
 
 /** What the gate does with a debit's outcome. */
@@ -188,7 +277,7 @@ export type DebitAnswer =
  *   other store error       → error
  */
 function decideDebitAnswer(
-  outcome: DebitOutcome, route: PricedRoute, context: { topUpUrl: string; inProgressMs: number },
+  outcome: DebitOutcome, route: FixedPricedRoute, context: { topUpUrl: string; inProgressMs: number },
 ): DebitAnswer {
   switch (outcome.status) {
     case "ok":

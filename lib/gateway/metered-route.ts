@@ -1,9 +1,9 @@
 import { generationFailed, problem } from "../http";
-import type { RefundOutcome } from "../metering";
+import type { RefundOutcome, SettleByIdOutcome } from "../metering";
 import { GATE_HEADERS, type GatePass, type GateSigner, passCost, type PassReading } from "./forwarded-headers";
 import type { GateDecision } from "./gate";
 import { encodeStoredResponse } from "./stored-response";
-import { setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
+import { setHoldHeaders, setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
 import { lookupPrice, type PricedRoute } from "./pricing";
 
 export interface MeteredRouteOptions {
@@ -21,6 +21,12 @@ export interface MeteredRouteOptions {
   refund: (userId: string, debitId: string, reason: string) => Promise<RefundOutcome>;
   storeResponse: (userId: string, idempotencyKey: string, encoded: string) => Promise<void>;
   /**
+   * Settles a held pass's hold (`metering.settleHold`): the handler's `meter.settle`, or this
+   * wrapper with 0 when no work was delivered. Without it a held pass is refused (500), its
+   * hold left to the healer. @default null
+   */
+  settleHold?: ((userId: string, holdId: string, charge: number) => Promise<SettleByIdOutcome>) | null;
+  /**
    * Keeps work alive after the response (Next's `after`) and decides what its failure
    * means (lib/app.ts: it is logged; a healer finishes what it left open).
    */
@@ -28,7 +34,40 @@ export interface MeteredRouteOptions {
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
-export type MeteredHandler = (request: Request, pass: GatePass) => Promise<Response>;
+/**
+ * The work of a metered route. For a held pass (a usage-priced route) it also gets the
+ * hold's meter, and must settle it with what the work used, once: before answering, or,
+ * for a streamed answer, when the stream ends (lib/generation/metered-stream.ts). Null
+ * for a fixed-price pass: the gate charged already.
+ */
+export type MeteredHandler = (request: Request, pass: GatePass, meter: HoldMeter | null) => Promise<Response>;
+
+/** A settled hold as the handler sees it. */
+export type HoldSettleOutcome =
+  /**
+   * "settled": charged, and the rest is back in the balance (`balance`, when known).
+   * "pending": the charge is fixed, or being fixed in the background while the store
+   * recovers; the release lands with it, or a healer finishes it after the deadline.
+   */
+  | { status: "settled" | "pending"; charged: number; released: number; balance: number | null }
+  /** The store knows no such hold (voided, or never held): nothing was charged. */
+  | { status: "not_found" };
+
+export interface HoldMeter {
+  readonly holdId: string;
+  /** What is held: the most the work may cost. */
+  readonly held: number;
+  /** The balance right after the hold. */
+  readonly balance: number;
+  /**
+   * Ends the hold with this charge (at most what is held; the rest is released). Settles
+   * once: every later call, from the handler or from `metered()`, gets the first outcome.
+   * A charge that is not a whole number ≥ 0 rejects without using the settle up.
+   */
+  settle(charge: number): Promise<HoldSettleOutcome>;
+  /** Whether `settle` has been called. */
+  readonly settling: boolean;
+}
 
 /** Marks a handler `metered()` wrapped, so a test can prove every priced route is. */
 const METERED = Symbol.for("tollgate.metered-route");
@@ -66,14 +105,20 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       const admitted = await admit(request);
       if (admitted.status === "respond") return admitted.response;
       const { pass, serverTiming } = admitted;
+      const meter = pass.status === "held" ? holdMeter(pass) : null;
+      if (pass.status === "held" && meter === null) {
+        return problem("configuration_error", { detail: "this route is priced by use, and the handler was built without settling holds" });
+      }
       let response: Response | null = null;
       let failure: unknown = null;
       try {
-        response = await handler(request, pass);
+        response = await handler(request, pass, meter);
       } catch (error) {
         failure = error;
       }
-      return deliver(pass, serverTiming, decideDelivery(response, failure));
+      const delivery = decideDelivery(response, failure);
+      if (pass.status === "held") return deliverHeld(pass, meter!, serverTiming, delivery);
+      return deliver(pass, serverTiming, delivery);
     });
   };
 
@@ -139,8 +184,106 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
     return withHeaders(body, serverTiming, balanceHeaders);
   }
 
-  /** 403 for a pass that verified but is not honoured here; its tokens go back. */
+  /**
+   * A held pass's answer. Delivered (a 2xx or 3xx, a stream most likely): the hold is the
+   * handler's to settle, when its work ends (a stream settles when it finishes or its client
+   * goes away); settling here would end it before the work. The answer shows what is held
+   * and the balance after the hold, or, when the handler settled before answering, what it
+   * cost and the balance after that. Not delivered (it threw, 4xx, 5xx): nothing was used,
+   * the hold is released in full (a handler that already settled keeps its charge: once).
+   */
+  async function deliverHeld(pass: Extract<GatePass, { status: "held" }>, meter: HoldMeter, serverTiming: string | null, delivery: Delivery): Promise<Response> {
+    if (delivery.status === "delivered") {
+      const settled = meter.settling ? await meter.settle(0) : null;
+      return withHeaders(delivery.response, serverTiming, (headers) => {
+        if (settled !== null && settled.status !== "not_found") {
+          setTokenHeaders(headers, options.tokenHeaders, settled.charged, settled.balance);
+          headers.set("x-tokens-released", String(settled.released));
+        } else {
+          setHoldHeaders(headers, options.tokenHeaders, pass.held, pass.balance);
+        }
+      });
+    }
+    const settled = await meter.settle(0);
+    const charged = settled.status === "not_found" ? 0 : settled.charged;
+    const released = settled.status === "not_found" ? null : settled.released;
+    const balanceHeaders = (headers: Headers) => {
+      setTokenHeaders(headers, options.tokenHeaders, charged, settled.status === "settled" ? settled.balance : null);
+      if (released !== null) headers.set("x-tokens-released", String(released));
+    };
+    if (delivery.status === "input_refused") {
+      return withHeaders(new Response(delivery.response.body, delivery.response), serverTiming, balanceHeaders);
+    }
+    log("route.failed", { route: pass.routeId, hold: pass.holdId, error: delivery.error });
+    const body = generationFailed(delivery.httpStatus, {
+      detail: settled.status === "settled"
+        ? `the work failed; of the ${pass.held} tokens held, ${settled.released} were released`
+        : "the work failed; the release of what was held is pending and will be applied automatically",
+      extra: { released: settled.status === "settled", holdId: pass.holdId },
+    });
+    return withHeaders(body, serverTiming, balanceHeaders);
+  }
+
+  /** The hold's meter, settling through the store once; null when no settle is configured. */
+  function holdMeter(pass: Extract<GatePass, { status: "held" }>): HoldMeter | null {
+    const settleHold = options.settleHold ?? null;
+    if (settleHold === null) return null;
+    let outcome: Promise<HoldSettleOutcome> | null = null;
+    return {
+      holdId: pass.holdId,
+      held: pass.held,
+      balance: pass.balance,
+      get settling() {
+        return outcome !== null;
+      },
+      settle(charge) {
+        if (outcome === null) {
+          // Hostile to itself too: a bad charge is the handler's bug, refused without using the settle up.
+          if (typeof charge !== "number" || !Number.isSafeInteger(charge) || charge < 0) {
+            return Promise.reject(new TypeError(`a charge must be a whole number of tokens ≥ 0 (got ${String(charge)})`));
+          }
+          outcome = settleHeld(settleHold, pass, charge);
+          // The settle of a stream ends after the answer: the platform must keep it alive.
+          options.background(outcome);
+        }
+        return outcome;
+      },
+    };
+  }
+
+  async function settleHeld(
+    settleHold: (userId: string, holdId: string, charge: number) => Promise<SettleByIdOutcome>,
+    pass: Extract<GatePass, { status: "held" }>, charge: number,
+  ): Promise<HoldSettleOutcome> {
+    const attempt = () => settleHold(pass.userId, pass.holdId, charge);
+    let result: SettleByIdOutcome;
+    try {
+      result = await attempt();
+    } catch {
+      // The store did not answer the read before the claim. Keep trying after the answer
+      // (the claim makes a repeat safe: a later try reads back a charge that landed); past
+      // the deadline a healer finishes the hold with the route's expiry charge.
+      options.background(withRetries(attempt, () => log("route.settle_failed", { route: pass.routeId, hold: pass.holdId })));
+      const charged = Math.min(charge, pass.held);
+      return { status: "pending", charged, released: pass.held - charged, balance: null };
+    }
+    if (result.status === "not_found") return result;
+    const { settlement } = result;
+    if (settlement.pending !== null) options.background(settlement.pending);
+    return { status: settlement.status, charged: settlement.charged, released: settlement.released, balance: settlement.balance };
+  }
+
+  /** 403 for a pass that verified but is not honoured here; its tokens go back (a hold is released). */
   async function refusePaidPass(pass: GatePass, code: "gate_pass_expired" | "gate_pass_wrong_route", why: string): Promise<Response> {
+    if (pass.status === "held") {
+      const settled = await holdMeter(pass)?.settle(0).catch(() => null);
+      const answer = problem(code, {
+        detail: `${why}; what it held was released`,
+        extra: { released: settled?.status === "settled" },
+      });
+      setTokenHeaders(answer.headers, options.tokenHeaders, null, settled?.status === "settled" ? settled.balance : null);
+      return answer;
+    }
     const refunded = pass.status === "paid" ? await refundWithRetry(pass, `Refund: ${pass.routeId} not served (${code})`) : null;
     const answer = problem(code, {
       detail: `${why}; its tokens were given back`,

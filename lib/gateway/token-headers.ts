@@ -23,3 +23,15 @@ export function setTokenHeaders(headers: Headers, policy: TokenHeaderPolicy, cos
   headers.set("ratelimit-policy", `"tokens";q=${policy.monthlyAllowance};w=${31 * 86_400};qu="credits"`);
   headers.set("ratelimit", `"tokens";r=${remaining};t=${reset}`);
 }
+
+/**
+ * The balance headers of an answer served on a hold (a usage-priced route): what is held
+ * (`X-Tokens-Reserved`; less than the route's hold when the balance covered only part of
+ * it) and the balance the hold left. The cost is not known yet: it is settled when the
+ * work ends, and reported in the answer's own body (the stream's finish metadata).
+ */
+export function setHoldHeaders(headers: Headers, policy: TokenHeaderPolicy, held: number, remaining: number | null): void {
+  headers.set("x-tokens-reserved", String(held));
+  headers.delete("x-tokens-cost");
+  setTokenHeaders(headers, policy, null, remaining);
+}

@@ -10,6 +10,7 @@ export {
   DEMO_MAX_WORDS,
   type DemoModelOptions,
 } from "./demo-model";
+export { estimateTokens, meteredStream, type MeteredStreamOptions, type TollgateStreamMetadata } from "./metered-stream";
 
 /** Replace the demo with your own implementation here. */
 export function getGenerator(): Generator {

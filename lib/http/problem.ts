@@ -41,6 +41,8 @@ export const PROBLEMS = {
   idempotency_key_in_use: { status: 409, title: "Request in progress" },
   idempotent_response_unavailable: { status: 409, title: "Answer not kept" },
   idempotency_key_reused: { status: 422, title: "Idempotency-Key reused" },
+  /** A usage-priced route's answer differs per run and is charged by use: a replay cannot stand in for it. */
+  idempotency_not_supported: { status: 422, title: "Idempotency-Key not supported on this route" },
   gate_pass_invalid: { status: 403, title: "Not metered" },
   gate_pass_wrong_route: { status: 403, title: "Not metered for this route" },
   gate_pass_expired: { status: 403, title: "Metering pass expired" },

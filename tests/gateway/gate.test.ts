@@ -430,7 +430,7 @@ describe("the gate when the KV store is unreachable", () => {
     const gate = createGate({
       verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
       debit: metering.debit,
-      pricing: PRICING.map((r) => (r.id === "chat" ? { ...r, failOpen } : r)),
+      pricing: PRICING.map((r) => (r.id === "chat" && r.usage === undefined ? { ...r, failOpen } : r)),
       signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
       log: (event) => logged.push(event),
     });
