@@ -13,12 +13,15 @@
  *   3. the KV server alone: commands/s through REST vs ioredis pipelined straight to Redis;
  *   4. open loop: the highest fixed arrival rate with p99 ≤ 100 ms, unmetered vs both
  *      placements of the gate;
- *   5. false refusals in bursts larger than the balance (Redis MONITOR replay).
+ *   5. false refusals in bursts larger than the balance (Redis MONITOR replay);
+ *   6. streaming: the usage-priced POST /api/chat/stream (hold → stream → settle) against
+ *      the same stream unmetered, at 1 and 50 connections: time to the first chunk, and
+ *      streams per second.
  * The embedded engine gets the 50-connection ratio and the KV-alone figures (everything
  * with --full). Results: bench/results/<date>-<engine>.json and bench/results/latest.svg.
  *
  * Options: --skip-build, --engine redis|embedded|both (both), --seconds N (4), --rounds N (3),
- * --stages closed,timing,kv,open,false (all), --full, --quick (a smoke run), --chart-only.
+ * --stages closed,timing,kv,open,false,stream (all), --full, --quick (a smoke run), --chart-only.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -31,15 +34,16 @@ import { type KvProcess, startKvProcess } from "./support/kv-host";
 import { kvThroughput, type KvThroughputResult, type ThroughputMode } from "./support/kv-throughput";
 import { openLoop } from "./support/open-loop";
 import { ROOT, sleep } from "./support/processes";
+import { streamLoop } from "./support/stream-loop";
 import { formatReport } from "./support/report";
 import {
-  type ClosedLoopRun, type EngineReport, median, type OpenLoopStep, type OpenLoopSummary, PLACEMENTS, ratios, summarize,
+  type ClosedLoopRun, type EngineReport, median, STREAM_VARIANTS, type StreamRun, summarizeStreams, type OpenLoopStep, type OpenLoopSummary, PLACEMENTS, ratios, summarize,
   type Target, type Variant, VARIANTS,
 } from "./support/results";
 
 type Engine = "redis" | "embedded";
-type Stage = "closed" | "timing" | "kv" | "open" | "false";
-const ALL_STAGES: Stage[] = ["closed", "timing", "kv", "open", "false"];
+type Stage = "closed" | "timing" | "kv" | "open" | "false" | "stream";
+const ALL_STAGES: Stage[] = ["closed", "timing", "kv", "open", "false", "stream"];
 const RESULTS = `${ROOT}bench/results`;
 const BODY = JSON.stringify({ message: "hello" });
 const P99_LIMIT_MS = 100;
@@ -284,6 +288,29 @@ function targets(report: EngineReport): Target[] {
   return out;
 }
 
+/**
+ * Streams of 20 words (the demo model waits TOLLGATE_DEMO_STREAM_DELAY_MS between words):
+ * metered and unmetered alternate, the order flipping every round, as in the closed stage.
+ */
+async function streamStage(bench: Bench): Promise<StreamRun[]> {
+  const { seconds, rounds } = bench.options;
+  const body = JSON.stringify({ message: "Write 20 words" });
+  const headers = { authorization: `Bearer ${bench.tokens.rich}`, "content-type": "application/json" };
+  const runs: StreamRun[] = [];
+  for (const v of STREAM_VARIANTS) await streamLoop({ url: `${bench.app.url}${v.path}`, headers, body, connections: 10, seconds: 1, warmupSeconds: 0 });
+  for (const connections of [1, 50]) {
+    for (let round = 1; round <= rounds; round++) {
+      const order = round % 2 === 1 ? STREAM_VARIANTS : [...STREAM_VARIANTS].reverse();
+      for (const v of order) {
+        const r = await streamLoop({ url: `${bench.app.url}${v.path}`, headers, body, connections, seconds, warmupSeconds: 0 });
+        runs.push({ ...r, variant: v.id, round });
+        progress(`${bench.engine}: ${v.id.padEnd(15)} ${String(connections).padStart(2)} conn round ${round}: ${r.rps.toFixed(1)} streams/s, first chunk p50 ${r.firstChunkMs.p50.toFixed(1)} ms p99 ${r.firstChunkMs.p99.toFixed(1)} ms`);
+      }
+    }
+  }
+  return runs;
+}
+
 async function runEngine(engine: Engine, opts: Options, loadBefore: number): Promise<EngineReport> {
   const dataDir = engine === "embedded" ? mkdtempSync(`${os.tmpdir()}/tollgate-bench-kv-`) : undefined;
   const token = `bench-${crypto.randomUUID()}`;
@@ -316,6 +343,7 @@ async function runEngine(engine: Engine, opts: Options, loadBefore: number): Pro
       open = await openStage(bench, capacity);
     }
     const falseRuns = has("false") && engine === "redis" ? await falseStage(bench) : null;
+    const streamRuns = has("stream") && everything ? await streamStage(bench) : [];
     const left = await balanceOf(app, rich);
     if (left.balance < 0) bench.notes.push(`the metered user's balance went negative: ${left.balance}`);
     const report: EngineReport = {
@@ -334,6 +362,7 @@ async function runEngine(engine: Engine, opts: Options, loadBefore: number): Pro
       kvRestOverNative: kvAlone.restOverNative,
       openLoop: open,
       falseRefusals: falseRuns,
+      streaming: streamRuns.length > 0 ? { runs: streamRuns, summary: summarizeStreams(streamRuns) } : null,
       targets: [],
       notes: bench.notes,
     };

@@ -55,6 +55,23 @@ export function formatReport(reports: readonly EngineReport[]): string {
         ]),
       ));
     }
+    if (r.streaming) {
+      lines.push("", "streaming (20-word answers of the demo model; first chunk = first text-delta part):");
+      lines.push(table(
+        ["variant", "conn", "streams/s", "first chunk p50", "first chunk p99", "whole stream p50", "statuses"],
+        r.streaming.summary.map((s) => [
+          s.variant, String(s.connections), s.rps.toFixed(1), `${s.firstChunkP50Ms.toFixed(1)} ms`, `${s.firstChunkP99Ms.toFixed(1)} ms`,
+          `${s.totalP50Ms.toFixed(1)} ms`, Object.entries(s.statuses).map(([code, n]) => `${code}×${n}`).join(" "),
+        ]),
+      ));
+      for (const connections of [...new Set(r.streaming.summary.map((s) => s.connections))]) {
+        const plain = r.streaming.summary.find((s) => s.variant === "stream-plain" && s.connections === connections);
+        const metered = r.streaming.summary.find((s) => s.variant === "stream-metered" && s.connections === connections);
+        if (plain && metered) {
+          lines.push(`  ${connections} conn: metered ÷ unmetered streams/s ${(metered.rps / plain.rps).toFixed(3)}, first chunk +${(metered.firstChunkP50Ms - plain.firstChunkP50Ms).toFixed(1)} ms (p50)`);
+        }
+      }
+    }
     if (r.targets.length > 0) {
       lines.push("", "targets:");
       lines.push(table(["target", "wanted", "reached", "met"], r.targets.map((t) => [t.name, t.target, t.display, t.met ? "yes" : "NO"])));

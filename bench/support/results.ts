@@ -1,6 +1,7 @@
 import type { ClosedLoopResult } from "./closed-loop";
 import type { FalseRefusalRun } from "./false-refusals";
 import type { KvThroughputResult } from "./kv-throughput";
+import type { StreamLoopResult } from "./stream-loop";
 
 /** The route variants compared (bench/run.ts). */
 export type Variant = "plain" | "hook" | "metered" | "handler" | "refused";
@@ -19,6 +20,48 @@ export const VARIANTS: readonly { id: Variant; label: string; path: string }[] =
   { id: "handler", label: "metered: gate in the handler", path: "/api/bench/metered" },
   { id: "refused", label: "metered, out of tokens (402)", path: "/api/chat" },
 ];
+
+/** The streaming route, metered (hold → stream → settle) and not (bench/run.ts stage 6). */
+export type StreamVariant = "stream-plain" | "stream-metered";
+export const STREAM_VARIANTS: readonly { id: StreamVariant; label: string; path: string }[] = [
+  { id: "stream-plain", label: "stream, unmetered", path: "/api/bench/stream" },
+  { id: "stream-metered", label: "stream, metered (Edge middleware hold, settled by usage)", path: "/api/chat/stream" },
+];
+
+export interface StreamRun extends StreamLoopResult {
+  variant: StreamVariant;
+  round: number;
+}
+
+export interface StreamSummary {
+  variant: StreamVariant;
+  connections: number;
+  /** Mean over rounds. */
+  rps: number;
+  /** Medians over rounds. */
+  firstChunkP50Ms: number;
+  firstChunkP99Ms: number;
+  totalP50Ms: number;
+  statuses: Record<string, number>;
+}
+
+export function summarizeStreams(runs: readonly StreamRun[]): StreamSummary[] {
+  const out: StreamSummary[] = [];
+  for (const { id } of STREAM_VARIANTS) {
+    for (const connections of [...new Set(runs.map((r) => r.connections))]) {
+      const mine = runs.filter((r) => r.variant === id && r.connections === connections);
+      if (mine.length === 0) continue;
+      const statuses: Record<string, number> = {};
+      for (const r of mine) for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+      out.push({
+        variant: id, connections, rps: mean(mine.map((r) => r.rps)),
+        firstChunkP50Ms: median(mine.map((r) => r.firstChunkMs.p50)), firstChunkP99Ms: median(mine.map((r) => r.firstChunkMs.p99)),
+        totalP50Ms: median(mine.map((r) => r.totalMs.p50)), statuses,
+      });
+    }
+  }
+  return out;
+}
 
 export interface ClosedLoopRun extends ClosedLoopResult {
   variant: Variant;
@@ -102,6 +145,8 @@ export interface EngineReport {
   kvRestOverNative: number[];
   openLoop: OpenLoopSummary | null;
   falseRefusals: FalseRefusalRun[] | null;
+  /** Stage 6 (absent in older reports). */
+  streaming?: { runs: StreamRun[]; summary: StreamSummary[] } | null;
   targets: Target[];
   notes: string[];
 }
