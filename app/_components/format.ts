@@ -37,6 +37,7 @@ const ROUTE_LABELS: Record<string, string> = {
   "nutrition-plan": "Nutrition plan",
   "workout-plan": "Workout plan",
   chat: "Chat",
+  "chat-stream": "Streamed chat",
 };
 
 /**
@@ -64,6 +65,7 @@ export function orderRoutes(routes: Iterable<string>): string[] {
   });
 }
 
+/** A fixed-price route's cost; null for a usage-priced one (its price is known after the work). */
 export function costOf(routeId: string): number | null {
   return PRICING.find((r) => r.id === routeId)?.cost ?? null;
 }
