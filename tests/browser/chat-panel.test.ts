@@ -1,5 +1,7 @@
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoWordCount } from "../../lib/generation/demo-model";
+import { PRICING, priceOfUsage, type UsagePricedRoute } from "../../lib/gateway/pricing";
 import { balanceOf, topUp, uniqueUser, userToken } from "../e2e/support/context";
 import { balanceText, expectAccessible, launchBrowser, newContext, signInWithCookie } from "./support/browser";
 
@@ -18,6 +20,10 @@ const SOON = { timeout: 15_000 };
 
 const RECEIPT = /Charged ([\d,]+) of ([\d,]+) reserved, ([\d,]+) released; balance ([\d,]+)/;
 const RESERVED = /Answering… ([\d,]+) tokens reserved/;
+
+const ROW = PRICING.find((r) => r.id === "chat-stream") as UsagePricedRoute;
+/** What the route charges for `outputWords` words answered to `prompt` (the demo model counts words as tokens). */
+const priceOf = (prompt: string, outputWords: number) => priceOfUsage(ROW, { inputTokens: demoWordCount(prompt), outputTokens: outputWords });
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 const num = (text: string) => Number(text.replaceAll(",", ""));
@@ -78,7 +84,7 @@ describe("the chat panel on the dashboard, in Chromium", () => {
     const r = receipt(await text(status));
     expect(r.reserved).toBe(reserved);
     // What the browser received was streamed, so it was charged (with the prompt's tokens).
-    expect(r.charged).toBeGreaterThanOrEqual(shown);
+    expect(r.charged).toBeGreaterThanOrEqual(priceOf("Write 300 words", shown));
     expect(r.charged).toBeLessThan(r.reserved);
     expect(r.charged + r.released).toBe(r.reserved);
     expect(r.balance).toBe(START - r.charged);
@@ -101,8 +107,8 @@ describe("the chat panel on the dashboard, in Chromium", () => {
     expect(await text(status)).not.toMatch(/^Stopped/);
     expect(await words(answer)).toBe(5);
     const r = receipt(await text(status));
-    // Five words out, plus the prompt's words in.
-    expect(r.charged).toBeGreaterThanOrEqual(5);
+    // Five words out, plus the prompt's words in, at the route's prices.
+    expect(r.charged).toBe(priceOf("Write 5 words", 5));
     expect(r.charged).toBeLessThanOrEqual(r.reserved);
     expect(r.charged + r.released).toBe(r.reserved);
     expect(r.balance).toBe(START - r.charged);
