@@ -18,10 +18,22 @@ export function uniqueNamespace(label = "t"): string {
   return `test:${label}-${crypto.randomUUID().slice(0, 12)}`;
 }
 
-/** A metering instance on a fresh namespace, so tests never see each other's keys. */
+/**
+ * The round-trip bound (kvTimeoutMs, and the client's own timeout) of a test that does not
+ * choose one: generous, so a slow or loaded machine (the local KV server is JavaScript, and
+ * answers a burst of concurrent requests slowly there) never fails a test that is not about
+ * timing. The default healAfterMs (30 s) leaves room for it (≥ 5 × T).
+ */
+export const TEST_KV_TIMEOUT_MS = 3000;
+
+/**
+ * A metering instance on a fresh namespace, so tests never see each other's keys. The
+ * client's fetch timeout is the metering's kvTimeoutMs: never shorter than it.
+ */
 export function meteringOn(target: KvTarget, options: Partial<MeteringOptions> = {}): Metering {
-  const kv = createKvClient({ url: target.url, token: target.token, timeoutMs: options.kvTimeoutMs ?? 2000 });
-  return createMetering(kv, { namespace: uniqueNamespace(), monthlyAllowance: 0, ...options });
+  const kvTimeoutMs = options.kvTimeoutMs ?? TEST_KV_TIMEOUT_MS;
+  const kv = createKvClient({ url: target.url, token: target.token, timeoutMs: kvTimeoutMs });
+  return createMetering(kv, { namespace: uniqueNamespace(), monthlyAllowance: 0, ...options, kvTimeoutMs });
 }
 
 /** A clock tests move by hand. */
