@@ -27,14 +27,14 @@ import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
  */
 
 /** Bound on one round trip: generous, so only the injected faults fail a round trip. */
-const KV_TIMEOUT_MS = 3000;
+const KV_TIMEOUT_MS = 5000;
 /** The shortest heal delay the config accepts (≥ 5 × kvTimeoutMs); the clock is manual. */
 const HEAL_AFTER_MS = 5 * KV_TIMEOUT_MS;
 /**
  * A hang ends when the test releases it; this only stops a broken coalescer from hanging
  * the test. Far above kvTimeoutMs on any machine.
  */
-const HANG_MS = 30_000;
+const HANG_MS = 45_000;
 
 type Fault =
   | { kind: "fail"; when: "before-send" | "after-send" }

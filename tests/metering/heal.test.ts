@@ -11,8 +11,8 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
   // Round-trip bound and heal delay (timing.ts: H ≥ 5 × T). T is generous, so only the
   // injected faults fail a round trip, never a slow machine; the clock is manual, so a large
   // H costs no real time. AGED: a clock advance that makes every operation so far healable.
-  const T = 3000;
-  const H = 15_000;
+  const T = 5000;
+  const H = 25_000;
   const AGED = H + 1000;
 
   function setup(plan: FaultPlan) {

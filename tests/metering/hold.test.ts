@@ -42,8 +42,8 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
   // Round-trip bound and heal delay (timing.ts: H ≥ 5 × T). T is generous, so only the
   // injected faults fail a round trip, never a slow or loaded machine; the clock is manual,
   // so a large H costs no real time.
-  const T = 3000;
-  const H = 15_000;
+  const T = 5000;
+  const H = 25_000;
   function setup(plan: FaultPlan = {}) {
     const clock = manualClock("2026-11-25T12:00:00Z");
     const real = createKvClient({ url: target.url, token: target.token, timeoutMs: T });

@@ -99,8 +99,8 @@ describe.each(kvTargets())("a reset while requests are in flight, on the $engine
   // loaded machine never turns a round trip into a KvUnavailableError. The clocks are
   // manual; the real-time cost is a resetter that waits for debits still open, which it
   // does for its window (H/2 − T), then leaves the carry step to a healer.
-  const T = 3000;
-  const H = 15_000;
+  const T = 5000;
+  const H = 25_000;
 
   it("carries open debits over: the reset entry accounts for the paid ones, and the new history sums to the balance", async () => {
     const clock = manualClock("2026-11-25T12:00:00Z");
@@ -226,8 +226,8 @@ describe.each(kvTargets())("a reset that lands late, on the $engine engine", (ta
   it("refuses to refund a debit that was settled into the old ledger after the reset was sent", async () => {
     const clock = manualClock("2026-11-25T12:00:00Z");
     // T generous (a slow machine must not fail the debit or its settle); H/2 far above it.
-    const T = 3000;
-    const options = { clock: clock.now, kvTimeoutMs: T, healAfterMs: 20_000, monthlyAllowance: 0 };
+    const T = 5000;
+    const options = { clock: clock.now, kvTimeoutMs: T, healAfterMs: 30_000, monthlyAllowance: 0 };
     const m = meteringOn(target, options);
     await m.credit({ userId: "lia", amount: 10, reason: "Top-up" });
     // The reset's first transaction reaches the store late, when the test lets it (after the

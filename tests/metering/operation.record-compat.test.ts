@@ -13,8 +13,8 @@ const T0 = Date.parse("2026-11-25T12:00:00Z");
 // Round-trip bound and heal delay (timing.ts: H ≥ 5 × T). T is generous so a slow or loaded
 // machine never turns a round trip into a KvUnavailableError; the clocks are manual, so a
 // large H costs no real time.
-const T = 3000;
-const H = 15_000;
+const T = 5000;
+const H = 25_000;
 const id = (n: number) => `deb_${String(n).padStart(32, "0")}`;
 
 describe.each(kvTargets())("records in the previous version's format, on the $engine engine", (target) => {

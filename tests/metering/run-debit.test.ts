@@ -42,7 +42,7 @@ describe.each(kvTargets())("runDebit hands over what it started, whatever ends i
   // `pending` to waitUntil is what keeps the user from paying for a 503.
   it("a read that fails after the answer still returns the compensation in pending", async () => {
     // T generous: only the injected fault may fail a round trip, not a slow machine.
-    const T = 3000;
+    const T = 5000;
     const m = meteringOn(target, { kvTimeoutMs: T });
     const k = userKeys(m.context.config.namespace, "pia");
     await m.credit({ userId: "pia", amount: 10, reason: "Top-up" });
