@@ -179,7 +179,7 @@ interface Tracked {
 describe.each(kvTargets())("debit coalescer: failure isolation ($engine engine)", (target) => {
   function setup(coalescerOptions: CoalescerOptions = {}, historyLimit = 100) {
     const clock = manualClock("2026-11-25T12:00:00Z");
-    const real = createKvClient({ url: target.url, token: target.token, timeoutMs: 2000 });
+    const real = createKvClient({ url: target.url, token: target.token, timeoutMs: KV_TIMEOUT_MS });
     const probe = probedKv(real);
     const options = {
       namespace: uniqueNamespace("coal"), monthlyAllowance: 0, clock: clock.now,
