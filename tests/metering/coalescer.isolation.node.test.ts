@@ -18,18 +18,23 @@ import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
  *
  * Faults are injected around the real client (see `probedKv` below): the store is real,
  * only the answer to one chosen transaction is withheld or replaced by a network error.
+ *
+ * Nothing here compares elapsed milliseconds with a budget, so a slow or loaded machine
+ * cannot fail it: a hang lasts until the test ends it, "within kvTimeoutMs" is the
+ * coalescer's own timeout answering (its message) while the hang still lasts, an injected
+ * failure is answered with that failure (not a timeout), and "within two batches" is counted
+ * in batches.
  */
 
-/** Bound on one round trip for these tests: short, so a hang is obvious. */
-const KV_TIMEOUT_MS = 300;
-/** The shortest heal delay the config accepts (≥ 5 × kvTimeoutMs). */
-const HEAL_AFTER_MS = 1500;
+/** Bound on one round trip: generous, so only the injected faults fail a round trip. */
+const KV_TIMEOUT_MS = 5000;
+/** The shortest heal delay the config accepts (≥ 5 × kvTimeoutMs); the clock is manual. */
+const HEAL_AFTER_MS = 5 * KV_TIMEOUT_MS;
 /**
- * Slack on top of kvTimeoutMs for an answer on a loaded 2-core CI machine. Far below the
- * 5 s hang, so a coalescer that waited for the hung batch cannot pass.
+ * A hang ends when the test releases it; this only stops a broken coalescer from hanging
+ * the test. Far above kvTimeoutMs on any machine.
  */
-const MARGIN_MS = 700;
-const HANG_MS = 5000;
+const HANG_MS = 45_000;
 
 type Fault =
   | { kind: "fail"; when: "before-send" | "after-send" }
@@ -167,8 +172,6 @@ function probedKv(kv: MeteringKv) {
 interface Tracked {
   userId: string;
   cost: number;
-  /** Milliseconds from submission to answer. */
-  ms: number;
   outcome: DebitOutcome | null;
   error: unknown;
 }
@@ -176,7 +179,7 @@ interface Tracked {
 describe.each(kvTargets())("debit coalescer: failure isolation ($engine engine)", (target) => {
   function setup(coalescerOptions: CoalescerOptions = {}, historyLimit = 100) {
     const clock = manualClock("2026-11-25T12:00:00Z");
-    const real = createKvClient({ url: target.url, token: target.token, timeoutMs: 2000 });
+    const real = createKvClient({ url: target.url, token: target.token, timeoutMs: KV_TIMEOUT_MS });
     const probe = probedKv(real);
     const options = {
       namespace: uniqueNamespace("coal"), monthlyAllowance: 0, clock: clock.now,
@@ -190,9 +193,8 @@ describe.each(kvTargets())("debit coalescer: failure isolation ($engine engine)"
     const coalescer = createDebitCoalescer(metering, coalescerOptions);
 
     function debit(userId: string, cost: number, onAnswer?: (t: Tracked) => void): Promise<Tracked> {
-      const started = performance.now();
       const done = (outcome: DebitOutcome | null, error: unknown): Tracked => {
-        const t = { userId, cost, ms: performance.now() - started, outcome, error };
+        const t = { userId, cost, outcome, error };
         onAnswer?.(t);
         return t;
       };
@@ -232,26 +234,29 @@ describe.each(kvTargets())("debit coalescer: failure isolation ($engine engine)"
       await healthy.credit({ userId: "ben", amount: 100, reason: "Top-up" });
 
       const hang = probe.hangNext(applied);
-      const stuck = [debit("ana", 3), debit("ana", 3), debit("ana", 3), debit("ben", 3), debit("ben", 3)];
+      let stuckAnsweredAfterHang = false;
+      const onStuckAnswer = () => { stuckAnsweredAfterHang ||= hang.ended; };
+      const stuck = [debit("ana", 3, onStuckAnswer), debit("ana", 3, onStuckAnswer), debit("ana", 3, onStuckAnswer), debit("ben", 3, onStuckAnswer), debit("ben", 3, onStuckAnswer)];
       await hang.entered;
       // Queued while the hung batch is in flight.
       let hangOverWhenAnswered = false;
       const onAnswer = () => { hangOverWhenAnswered ||= hang.ended; };
       const behind = [debit("ana", 2, onAnswer), debit("ana", 2, onAnswer), debit("ben", 2, onAnswer), debit("ben", 2, onAnswer)];
 
+      // The hang lasts until released below: whatever is answered now was not waiting for it.
       const failed = await Promise.all(stuck);
       for (const t of failed) {
         expect(t.error, "the hung batch's debits are answered 503").toBeInstanceOf(KvUnavailableError);
+        // By the coalescer's own kvTimeoutMs timer, not by the hang ending.
         expect((t.error as Error).message).toMatch(`within ${KV_TIMEOUT_MS} ms`);
-        expect(t.ms, "and within kvTimeoutMs (+ CI slack), not after the hang").toBeLessThan(KV_TIMEOUT_MS + MARGIN_MS);
       }
+      expect(stuckAnsweredAfterHang, "the hung batch's debits were answered while it still hung").toBe(false);
       const served = await Promise.all(behind);
       for (const t of served) {
         expect(t.error).toBeNull();
         expect(t.outcome?.status).toBe("ok");
-        // It waited for the hung batch to be given up (≤ kvTimeoutMs), then its own trip.
-        expect(t.ms, "the next batch left when the hung one was given up").toBeLessThan(KV_TIMEOUT_MS + MARGIN_MS);
       }
+      // They left when the hung batch was given up, not when the hang ended.
       expect(hangOverWhenAnswered, "answered while the hung batch was still hanging").toBe(false);
       expect(probe.batches.map((b) => b.balanceKeys.length)).toEqual([5, 4]);
 
@@ -296,12 +301,12 @@ describe.each(kvTargets())("debit coalescer: failure isolation ($engine engine)"
       const [failed, next] = [all.slice(0, 5), all.slice(5)];
       for (const t of failed) {
         expect(t.error, "the failed batch's debits are answered 503").toBeInstanceOf(KvUnavailableError);
-        expect(t.ms).toBeLessThan(KV_TIMEOUT_MS + MARGIN_MS);
+        // With the injected failure itself, at once: not after waiting out kvTimeoutMs.
+        expect((t.error as Error).message).toMatch("injected");
       }
       for (const t of next) {
         expect(t.error).toBeNull();
         expect(t.outcome?.status, "the batch after the failed one is served").toBe("ok");
-        expect(t.ms).toBeLessThan(2 * KV_TIMEOUT_MS + MARGIN_MS);
       }
       expect(probe.batches.map((b) => b.balanceKeys.length)).toEqual([1, 5, 5]);
 

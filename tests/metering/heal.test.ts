@@ -8,11 +8,18 @@ import { faultyKv, type FaultPlan } from "../support/faulty-kv";
 import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
 
 describe.each(kvTargets())("healing after faults on the $engine engine", (target) => {
+  // Round-trip bound and heal delay (timing.ts: H ≥ 5 × T). T is generous, so only the
+  // injected faults fail a round trip, never a slow machine; the clock is manual, so a large
+  // H costs no real time. AGED: a clock advance that makes every operation so far healable.
+  const T = 5000;
+  const H = 25_000;
+  const AGED = H + 1000;
+
   function setup(plan: FaultPlan) {
     const clock = manualClock("2026-11-25T12:00:00Z");
-    const real = createKvClient({ url: target.url, token: target.token });
+    const real = createKvClient({ url: target.url, token: target.token, timeoutMs: T });
     const namespace = uniqueNamespace("heal");
-    const options = { namespace, monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: 1000, healAfterMs: 5000 };
+    const options = { namespace, monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: T, healAfterMs: H };
     const faulty = createMetering(faultyKv(real, plan), options);
     const healthy = createMetering(real, options);
     return { clock, faulty, healthy };
@@ -27,7 +34,7 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     expect(stuck.balance).toBe(-1);
     expect(stuck.openIds).toHaveLength(1);
 
-    clock.advance(6000);
+    clock.advance(AGED);
     const stats = await healthy.stats("uma");
     expect(stats.balance).toBe(2);
     expect(stats.history.map((e) => e.type)).toEqual(["credit"]);
@@ -42,7 +49,7 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     const fingerprint = { target: "POST /api/chat", bodySha256: "K".repeat(43) };
     const paid = await healthy.debit({ userId: "kai", cost: 3, idempotencyKey: "kk", requestFingerprint: fingerprint });
     expect(paid.status).toBe("ok");
-    clock.advance(6000);
+    clock.advance(AGED);
     expect(await healthy.heal("kai")).toMatchObject({ settled: 1, compensated: 0 });
     const ledger = await readLedger(healthy.context, "kai");
     expect(ledger.balance).toBe(7);
@@ -56,7 +63,7 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     expect(lost).toMatchObject({ status: "unavailable", error: expect.any(KvUnavailableError), pending: expect.any(Promise) });
     await lost.pending;
     expect((await readLedger(healthy.context, "vic")).balance).toBe(7);
-    clock.advance(6000);
+    clock.advance(AGED);
     const report = await healthy.heal("vic");
     expect(report).toMatchObject({ compensated: 1, settled: 0 });
     const ledger = await readLedger(healthy.context, "vic");
@@ -72,7 +79,7 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     const failed = await faulty.debit({ userId: "vik", cost: 3 });
     expect(failed).toMatchObject({ status: "unavailable", error: expect.any(KvProtocolError) });
     await failed.pending;
-    clock.advance(6000);
+    clock.advance(AGED);
     await healthy.context.kv.multi().del(userKeys(healthy.context.config.namespace, "vik").daily).exec();
     expect(await healthy.heal("vik")).toMatchObject({ compensated: 1, settled: 0 });
     const ledger = await readLedger(healthy.context, "vik");
@@ -84,7 +91,7 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     await faulty.credit({ userId: "wes", amount: 10, reason: "Top-up" });
     const paid = await faulty.debit({ userId: "wes", cost: 4, route: "plan" });
     expect(paid.status).toBe("ok");
-    clock.advance(6000);
+    clock.advance(AGED);
     expect(await healthy.heal("wes")).toMatchObject({ settled: 1 });
     const ledger = await readLedger(healthy.context, "wes");
     expect(ledger.history.map((e) => [e.type, e.amount, e.balanceAfter, e.route])).toContainEqual(["debit", -4, 6, "plan"]);
@@ -97,7 +104,7 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     expect((await readLedger(healthy.context, "xan")).balance).toBe(0);
     // The operator retries with the same key: the claim is taken, so it is not applied twice.
     expect(await healthy.credit({ userId: "xan", amount: 25, reason: "Paid", idempotencyKey: "pay-1" })).toMatchObject({ status: "duplicate" });
-    clock.advance(6000);
+    clock.advance(AGED);
     const [a, b] = await Promise.all([healthy.heal("xan"), healthy.heal("xan")]);
     expect(a.applied + b.applied).toBe(1);
     const ledger = await readLedger(healthy.context, "xan");
@@ -117,20 +124,23 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     const { clock, faulty, healthy } = setup({ 5: "before-send", 7: "before-send" });
     await faulty.credit({ userId: "zed", amount: 2, reason: "Top-up" });
     await faulty.debit({ userId: "zed", cost: 3 });
-    clock.advance(6000);
+    clock.advance(AGED);
     expect(await healthy.heal("zed")).toMatchObject({ locked: true, compensated: 1 });
     await faulty.debit({ userId: "zed", cost: 3 });
-    clock.advance(6000);
+    clock.advance(AGED);
     expect(await healthy.heal("zed")).toMatchObject({ locked: true, compensated: 1 });
     expect((await readLedger(healthy.context, "zed")).balance).toBe(2);
   });
 
   // Issue 9, bug 2: a heal lock that expired while its holder still acted let a second
   // healer give the same tokens back. The lock now outlives every step of its pass.
+  // Its own T and H: the test waits out the lock in real time (healLockMs = 5T + H/2), so
+  // they are as small as a slow machine allows; the order of events is set by the test
+  // (a gated step), not by timers racing the machine's speed.
   it("keeps the lock while a step of its pass may still land, so a second healer never decides from an old read", async () => {
     const clock = manualClock("2026-11-25T12:00:00Z");
-    const real = createKvClient({ url: target.url, token: target.token });
-    const options = { namespace: uniqueNamespace("fence"), monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 };
+    const real = createKvClient({ url: target.url, token: target.token, timeoutMs: 2000 });
+    const options = { namespace: uniqueNamespace("fence"), monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: 2000, healAfterMs: 10_000 };
     const healthy = createMetering(real, options);
     // A voided debit to give back: its transaction applied, its answer lost.
     const owner = createMetering(faultyKv(real, { 4: "after-send" }), options);
@@ -138,16 +148,18 @@ describe.each(kvTargets())("healing after faults on the $engine engine", (target
     expect(await owner.debit({ userId: "yul", cost: 3 })).toMatchObject({ status: "unavailable", error: expect.any(KvUnavailableError) });
     await real.multi().set(userKeys(options.namespace, "yul").void(
       (await readLedger(healthy.context, "yul")).openIds[0]!), 1).exec();
-    clock.advance(2000);
+    clock.advance(options.healAfterMs + 1000);
 
-    // Healer A: lock (1), read (2), compensation (3) reaches the store 400 ms late, after
-    // A's own timeout: A stops, not knowing whether it landed.
-    const slow = createMetering(faultyKv(real, { 3: { lateMs: 400 } }), options);
-    const first = slow.heal("yul").then(() => null, (error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    // Healer A: lock (1), read (2), compensation (3) held on the way to the store until the
+    // test lets it land, after A's own timeout: A stops, not knowing whether it landed.
+    let land!: () => void;
+    const landing = new Promise<void>((resolve) => { land = resolve; });
+    const slow = createMetering(faultyKv(real, { 3: { until: landing } }), options);
+    expect(await slow.heal("yul").then(() => null, (error: unknown) => error)).toBeInstanceOf(KvUnavailableError);
+    // A's step may still land: A kept the lock.
     expect(await healthy.heal("yul")).toMatchObject({ locked: false });
-    expect(await first).toBeInstanceOf(KvUnavailableError);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // A's step has now landed
+    land();
+    await expect.poll(async () => (await readLedger(healthy.context, "yul")).balance, { timeout: 10_000 }).toBe(10); // A's step has now landed
     expect(await healthy.heal("yul")).toMatchObject({ locked: false });
 
     await new Promise((resolve) => setTimeout(resolve, healLockMs(options)));

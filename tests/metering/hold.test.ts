@@ -39,13 +39,20 @@ describe("decideHold", () => {
 });
 
 describe.each(kvTargets())("holds on the $engine engine", (target) => {
+  // Round-trip bound and heal delay (timing.ts: H ≥ 5 × T). T is generous, so only the
+  // injected faults fail a round trip, never a slow or loaded machine; the clock is manual,
+  // so a large H costs no real time.
+  const T = 5000;
+  const H = 25_000;
   function setup(plan: FaultPlan = {}) {
     const clock = manualClock("2026-11-25T12:00:00Z");
-    const real = createKvClient({ url: target.url, token: target.token, timeoutMs: 2000 });
-    const options = { namespace: uniqueNamespace("hold"), monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: 1000, healAfterMs: 5000 };
+    const real = createKvClient({ url: target.url, token: target.token, timeoutMs: T });
+    const options = { namespace: uniqueNamespace("hold"), monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: T, healAfterMs: H };
     return { clock, m: createMetering(real, options), faulty: createMetering(faultyKv(real, plan), options) };
   }
   const request = { amount: 10, minimum: 2, deadlineMs: 60_000, route: "POST /api/chat/stream", reason: "Chat" };
+  /** A clock advance past a hold's deadline + healAfterMs: a reader's healer finishes it. */
+  const EXPIRED = request.deadlineMs + H + 1000;
 
   it("holds the most a request may cost, then charges what it used and gives the rest back in one entry", async () => {
     const { m } = setup();
@@ -124,7 +131,7 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     const charges = holds.map((_, i) => i % 3);
     await Promise.all(holds.map((h, i) => h.settle(charges[i]!)));
     const charged = holds.reduce((sum, h, i) => sum + Math.min(charges[i]!, h.held), 0);
-    clock.advance(66_000);
+    clock.advance(EXPIRED);
     await m.stats("dot");
     const ledger = await atRest(m, "dot");
     expect(ledger.balance).toBe(100 - charged);
@@ -136,9 +143,9 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     await m.credit({ userId: "eve", amount: 20, reason: "Top-up" });
     const hold = heldOf(await m.hold({ userId: "eve", ...request }));
     // Past healAfterMs but not past the deadline: nothing happens.
-    clock.advance(10_000);
+    clock.advance(H + 1000);
     expect(await m.stats("eve")).toMatchObject({ balance: 10, reserved: 10 });
-    clock.advance(60_000);
+    clock.advance(EXPIRED - (H + 1000));
     const stats = await m.stats("eve");
     expect(stats).toMatchObject({ balance: 10, reserved: 0, holds: [] });
     expect(stats.history[0]).toMatchObject({ id: hold.id, amount: -10, held: 10, ended: "expired" });
@@ -152,7 +159,7 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     await m.credit({ userId: "eli", amount: 6, reason: "Top-up" });
     const hold = heldOf(await m.hold({ userId: "eli", ...request }));
     expect(hold.held).toBe(6);
-    clock.advance(66_000);
+    clock.advance(EXPIRED);
     const stats = await m.stats("eli");
     expect(stats.balance).toBe(0);
     expect(stats.history[0]).toMatchObject({ id: hold.id, amount: -6, held: 6, ended: "expired", balanceAfter: 0 });
@@ -163,7 +170,7 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     const { clock, m } = setup();
     await m.credit({ userId: "fay", amount: 20, reason: "Top-up" });
     const hold = heldOf(await m.hold({ userId: "fay", ...request, onExpiry: "release" }));
-    clock.advance(66_000);
+    clock.advance(EXPIRED);
     const stats = await m.stats("fay");
     expect(stats.balance).toBe(20);
     expect(stats.history[0]).toMatchObject({ id: hold.id, amount: 0, held: 10, ended: "expired" });
@@ -186,7 +193,7 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     const outcome = await faulty.hold({ userId: "hal", ...request });
     expect(outcome.status).toBe("unavailable");
     await outcome.pending;
-    clock.advance(66_000);
+    clock.advance(EXPIRED);
     const stats = await m.stats("hal");
     expect(stats).toMatchObject({ balance: 20, reserved: 0 });
     expect(stats.history.map((e) => e.type)).toEqual(["credit"]);
@@ -213,7 +220,7 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     await faulty.credit({ userId: "jo", amount: 20, reason: "Top-up" });
     const hold = heldOf(await faulty.hold({ userId: "jo", ...request }));
     expect(await hold.settle(4)).toMatchObject({ status: "pending", charged: 4 });
-    clock.advance(66_000);
+    clock.advance(EXPIRED);
     expect((await m.stats("jo")).balance).toBe(16);
     await atRest(m, "jo");
   });
@@ -224,7 +231,7 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     const hold = heldOf(await faulty.hold({ userId: "kim", ...request }));
     expect(await hold.settle(4)).toMatchObject({ status: "pending", charged: 4 });
     expect((await m.stats("kim")).reserved).toBe(10);
-    clock.advance(66_000);
+    clock.advance(EXPIRED);
     const stats = await m.stats("kim");
     expect(stats.balance).toBe(16);
     expect(stats.history[0]).toMatchObject({ amount: -4, held: 10, ended: "settled" });
@@ -238,7 +245,7 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     const outcome = await faulty.hold({ userId: "lou", ...request });
     expect(outcome.status).toBe("unavailable");
     await outcome.pending;
-    clock.advance(66_000);
+    clock.advance(EXPIRED);
     expect((await m.stats("lou")).balance).toBe(6);
     await atRest(m, "lou");
   });
@@ -252,7 +259,7 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     while (!(await readLedger(m.context, "max")).history.some((e) => e.type === "reset")) await new Promise((resolve) => setTimeout(resolve, 10));
     await hold.settle(3);
     await resetting;
-    clock.advance(66_000);
+    clock.advance(EXPIRED);
     await m.stats("max");
     const ledger = await atRest(m, "max");
     expect(ledger.balance).toBe(7); // the allowance is 0: the released 7 came back
@@ -293,7 +300,7 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     const ledger = await readLedger(m.context, "rex");
     const [voidedId] = ledger.openIds;
     expect(await m.settleHold("rex", voidedId!, 1)).toEqual({ status: "not_found" });
-    clock.advance(66_000);
+    clock.advance(EXPIRED);
     expect((await m.stats("rex")).balance).toBe(30);
     await atRest(m, "rex");
   });

@@ -95,10 +95,16 @@ describe.each(kvTargets())("credits, refunds and resets on the $engine engine", 
 // earlier debit refundable on the new ledger.
 describe.each(kvTargets())("a reset while requests are in flight, on the $engine engine", (target) => {
   const REFUSED = "deb_refused0000000000000000000000000";
+  // Round-trip bound and heal delay (timing.ts: H ≥ 5 × T): T is generous, so a slow or
+  // loaded machine never turns a round trip into a KvUnavailableError. The clocks are
+  // manual; the real-time cost is a resetter that waits for debits still open, which it
+  // does for its window (H/2 − T), then leaves the carry step to a healer.
+  const T = 5000;
+  const H = 25_000;
 
   it("carries open debits over: the reset entry accounts for the paid ones, and the new history sums to the balance", async () => {
     const clock = manualClock("2026-11-25T12:00:00Z");
-    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 });
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: T, healAfterMs: H });
     await m.credit({ userId: "rae", amount: 10, reason: "Top-up" });
     const settledEarlier = await m.debit({ userId: "rae", cost: 1 });
     if (settledEarlier.status !== "ok") throw new Error("refused");
@@ -131,7 +137,7 @@ describe.each(kvTargets())("a reset while requests are in flight, on the $engine
       .del(keys.op(REFUSED), keys.result(REFUSED))
       .zrem(keys.open, `${REFUSED}:50`)
       .exec();
-    clock.advance(2000);
+    clock.advance(H + 1000);
     expect(await m.heal("rae")).toMatchObject({ applied: 1 });
 
     const after = await readLedger(m.context, "rae");
@@ -149,7 +155,7 @@ describe.each(kvTargets())("a reset while requests are in flight, on the $engine
 
   it("carries at once when nothing is in flight, and lets a healer carry when the resetter could not", async () => {
     const clock = manualClock("2026-11-25T12:00:00Z");
-    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 });
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: T, healAfterMs: H });
     await m.credit({ userId: "sol", amount: 10, reason: "Top-up" });
     await m.reset("sol");
     expect((await readLedger(m.context, "sol")).openIds).toEqual([]);
@@ -157,13 +163,14 @@ describe.each(kvTargets())("a reset while requests are in flight, on the $engine
 
     const open = await m.debit({ userId: "sol", cost: 4 });
     if (open.status !== "ok") throw new Error("refused");
-    // This resetter's window is over before it starts (its clock is far ahead): the carry
-    // step is left to a healer.
-    const late = meteringOn(target, { clock: () => clock.now() + 10_000, kvTimeoutMs: 200, healAfterMs: 1000, namespace: m.context.config.namespace });
+    // This resetter (its clock 10 s ahead) finds the debit in flight, which is settled only
+    // after the resetter's window (H/2 − T, counted on its clock and in real time) is over:
+    // the carry step is left to a healer.
+    const late = meteringOn(target, { clock: () => clock.now() + 10_000, kvTimeoutMs: T, healAfterMs: H, namespace: m.context.config.namespace });
     await late.reset("sol");
     await open.settle();
     expect((await readLedger(m.context, "sol")).openIds).toHaveLength(1);
-    clock.advance(20_000);
+    clock.advance(10_000 + H + 1000); // the carry step, stamped by the late clock, is older than H
     expect(await m.heal("sol")).toMatchObject({ applied: 1 });
     const ledger = await readLedger(m.context, "sol");
     expect(ledger.balance).toBe(0);
@@ -195,14 +202,14 @@ describe.each(kvTargets())("a reset while requests are in flight, on the $engine
 
   it("keeps a reset's actor when a healer carries its debits over (the entry is replaced by value)", async () => {
     const clock = manualClock("2026-11-25T12:00:00Z");
-    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 });
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: T, healAfterMs: H });
     await m.credit({ userId: "uma", amount: 10, reason: "Top-up" });
     const open = await m.debit({ userId: "uma", cost: 4 });
     if (open.status !== "ok") throw new Error("refused");
-    const late = meteringOn(target, { clock: () => clock.now() + 10_000, kvTimeoutMs: 200, healAfterMs: 1000, namespace: m.context.config.namespace });
+    const late = meteringOn(target, { clock: () => clock.now() + 10_000, kvTimeoutMs: T, healAfterMs: H, namespace: m.context.config.namespace });
     await late.reset("uma", undefined, "ops@example.com");
     await open.settle();
-    clock.advance(20_000);
+    clock.advance(10_000 + H + 1000); // the carry step, stamped by the late clock, is older than H
     expect(await m.heal("uma")).toMatchObject({ applied: 1 });
     const ledger = await readLedger(m.context, "uma");
     // One reset entry, rewritten with the carried debit, still naming its admin.
@@ -218,19 +225,25 @@ describe.each(kvTargets())("a reset that lands late, on the $engine engine", (ta
   // the new one for a debit it never had (refunds > debits).
   it("refuses to refund a debit that was settled into the old ledger after the reset was sent", async () => {
     const clock = manualClock("2026-11-25T12:00:00Z");
-    const options = { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 4000, monthlyAllowance: 0 };
+    // T generous (a slow machine must not fail the debit or its settle); H/2 far above it.
+    const T = 5000;
+    const options = { clock: clock.now, kvTimeoutMs: T, healAfterMs: 30_000, monthlyAllowance: 0 };
     const m = meteringOn(target, options);
     await m.credit({ userId: "lia", amount: 10, reason: "Top-up" });
-    // The reset's first transaction reaches the store 600 ms late: its caller gives up
-    // after 200 ms, the store applies it anyway.
-    const late = createMetering(faultyKv(m.context.kv, { 1: { lateMs: 600 } }), { ...options, namespace: m.context.config.namespace });
+    // The reset's first transaction reaches the store late, when the test lets it (after the
+    // debit below settled, whatever the machine's speed): its caller gives up after T, the
+    // store applies it anyway (legal: within healAfterMs / 2 of being sent).
+    let land!: () => void;
+    const landing = new Promise<void>((resolve) => { land = resolve; });
+    const late = createMetering(faultyKv(m.context.kv, { 1: { until: landing } }), { ...options, namespace: m.context.config.namespace });
     const resetting = late.reset("lia").then(() => "answered", () => "gave up");
-    clock.advance(1000); // the debit is stamped more than T (200 ms) after the reset
+    clock.advance(T + 1000); // the debit is stamped more than T after the reset
     const debit = await m.debit({ userId: "lia", cost: 4 });
     if (debit.status !== "ok") throw new Error("refused");
     await debit.settle(); // into the old ledger: the reset has not landed yet
     expect(await resetting).toBe("gave up");
-    await new Promise((resolve) => setTimeout(resolve, 800)); // the reset lands
+    land(); // the reset lands
+    await expect.poll(async () => (await readLedger(m.context, "lia")).history.some((e) => e.type === "reset"), { timeout: 20_000 }).toBe(true);
     expect(await m.refund("lia", debit.debitId)).toEqual({ status: "not_refundable", debitId: debit.debitId });
     const ledger = await readLedger(m.context, "lia");
     expect(ledger.totals.refunds).toBe(0);

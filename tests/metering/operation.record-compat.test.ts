@@ -10,12 +10,17 @@ import { decodeStoredResponse } from "../../lib/gateway/stored-response";
 import { kvTargets, manualClock, meteringOn } from "../support/kv";
 
 const T0 = Date.parse("2026-11-25T12:00:00Z");
+// Round-trip bound and heal delay (timing.ts: H ≥ 5 × T). T is generous so a slow or loaded
+// machine never turns a round trip into a KvUnavailableError; the clocks are manual, so a
+// large H costs no real time.
+const T = 5000;
+const H = 25_000;
 const id = (n: number) => `deb_${String(n).padStart(32, "0")}`;
 
 describe.each(kvTargets())("records in the previous version's format, on the $engine engine", (target) => {
   it("heals every in-flight state the previous version could leave", async () => {
     const clock = manualClock(T0);
-    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000 });
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: T, healAfterMs: H });
     const k = userKeys(m.context.config.namespace, "old");
     const op = (amount: number, extra: Record<string, string | number> = {}) =>
       ({ kind: "debit", state: "open", amount, at: T0, period: "2026-11", route: "POST /api/generate/article", ...extra });
@@ -33,7 +38,7 @@ describe.each(kvTargets())("records in the previous version's format, on the $en
       .hset(k.op("cre_1"), { kind: "credit", state: "claimed", amount: 40, at: T0, period: "2026-11", reason: "Invoice", claim: k.creditClaim("pay-1") })
       .zadd(k.open, { score: T0, member: "cre_1:0" })
       .exec();
-    clock.advance(5000);
+    clock.advance(H + 5000); // every operation is now older than healAfterMs
     expect(await m.heal("old")).toMatchObject({ settled: 1, compensated: 2, applied: 1 });
     const ledger = await readLedger(m.context, "old");
     expect(ledger.balance).toBe(100 - 3 + 40);
@@ -46,7 +51,7 @@ describe.each(kvTargets())("records in the previous version's format, on the $en
 
   it("takes a monthly grant applied by the previous version (no 'applied' marker) as applied", async () => {
     const clock = manualClock(T0);
-    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: 200, healAfterMs: 1000, monthlyAllowance: 100 });
+    const m = meteringOn(target, { clock: clock.now, kvTimeoutMs: T, healAfterMs: H, monthlyAllowance: 100 });
     const k = userKeys(m.context.config.namespace, "veteran");
     const refill = '{"id":"ref_0","type":"refill","amount":100,"balanceAfter":100,"reason":"Monthly allowance 2026-11","route":null,"at":' + T0 + "}";
     await m.context.kv.multi()
@@ -68,7 +73,7 @@ describe.each(kvTargets())("records in the previous version's format, on the $en
   // of idem:<key> is the bare debit id. No body hash was kept, so such a key matches any
   // request to the route its debit was for, and refuses (422) one to another route.
   it("scopes an Idempotency-Key taken by the previous version (a bare debit id) to its debit's route", async () => {
-    const m = meteringOn(target, { kvTimeoutMs: 500 });
+    const m = meteringOn(target, { kvTimeoutMs: T });
     const k = userKeys(m.context.config.namespace, "legacy");
     const answer = '{"v":1,"status":200,"contentType":"application/json","body":"{\\"answer\\":42}"}';
     await m.context.kv.multi()

@@ -41,12 +41,14 @@ describe.each(kvTargets())("runDebit hands over what it started, whatever ends i
   // "unavailable", and its `pending` must still carry that give-back: a caller that hands
   // `pending` to waitUntil is what keeps the user from paying for a 503.
   it("a read that fails after the answer still returns the compensation in pending", async () => {
-    const m = meteringOn(target, { kvTimeoutMs: 500 });
+    // T generous: only the injected fault may fail a round trip, not a slow machine.
+    const T = 5000;
+    const m = meteringOn(target, { kvTimeoutMs: T });
     const k = userKeys(m.context.config.namespace, "pia");
     await m.credit({ userId: "pia", amount: 10, reason: "Top-up" });
     await m.context.kv.multi().set(k.idempotency("old-1"), `deb_${"7".repeat(32)}`, { ex: 3600 }).exec();
     // Store calls: 1 the debit, 2 its give-back (background), 3 the holder's route: lost.
-    const faulty = createMetering(faultyKv(m.context.kv, { 3: "before-send" }), { namespace: m.context.config.namespace, monthlyAllowance: 0, kvTimeoutMs: 500 });
+    const faulty = createMetering(faultyKv(m.context.kv, { 3: "before-send" }), { namespace: m.context.config.namespace, monthlyAllowance: 0, kvTimeoutMs: T });
     const outcome = await faulty.debit({ userId: "pia", cost: 4, idempotencyKey: "old-1", requestFingerprint: { target: "POST /api/chat", bodySha256: "Z".repeat(43) } });
     expect(outcome.status).toBe("unavailable");
     expect(outcome.pending).not.toBeNull();

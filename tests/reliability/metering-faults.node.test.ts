@@ -31,6 +31,13 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("refund" as const), pick: fc.nat() }),
 );
 
+// Round-trip bound and heal delay (timing.ts: H ≥ 5 × T). T is generous, so only the
+// injected cuts fail a round trip, never a slow or loaded machine; the clocks are manual, so
+// a large H costs no real time. AGED: a clock advance that makes everything healable.
+const T = 5000;
+const H = 25_000;
+const AGED = H + 1000;
+
 const planArb: fc.Arbitrary<FaultPlan> = fc
   .array(fc.tuple(fc.integer({ min: 1, max: 60 }), fc.constantFrom("before-send" as const, "after-send" as const)), { maxLength: 10 })
   .map((entries) => Object.fromEntries(entries));
@@ -39,8 +46,8 @@ describe.each(kvTargets())("reliability: metering under cut connections ($engine
   it.each(["direct", "coalesced"] as const)("never loses or creates a token (%s debits)", async (mode) => {
     await fc.assert(fc.asyncProperty(fc.array(opArb, { minLength: 3, maxLength: 14 }), planArb, async (ops, plan) => {
       const clock = manualClock(Date.parse("2026-11-25T12:00:00Z"));
-      const real = createKvClient({ url: target.url, token: target.token, timeoutMs: 2000 });
-      const options = { namespace: uniqueNamespace("relf"), monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: 1000, healAfterMs: 5000 };
+      const real = createKvClient({ url: target.url, token: target.token, timeoutMs: T });
+      const options = { namespace: uniqueNamespace("relf"), monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: T, healAfterMs: H };
       const background: Promise<unknown>[] = [];
       const keep = (t: Promise<unknown>) => void background.push(t);
       const faulty = createMetering(faultyKv(real, plan), options);
@@ -125,7 +132,7 @@ describe.each(kvTargets())("reliability: metering under cut connections ($engine
         expect(["refunded", "already_refunded"]).toContain(out.status);
         refunded.add(id);
       }
-      clock.advance(6000);
+      clock.advance(AGED);
       await healthy.heal(user);
 
       const ledger = await readLedger(healthy.context, user, 1000);
@@ -149,8 +156,8 @@ describe.each(kvTargets())("reliability: a debit whose answer was lost ($engine 
   // half the heal delay, so three lost attempts in a row no longer make the user pay.
   it("is never charged when the first void attempts are lost too", async () => {
     const clock = manualClock(Date.parse("2026-11-25T12:00:00Z"));
-    const real = createKvClient({ url: target.url, token: target.token });
-    const options = { namespace: uniqueNamespace("void"), monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: 1000, healAfterMs: 5000 };
+    const real = createKvClient({ url: target.url, token: target.token, timeoutMs: T });
+    const options = { namespace: uniqueNamespace("void"), monthlyAllowance: 0, clock: clock.now, kvTimeoutMs: T, healAfterMs: H };
     // 1-3: the top-up; 4: the debit, applied, its answer lost; 5-7: every void attempt lost.
     const plan: FaultPlan = { 4: "after-send", 5: "before-send", 6: "before-send", 7: "before-send" };
     const faulty = createMetering(faultyKv(real, plan), options);
@@ -159,7 +166,7 @@ describe.each(kvTargets())("reliability: a debit whose answer was lost ($engine 
     const lost = await faulty.debit({ userId: "v", cost: 3 });
     expect(lost).toMatchObject({ status: "unavailable", error: expect.any(KvUnavailableError) });
     await lost.pending?.catch(() => undefined);
-    clock.advance(6000);
+    clock.advance(AGED);
     await healthy.heal("v");
     const ledger = await readLedger(healthy.context, "v");
     expect(ledger.openIds).toEqual([]);
