@@ -55,7 +55,8 @@ function startCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<
   let output = "";
   const exited = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
   return new Promise((resolveReady, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready line within 15 s:\n${output}`)), 15_000);
+    // A ceiling, not a speed goal: starting tsx takes seconds on a slow, loaded machine.
+    const timer = setTimeout(() => reject(new Error(`no ready line within 60 s:\n${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const line = output.split("\n").find((candidate) => candidate.includes(" ready "));
@@ -171,12 +172,14 @@ describe("npm run kv", () => {
         }
       }
     })();
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    // Killed once a number of writes were acknowledged (counted, not timed: a slow machine
+    // acknowledges fewer per second), while more are in flight.
+    while (acknowledged < 50) await new Promise((resolve) => setTimeout(resolve, 5));
     server.child.kill("SIGKILL");
     stop = true;
     await writer;
     expect(await server.exited).toBeNull();
-    expect(acknowledged).toBeGreaterThan(50);
+    expect(acknowledged).toBeGreaterThanOrEqual(50);
 
     const restarted = await startCli(["--port", "0", "--data-dir", dir]);
     const stored = Number(await command(restarted.url, ["get", "counter"], token));
