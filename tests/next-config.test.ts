@@ -28,10 +28,12 @@ describe("the benchmark's routes exist only in a test build (a build-time switch
     expect(filesUnder(join(ROOT, "app/api/generate")).filter((file) => isRouteFile(file, config.pageExtensions!))).toHaveLength(3);
   });
 
-  it("a test build sees the three bench routes and inlines TOLLGATE_TEST_BUILD=1", () => {
+  it("a test build sees the four bench routes and inlines TOLLGATE_TEST_BUILD=1", () => {
     const config = nextConfigFor({ TOLLGATE_TEST_BUILD: "1" });
     const routes = filesUnder(join(ROOT, "app/api/bench")).filter((file) => isRouteFile(file, config.pageExtensions!));
-    expect(routes.sort()).toEqual(["app/api/bench/hook/route.bench.ts", "app/api/bench/metered/route.bench.ts", "app/api/bench/plain/route.bench.ts"]);
+    expect(routes.sort()).toEqual([
+      "app/api/bench/hook/route.bench.ts", "app/api/bench/metered/route.bench.ts", "app/api/bench/plain/route.bench.ts", "app/api/bench/stream/route.bench.ts",
+    ]);
     expect(config.env).toEqual({ TOLLGATE_TEST_BUILD: "1" });
   });
 });
