@@ -12,7 +12,10 @@ import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
 const SECRET = "gate-test-secret-0123456789abcdef0123456789";
 
 async function setup(url: string, token: string, { coalesce = false, idempotencyInProgressMs = 900_000, clock = Date.now } = {}) {
-  const metering = createMetering(createKvClient({ url, token }), { namespace: uniqueNamespace("gate"), monthlyAllowance: 0 });
+  // A round-trip bound a slow, loaded machine cannot reach: these tests are about decisions, not latency.
+  const metering = createMetering(createKvClient({ url, token, timeoutMs: 10_000 }), {
+    namespace: uniqueNamespace("gate"), monthlyAllowance: 0, kvTimeoutMs: 10_000, healAfterMs: 50_000,
+  });
   const signer = createGateSigner({ secret: SECRET, clock });
   const verify = createTokenVerifier(createAuthConfig({ secret: SECRET, production: true }));
   const options = {
