@@ -18,7 +18,7 @@ export const GATE_HEADERS = {
   route: "x-tollgate-route",
   balance: "x-tollgate-balance",
   idempotencyKey: "x-tollgate-idempotency-key",
-  /** A held pass only: `<requested>:<deadline>` (see `toWire`). */
+  /** A held pass only: `<requested>:<at>:<deadline>` (see `toWire`). */
   hold: "x-tollgate-hold",
   method: "x-tollgate-method",
   path: "x-tollgate-path",
@@ -39,14 +39,15 @@ interface PassRequest {
 /**
  * What the gate hands the handler: a paid request (its debit, what it cost, the balance
  * after it); a held one, for a usage-priced route (the hold the handler must settle with
- * what the work used: what is held, what was asked, the balance after the hold, and the
- * metering-clock deadline after which a healer finishes it); or, for a route configured
+ * what the work used: what is held, what was asked, the balance after the hold, when it
+ * was taken and the metering-clock deadline after which a healer finishes it: with the
+ * route, the hold's ticket, so the handler settles without reading the hold back); or, for a route configured
  * fail-open while the store was away, an unpaid one (no debit: nothing to refund, no
  * balance to show).
  */
 export type GatePass =
   | (PassRequest & { status: "paid"; debitId: string; cost: number; balance: number })
-  | (PassRequest & { status: "held"; holdId: string; held: number; requested: number; balance: number; deadline: number })
+  | (PassRequest & { status: "held"; holdId: string; held: number; requested: number; balance: number; at: number; deadline: number })
   | (PassRequest & { status: "unpaid" });
 
 /** Tokens the pass paid: what a refund gives back. A hold is settled, never refunded: 0. */
@@ -58,7 +59,7 @@ export function passCost(pass: GatePass): number {
  * The wire form of the pass (unchanged since v2, so passes in flight during a deploy still
  * verify): an unpaid pass is the debit id "unpaid" with cost 0 and balance -1; a held pass
  * is its hold id as the debit, what is held as the cost, and one more field, `hold`
- * (`<requested>:<deadline>`), signed only when present, so a v2 pass's MAC is what it was.
+ * (`<requested>:<at>:<deadline>`), signed only when present, so a v2 pass's MAC is what it was.
  * Dropping or adding `hold` changes what is signed: a paid pass cannot be turned into a
  * held one or back. Only `toWire` and `fromWire` know this.
  */
@@ -76,8 +77,8 @@ function toWire(pass: GatePass): WirePass {
     case "paid": return { ...pass, hold: null };
     case "unpaid": return { ...pass, debitId: UNPAID_DEBIT, cost: 0, balance: -1, hold: null };
     case "held": {
-      const { holdId, held, requested, deadline, status: _status, ...rest } = pass;
-      return { ...rest, debitId: holdId, cost: held, hold: `${requested}:${deadline}` };
+      const { holdId, held, requested, at, deadline, status: _status, ...rest } = pass;
+      return { ...rest, debitId: holdId, cost: held, hold: `${requested}:${at}:${deadline}` };
     }
   }
 }
@@ -85,11 +86,10 @@ function toWire(pass: GatePass): WirePass {
 function fromWire(wire: WirePass): GatePass | null {
   const { debitId, cost, balance, hold, ...request } = wire;
   if (hold !== null) {
-    const match = /^(\d{1,16}):(\d{1,16})$/.exec(hold);
-    const requested = Number(match?.[1]);
-    const deadline = Number(match?.[2]);
-    if (match === null || !Number.isSafeInteger(requested) || !Number.isSafeInteger(deadline)) return null;
-    return { status: "held", ...request, holdId: debitId, held: cost, requested, balance, deadline };
+    const match = /^(\d{1,16}):(\d{1,16}):(\d{1,16})$/.exec(hold);
+    const [requested, at, deadline] = [1, 2, 3].map((i) => Number(match?.[i]));
+    if (match === null || ![requested, at, deadline].every(Number.isSafeInteger)) return null;
+    return { status: "held", ...request, holdId: debitId, held: cost, requested: requested!, balance, at: at!, deadline: deadline! };
   }
   return debitId === UNPAID_DEBIT ? { status: "unpaid", ...request } : { status: "paid", ...request, debitId, cost, balance };
 }

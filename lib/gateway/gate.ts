@@ -6,7 +6,7 @@ import {
 import { refuseForeignHost } from "../http/allowed-host";
 import { refuseCookieWrite } from "../http/same-origin";
 import {
-  type DebitOutcome, type DebitRequest, type HoldOutcome, type HoldRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint,
+  type DebitOutcome, type DebitRequest, type Hold, type HoldOutcome, type HoldRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint,
 } from "../metering";
 import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
 import { assertPricingTable, type FixedPricedRoute, holdDeadlineMs, lookupPrice, type PricedRoute, type UsagePricedRoute } from "./pricing";
@@ -189,10 +189,10 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     const usage = route.usage;
     const outcome = await takeHold({
       userId, amount: usage.hold, minimum: usage.minimumHold, deadlineMs: holdDeadlineMs(route, deadlineOverride),
-      onExpiry: usage.onExpiry ?? "charge", route: `${route.method} ${route.path}`, reason: null,
+      onExpiry: usage.onExpiry, route: `${route.method} ${route.path}`,
     });
     const pending = outcome.pending;
-    const next = decideHoldAnswer(outcome, route, options.topUpUrl);
+    const next = decideHoldAnswer(outcome, options.topUpUrl);
     switch (next.status) {
       case "respond":
         if (outcome.status === "insufficient_tokens") setTokenHeaders(next.response.headers, options, null, outcome.balance);
@@ -203,7 +203,7 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
       case "serve": {
         const h = next.hold;
         const pass: GatePass = {
-          status: "held", userId, holdId: h.id, held: h.held, requested: h.requested, balance: h.balance, deadline: h.deadline,
+          status: "held", userId, holdId: h.id, held: h.held, requested: h.requested, balance: h.balance, at: h.ticket.at, deadline: h.deadline,
           routeId: route.id, idempotencyKey: null, method: request.method, path: url.pathname,
         };
         return forward(request, pass, started, authMs, null, pending);
@@ -228,7 +228,7 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
 
 /** What the gate does with a hold's outcome. */
 export type HoldAnswer =
-  | { status: "serve"; hold: { id: string; held: number; requested: number; balance: number; deadline: number } }
+  | { status: "serve"; hold: Hold }
   | { status: "respond"; response: Response }
   | { status: "error"; error: unknown };
 
@@ -240,7 +240,7 @@ export type HoldAnswer =
  *   store unavailable         → 503, fail closed (whatever was held is given back: pending)
  *   other store error         → error
  */
-export function decideHoldAnswer(outcome: HoldOutcome, route: UsagePricedRoute, topUpUrl: string): HoldAnswer {
+export function decideHoldAnswer(outcome: HoldOutcome, topUpUrl: string): HoldAnswer {
   switch (outcome.status) {
     case "held":
       return { status: "serve", hold: outcome.hold };
@@ -250,8 +250,6 @@ export function decideHoldAnswer(outcome: HoldOutcome, route: UsagePricedRoute, 
       if (!(outcome.error instanceof KvUnavailableError)) return { status: "error", error: outcome.error };
       return { status: "respond", response: meteringUnavailable(1, "the token store did not answer in time; nothing was held") };
   }
-  // Unreachable while the union is exhaustive: a hold outcome this gate does not know refuses.
-  return { status: "error", error: new Error(`unknown hold outcome for ${route.id}`) };
 }
 
 /** What the gate does with a debit's outcome. */

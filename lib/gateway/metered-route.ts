@@ -1,5 +1,5 @@
 import { generationFailed, problem } from "../http";
-import type { RefundOutcome, SettleByIdOutcome } from "../metering";
+import { afterOfHold, chargeFor, type HoldTicket, type RefundOutcome, type Settlement } from "../metering";
 import { GATE_HEADERS, type GatePass, type GateSigner, passCost, type PassReading } from "./forwarded-headers";
 import type { GateDecision } from "./gate";
 import { encodeStoredResponse } from "./stored-response";
@@ -21,11 +21,10 @@ export interface MeteredRouteOptions {
   refund: (userId: string, debitId: string, reason: string) => Promise<RefundOutcome>;
   storeResponse: (userId: string, idempotencyKey: string, encoded: string) => Promise<void>;
   /**
-   * Settles a held pass's hold (`metering.settleHold`): the handler's `meter.settle`, or this
-   * wrapper with 0 when no work was delivered. Without it a held pass is refused (500), its
-   * hold left to the healer. @default null
+   * Settles a held pass's hold from its ticket (`metering.settleHold`): the handler's
+   * `meter.settle`, or this wrapper's when no work was delivered or the handler never settled.
    */
-  settleHold?: ((userId: string, holdId: string, charge: number) => Promise<SettleByIdOutcome>) | null;
+  settleHold: (ticket: HoldTicket, charge: number) => Promise<Settlement>;
   /**
    * Keeps work alive after the response (Next's `after`) and decides what its failure
    * means (lib/app.ts: it is logged; a healer finishes what it left open).
@@ -42,16 +41,12 @@ export interface MeteredRouteOptions {
  */
 export type MeteredHandler = (request: Request, pass: GatePass, meter: HoldMeter | null) => Promise<Response>;
 
-/** A settled hold as the handler sees it. */
-export type HoldSettleOutcome =
-  /**
-   * "settled": charged, and the rest is back in the balance (`balance`, when known).
-   * "pending": the charge is fixed, or being fixed in the background while the store
-   * recovers; the release lands with it, or a healer finishes it after the deadline.
-   */
-  | { status: "settled" | "pending"; charged: number; released: number; balance: number | null }
-  /** The store knows no such hold (voided, or never held): nothing was charged. */
-  | { status: "not_found" };
+/**
+ * A settled hold as the handler sees it. "settled": charged, and the rest is back in the
+ * balance. "pending": the charge is fixed, or being fixed in the background while the
+ * store recovers; the release lands with it, or a healer finishes it after the deadline.
+ */
+export type HoldSettleOutcome = Pick<Settlement, "status" | "charged" | "released" | "balance">;
 
 export interface HoldMeter {
   readonly holdId: string;
@@ -65,8 +60,8 @@ export interface HoldMeter {
    * A charge that is not a whole number ≥ 0 rejects without using the settle up.
    */
   settle(charge: number): Promise<HoldSettleOutcome>;
-  /** Whether `settle` has been called. */
-  readonly settling: boolean;
+  /** The settle once it was asked for (by anyone), else null. */
+  readonly outcome: Promise<HoldSettleOutcome> | null;
 }
 
 /** Marks a handler `metered()` wrapped, so a test can prove every priced route is. */
@@ -106,9 +101,6 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       if (admitted.status === "respond") return admitted.response;
       const { pass, serverTiming } = admitted;
       const meter = pass.status === "held" ? holdMeter(pass) : null;
-      if (pass.status === "held" && meter === null) {
-        return problem("configuration_error", { detail: "this route is priced by use, and the handler was built without settling holds" });
-      }
       let response: Response | null = null;
       let failure: unknown = null;
       try {
@@ -117,7 +109,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
         failure = error;
       }
       const delivery = decideDelivery(response, failure);
-      if (pass.status === "held") return deliverHeld(pass, meter!, serverTiming, delivery);
+      if (meter !== null && pass.status === "held") return deliverHeld(pass, meter, serverTiming, delivery);
       return deliver(pass, serverTiming, delivery);
     });
   };
@@ -194,22 +186,18 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
    */
   async function deliverHeld(pass: Extract<GatePass, { status: "held" }>, meter: HoldMeter, serverTiming: string | null, delivery: Delivery): Promise<Response> {
     if (delivery.status === "delivered") {
-      const settled = meter.settling ? await meter.settle(0) : null;
-      return withHeaders(delivery.response, serverTiming, (headers) => {
-        if (settled !== null && settled.status !== "not_found") {
-          setTokenHeaders(headers, options.tokenHeaders, settled.charged, settled.balance);
-          headers.set("x-tokens-released", String(settled.released));
-        } else {
-          setHoldHeaders(headers, options.tokenHeaders, pass.held, pass.balance);
-        }
+      const settled = meter.outcome === null ? null : await meter.outcome;
+      const response = settled === null ? settleWhenBodyEnds(delivery.response, pass, meter) : delivery.response;
+      return withHeaders(response, serverTiming, (headers) => {
+        if (settled === null) return setHoldHeaders(headers, options.tokenHeaders, pass.held, pass.balance);
+        setTokenHeaders(headers, options.tokenHeaders, settled.charged, settled.balance);
+        if (settled.status === "settled") headers.set("x-tokens-released", String(settled.released));
       });
     }
     const settled = await meter.settle(0);
-    const charged = settled.status === "not_found" ? 0 : settled.charged;
-    const released = settled.status === "not_found" ? null : settled.released;
     const balanceHeaders = (headers: Headers) => {
-      setTokenHeaders(headers, options.tokenHeaders, charged, settled.status === "settled" ? settled.balance : null);
-      if (released !== null) headers.set("x-tokens-released", String(released));
+      setTokenHeaders(headers, options.tokenHeaders, settled.charged, settled.status === "settled" ? settled.balance : null);
+      if (settled.status === "settled") headers.set("x-tokens-released", String(settled.released));
     };
     if (delivery.status === "input_refused") {
       return withHeaders(new Response(delivery.response.body, delivery.response), serverTiming, balanceHeaders);
@@ -224,25 +212,67 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
     return withHeaders(body, serverTiming, balanceHeaders);
   }
 
-  /** The hold's meter, settling through the store once; null when no settle is configured. */
-  function holdMeter(pass: Extract<GatePass, { status: "held" }>): HoldMeter | null {
-    const settleHold = options.settleHold ?? null;
-    if (settleHold === null) return null;
+  /**
+   * A delivered answer whose handler did not settle before answering: a stream that settles
+   * when it ends (meteredStream) does so before its body ends. One that ends, or whose client
+   * leaves, still unsettled is a handler that never measured what it used: logged, and
+   * settled at once as the route's expiry would (all it held by default; nothing for a
+   * `release` route) rather than left open until the deadline.
+   */
+  function settleWhenBodyEnds(response: Response, pass: Extract<GatePass, { status: "held" }>, meter: HoldMeter): Response {
+    const unsettled = () => {
+      if (meter.outcome !== null) return;
+      const row = options.pricing.find((r) => r.id === pass.routeId);
+      const charge = row?.usage?.onExpiry === "release" ? 0 : pass.held;
+      log("route.hold_unsettled", { route: pass.routeId, hold: pass.holdId, charge });
+      void meter.settle(charge).catch(() => undefined);
+    };
+    if (response.body === null) {
+      unsettled();
+      return response;
+    }
+    const reader = response.body.getReader();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await reader.read().catch((error: unknown) => {
+          unsettled();
+          throw error;
+        });
+        if (next.done) {
+          unsettled();
+          controller.close();
+        } else {
+          controller.enqueue(next.value);
+        }
+      },
+      // The inner stream's own cancel (a stream that settles on a disconnect) runs first.
+      async cancel(reason) {
+        await reader.cancel(reason).catch(() => undefined);
+        unsettled();
+      },
+    });
+    return new Response(body, response);
+  }
+
+  /** The hold's meter: settles through the store once, from the pass's ticket. */
+  function holdMeter(pass: Extract<GatePass, { status: "held" }>): HoldMeter {
     let outcome: Promise<HoldSettleOutcome> | null = null;
     return {
       holdId: pass.holdId,
       held: pass.held,
       balance: pass.balance,
-      get settling() {
-        return outcome !== null;
+      get outcome() {
+        return outcome;
       },
       settle(charge) {
         if (outcome === null) {
-          // Hostile to itself too: a bad charge is the handler's bug, refused without using the settle up.
-          if (typeof charge !== "number" || !Number.isSafeInteger(charge) || charge < 0) {
-            return Promise.reject(new TypeError(`a charge must be a whole number of tokens ≥ 0 (got ${String(charge)})`));
+          // A bad charge is the handler's bug: refused without using the settle up.
+          try {
+            chargeFor(charge, pass.held);
+          } catch (error) {
+            return Promise.reject(error);
           }
-          outcome = settleHeld(settleHold, pass, charge);
+          outcome = settleHeld(pass, charge);
           // The settle of a stream ends after the answer: the platform must keep it alive.
           options.background(outcome);
         }
@@ -251,37 +281,30 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
     };
   }
 
-  async function settleHeld(
-    settleHold: (userId: string, holdId: string, charge: number) => Promise<SettleByIdOutcome>,
-    pass: Extract<GatePass, { status: "held" }>, charge: number,
-  ): Promise<HoldSettleOutcome> {
-    const attempt = () => settleHold(pass.userId, pass.holdId, charge);
-    let result: SettleByIdOutcome;
+  async function settleHeld(pass: Extract<GatePass, { status: "held" }>, charge: number): Promise<HoldSettleOutcome> {
     try {
-      result = await attempt();
-    } catch {
-      // The store did not answer the read before the claim. Keep trying after the answer
-      // (the claim makes a repeat safe: a later try reads back a charge that landed); past
-      // the deadline a healer finishes the hold with the route's expiry charge.
-      options.background(withRetries(attempt, () => log("route.settle_failed", { route: pass.routeId, hold: pass.holdId })));
-      const charged = Math.min(charge, pass.held);
+      const { status, charged, released, balance, pending } = await options.settleHold(ticketOf(pass, options.pricing), charge);
+      // The claim retried in the background while the store recovers (hold.ts).
+      if (pending !== null) options.background(pending);
+      return { status, charged, released, balance };
+    } catch (error) {
+      // The store answered something it should not have (a malformed claim): the healer
+      // finishes the hold after its deadline.
+      log("route.settle_failed", { route: pass.routeId, hold: pass.holdId, error: String(error) });
+      const charged = chargeFor(charge, pass.held);
       return { status: "pending", charged, released: pass.held - charged, balance: null };
     }
-    if (result.status === "not_found") return result;
-    const { settlement } = result;
-    if (settlement.pending !== null) options.background(settlement.pending);
-    return { status: settlement.status, charged: settlement.charged, released: settlement.released, balance: settlement.balance };
   }
 
   /** 403 for a pass that verified but is not honoured here; its tokens go back (a hold is released). */
   async function refusePaidPass(pass: GatePass, code: "gate_pass_expired" | "gate_pass_wrong_route", why: string): Promise<Response> {
     if (pass.status === "held") {
-      const settled = await holdMeter(pass)?.settle(0).catch(() => null);
+      const settled = await holdMeter(pass).settle(0);
       const answer = problem(code, {
         detail: `${why}; what it held was released`,
-        extra: { released: settled?.status === "settled" },
+        extra: { released: settled.status === "settled" },
       });
-      setTokenHeaders(answer.headers, options.tokenHeaders, null, settled?.status === "settled" ? settled.balance : null);
+      setTokenHeaders(answer.headers, options.tokenHeaders, null, settled.status === "settled" ? settled.balance : null);
       return answer;
     }
     const refunded = pass.status === "paid" ? await refundWithRetry(pass, `Refund: ${pass.routeId} not served (${code})`) : null;
@@ -303,6 +326,15 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       return null;
     }
   }
+}
+
+/** The hold's ticket, from the pass the gate signed (route label as the gate recorded it). */
+export function ticketOf(pass: Extract<GatePass, { status: "held" }>, pricing: readonly PricedRoute[]): HoldTicket {
+  const row = pricing.find((r) => r.id === pass.routeId);
+  return {
+    userId: pass.userId, id: pass.holdId, requested: pass.requested, held: pass.held, after: afterOfHold(pass, pass.balance),
+    at: pass.at, deadline: pass.deadline, route: row === undefined ? null : `${row.method} ${row.path}`, reason: null,
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import {
   type FinishReason, JsonToSseTransformStream, type LanguageModel, type ModelMessage, streamText, UI_MESSAGE_STREAM_HEADERS,
   type UIMessageChunk,
 } from "ai";
-import type { HoldMeter, HoldSettleOutcome } from "../gateway/metered-route";
+import type { HoldMeter } from "../gateway/metered-route";
 import type { TokenUsage } from "../gateway/pricing";
 
 /**
@@ -78,20 +78,27 @@ export function meteredStream(options: MeteredStreamOptions): Response {
   // Set once the stream reached its end: what it used is then the SDK's to report, and a
   // late abort must not settle it on the streamed estimate first.
   let ending = false;
-  let settlement: Promise<HoldSettleOutcome> | null = null;
-
-  /** The one settle of this answer; the meter is guarded too, so a second caller anywhere gets the first charge. */
-  const settleOnce = (charge: number) => (settlement ??= meter.settle(charge));
-
-  /** What was streamed so far, priced: nothing streamed costs nothing. */
-  const streamedCharge = () => {
-    const outputTokens = count(streamed);
-    return outputTokens === 0 ? 0 : chargeOf(options.price({ inputTokens: inputEstimate, outputTokens }), meter.held);
+  /**
+   * A price as a charge, never throwing: the settle must happen whatever `price` or a
+   * custom `countTokens` does. Nothing produced costs nothing; a price that cannot be
+   * computed charges what is held (told to `onError`), as the hold's expiry would.
+   */
+  const chargeFor = (usage: () => TokenUsage): number => {
+    try {
+      const used = usage();
+      return used.outputTokens === 0 ? 0 : chargeOf(options.price(used), meter.held);
+    } catch (error) {
+      options.onError?.(error);
+      return meter.held;
+    }
   };
+  /** What was streamed so far, priced. */
+  const streamedCharge = () => chargeFor(() => ({ inputTokens: inputEstimate, outputTokens: count(streamed) }));
 
+  // The meter settles once: whoever asks later (metered(), a late abort) gets the first charge.
   const clientGone = () => {
     abort.abort();
-    if (!ending) void settleOnce(streamedCharge()).catch(() => undefined);
+    if (!ending) void meter.settle(streamedCharge()).catch(() => undefined);
   };
   if (request.signal.aborted) clientGone();
   else request.signal.addEventListener("abort", clientGone, { once: true });
@@ -120,23 +127,21 @@ export function meteredStream(options: MeteredStreamOptions): Response {
       try {
         const usage = await result.totalUsage;
         finishReason = await result.finishReason;
-        const outputTokens = usage.outputTokens ?? count(streamed);
-        charge = outputTokens === 0 ? 0 : chargeOf(options.price({ inputTokens: usage.inputTokens ?? inputEstimate, outputTokens }), meter.held);
+        charge = chargeFor(() => ({ inputTokens: usage.inputTokens ?? inputEstimate, outputTokens: usage.outputTokens ?? count(streamed) }));
       } catch {
         // The SDK rejects its totals when the stream failed or was aborted at the last moment.
         charge = streamedCharge();
       }
     }
-    const outcome = await settleOnce(charge);
-    const charged = outcome.status === "not_found" ? 0 : outcome.charged;
+    const outcome = await meter.settle(charge);
     return {
       finishReason,
       metadata: {
         tollgate: {
           debitId: meter.holdId,
           reserved: meter.held,
-          charged,
-          released: outcome.status === "not_found" ? meter.held : outcome.released,
+          charged: outcome.charged,
+          released: outcome.released,
           remaining: outcome.status === "settled" ? outcome.balance : null,
         },
       },
@@ -159,7 +164,9 @@ export function meteredStream(options: MeteredStreamOptions): Response {
       }
       if (!next.done) {
         const chunk = next.value;
+        // Output the client received: text, reasoning, and the arguments of tool calls.
         if (chunk.type === "text-delta" || chunk.type === "reasoning-delta") streamed += chunk.delta;
+        if (chunk.type === "tool-input-delta") streamed += chunk.inputTextDelta;
         if (chunk.type === "error") failed = true;
         safely(() => controller.enqueue(chunk));
         return;
@@ -177,10 +184,31 @@ export function meteredStream(options: MeteredStreamOptions): Response {
   }, { highWaterMark: 1 });
 
   const body = source.pipeThrough(new JsonToSseTransformStream()).pipeThrough(new TextEncoderStream());
-  return new Response(body, { status: 200, headers: UI_MESSAGE_STREAM_HEADERS });
+  return new Response(cancelledFirst(body, clientGone), { status: 200, headers: UI_MESSAGE_STREAM_HEADERS });
 }
 
-/** A price as a charge the hold can take: whole credits, 0 to what is held (more is never charged). */
+/**
+ * The body as the client reads it, telling `onCancel` at once when the client cancels it. A
+ * cancel reaches the source of a piped stream only some turns later; by then whoever
+ * wrapped this body (metered() settles an answer left unsettled when its body is cancelled)
+ * would have settled it on the whole hold.
+ */
+function cancelledFirst(body: ReadableStream<Uint8Array>, onCancel: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel(reason) {
+      onCancel();
+      return reader.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** A price as a charge the settle accepts: whole credits, 0 to what is held (a huge price must not make the settle refuse). */
 function chargeOf(price: number, held: number): number {
   if (!Number.isFinite(price) || price <= 0) return 0;
   return Math.min(held, Math.ceil(price));

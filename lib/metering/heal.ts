@@ -3,7 +3,7 @@ import type { MeteringContext } from "./context";
 import { appendCompensate, debitEntry } from "./debit";
 import { KvUnavailableError } from "./errors";
 import { appendSettle } from "./history";
-import { finishHold } from "./hold";
+import { finishHold, wasHeld } from "./hold";
 import { parseIdempotencyRecord } from "./idempotency-record";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asStringOrNull, execTx, execTxItems } from "./kv";
@@ -77,9 +77,7 @@ export function decideHeal(id: string, facts: HealFacts): HealDecision {
   }
   if (op.kind === "hold") {
     if (after === null) return { status: "drop", deleteRecord: false };
-    // A partial hold (hold.ts) holds less than it asked for: its owner gave the shortfall back.
-    const partial = op.hold != null && op.amount < op.hold.requested;
-    if (voided || (after < 0 && !partial)) return { status: "compensate", releaseIdempotencyKey: false, carriedBy: facts.carriedBy };
+    if (voided || !wasHeld(op, after)) return { status: "compensate", releaseIdempotencyKey: false, carriedBy: facts.carriedBy };
     return { status: "finish_hold" };
   }
   if (op.kind === "carry") return { status: "carry" };

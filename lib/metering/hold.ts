@@ -6,17 +6,17 @@ import {
 } from "./debit";
 import { InvalidInputError, KvProtocolError } from "./errors";
 import { ensureGrants } from "./grants";
-import { heal } from "./heal";
 import { appendSettleEntry, type HistoryEntry, type HoldEnding } from "./history";
 import { type UserKeys, userKeys } from "./keys";
-import { asInt, asIntOrNull, asStringOrNull, execTx, execTxItems, type Transaction } from "./kv";
-import { type HoldExpiry, newOperationId, openMember, type Operation, parseOperation } from "./operation";
+import { asInt, asStringOrNull, execTx, type Transaction } from "./kv";
+import { type HoldExpiry, newOperationId, openMember, type Operation } from "./operation";
 import { periodOf } from "./period";
 import { retryUntilDone } from "./retry";
-import { PendingWork } from "./run-debit";
+import { PendingWork } from "./pending-work";
+import { sendOrVoid } from "./run-debit";
 import { assertOperationId, optionalText } from "./text";
 import { type Fence, FenceClosedError, fenceUntil, ownerDeadline } from "./timing";
-import { TxSteps } from "./tx-steps";
+import { execSteps, TxSteps } from "./tx-steps";
 
 /**
  * Holds: metering a request whose price is known only once it has run (a model's answer,
@@ -82,11 +82,42 @@ export interface Hold {
   readonly balance: number;
   /** Metering-clock time after which a healer finishes the hold. */
   readonly deadline: number;
+  /** What any instance needs to settle this hold (`metering.settleHold`): the gate signs it into its pass. */
+  readonly ticket: HoldTicket;
   /**
    * Ends the hold with this charge (clamped to what was held). Once: a second call returns
    * the first call's settlement.
    */
   settle(charge: number): Promise<Settlement>;
+}
+
+/**
+ * Everything settling a hold needs, known to whoever took it: the gate signs it into the
+ * pass it forwards, so the handler settles in two round trips (claim, release) without
+ * reading the hold back. Settling from a ticket is safe from anywhere and any number of
+ * times: the charge is claimed once in the store, and only the claim's winner releases,
+ * inside the owner's window (a healer after it).
+ */
+export interface HoldTicket {
+  userId: string;
+  id: string;
+  requested: number;
+  /** What is held (the request, or less for a partial hold). */
+  held: number;
+  /** The balance the hold's own DECRBY left (r: negative for a partial hold). */
+  after: number;
+  at: number;
+  deadline: number;
+  route: string | null;
+  reason: string | null;
+}
+
+/**
+ * The balance the hold's DECRBY left, from what a pass carries: r itself for a full hold
+ * (the answer's balance); for a partial one r + requested = held, so r = held − requested.
+ */
+export function afterOfHold(ticket: Pick<HoldTicket, "held" | "requested">, balance: number): number {
+  return ticket.held === ticket.requested ? balance : ticket.held - ticket.requested;
 }
 
 export interface Settlement {
@@ -105,8 +136,20 @@ export interface Settlement {
   pending: Promise<void> | null;
 }
 
+/** Hold ids are "hld_…": the `open` set tells holds apart by id, without their records (stats.ts). */
+export const HOLD_ID_PREFIX = "hld";
+
 /** The longest hold deadline accepted: a day (holds are for requests, not subscriptions). */
 export const MAX_HOLD_DEADLINE_MS = 86_400_000;
+
+/**
+ * Whether a hold the store applied (r:<id> = `after`) was ever held: in full (r ≥ 0) or
+ * partly (its owner gave the shortfall back and recorded the smaller amount). One that was
+ * refused and not yet given back never was; nor was a voided one.
+ */
+export function wasHeld(op: Operation, after: number): boolean {
+  return after >= 0 || (op.hold != null && op.amount < op.hold.requested);
+}
 
 /** What `decideHold` decides from the hold transaction's answer. Pure. */
 export type HoldDecision =
@@ -137,7 +180,7 @@ function prepareHold(ctx: MeteringContext, request: HoldRequest): { d: PreparedD
   const now = ctx.config.clock();
   const period = periodOf(now);
   const op: Operation = {
-    id: newOperationId("hld"),
+    id: newOperationId(HOLD_ID_PREFIX),
     kind: "hold",
     state: "open",
     amount: requested,
@@ -169,14 +212,9 @@ export async function runHold(ctx: MeteringContext, request: HoldRequest, transp
   }
 
   async function attempt(d: PreparedDebit, retried: boolean): Promise<HoldOutcome> {
-    let reading: DebitReading;
-    try {
-      reading = await transport.send(d);
-    } catch (error) {
-      background(voidDebit(ctx, d));
-      return { status: "unavailable", error, userId, requested, pending: work.settled() };
-    }
-    if (reading.staleIds.length > 0) background(heal(ctx, userId));
+    const sent = await sendOrVoid(ctx, d, transport, work);
+    if (sent.status === "failed") return { status: "unavailable", error: sent.error, userId, requested, pending: work.settled() };
+    const reading = sent.reading;
     const decision = decideHold(reading, requested, first.minimum, retried);
     switch (decision.status) {
       case "held":
@@ -209,14 +247,19 @@ export async function runHold(ctx: MeteringContext, request: HoldRequest, transp
   }
 
   function held(d: PreparedDebit, amount: number, after: number, balance: number): HoldOutcome {
+    const { op } = d;
+    const ticket: HoldTicket = {
+      userId, id: op.id, requested, held: amount, after, at: op.at, deadline: op.hold!.deadline, route: op.route, reason: op.reason,
+    };
     let settlement: Promise<Settlement> | null = null;
     const hold: Hold = {
-      id: d.op.id,
+      id: op.id,
       userId,
       requested,
       held: amount,
       balance,
-      deadline: d.op.hold!.deadline,
+      deadline: ticket.deadline,
+      ticket,
       settle(charge) {
         if (settlement === null) {
           // A charge that is not a whole number of tokens is refused without using up the settle.
@@ -225,7 +268,7 @@ export async function runHold(ctx: MeteringContext, request: HoldRequest, transp
           } catch (error) {
             return Promise.reject(error);
           }
-          settlement = settleAsOwner(ctx, d.keys, { ...d.op, amount }, after, charge);
+          settlement = settleHold(ctx, ticket, charge);
         }
         return settlement;
       },
@@ -248,8 +291,7 @@ async function trim(ctx: MeteringContext, d: PreparedDebit, held: number, giveBa
   steps.write((tx) => tx.hset(keys.op(op.id), { amount: held }));
   steps.write((tx) => tx.zrem(keys.open, openMember(op.id, op.amount)));
   steps.write((tx) => tx.zadd(keys.open, { score: op.hold!.deadline, member: openMember(op.id, held) }));
-  const items = await execTx(steps.tx, { timeoutMs: ctx.config.kvTimeoutMs });
-  return balance(items.map((result) => ({ result })));
+  return balance(await execSteps(steps, { timeoutMs: ctx.config.kvTimeoutMs }));
 }
 
 /** Moves the debit totals and usage figures by `delta` (negative: given back). */
@@ -311,8 +353,7 @@ async function release(ctx: MeteringContext, keys: UserKeys, op: Operation, afte
   steps.write((tx) => appendUsage(tx, keys, op, -give));
   steps.write((tx) => tx.hset(keys.op(op.id), { amount: claim.charge, held }));
   steps.write((tx) => appendSettleEntry(tx, keys, holdEntry(op, after, claim), openMember(op.id, held), ctx.config.historyLimit));
-  const items = await execTx(steps.tx, { timeoutMs: ctx.config.kvTimeoutMs });
-  return balance(items.map((result) => ({ result })));
+  return balance(await execSteps(steps, { timeoutMs: ctx.config.kvTimeoutMs }));
 }
 
 export function holdEntry(op: Operation, after: number, claim: ChargeClaim): HistoryEntry {
@@ -331,10 +372,19 @@ export function chargeFor(charge: number, held: number): number {
   return Math.min(assertNonNegativeAmount(charge, "charge"), held);
 }
 
-async function settleAsOwner(ctx: MeteringContext, keys: UserKeys, op: Operation, after: number, requestedCharge: number): Promise<Settlement> {
-  const charge = chargeFor(requestedCharge, op.amount);
-  const held = op.amount;
-  const fence = fenceUntil(ctx.config.clock, ownerDeadline(ctx.config, op.hold!.deadline));
+/**
+ * Settles a hold as its owner, from its ticket: claim the charge (retried in the background
+ * when the store does not answer), then, when this claim won, release the rest inside the
+ * owner's window. A claim another won (a second settle, or a healer past the deadline)
+ * reads back the charge that stands and releases nothing.
+ */
+export async function settleHold(ctx: MeteringContext, ticket: HoldTicket, requestedCharge: number): Promise<Settlement> {
+  const charge = chargeFor(requestedCharge, ticket.held);
+  const keys = userKeys(ctx.config.namespace, ticket.userId);
+  const op = operationOf(ticket);
+  const after = ticket.after;
+  const held = ticket.held;
+  const fence = fenceUntil(ctx.config.clock, ownerDeadline(ctx.config, ticket.deadline));
   const wanted = wantedClaim(charge, "settled");
   const outcome = (claim: ChargeClaim, status: Settlement["status"], balance: number | null, pending: Promise<void> | null): Settlement => ({
     status, charged: claim.charge, released: held - claim.charge, balance, ended: claim.ended, pending,
@@ -361,6 +411,16 @@ async function settleAsOwner(ctx: MeteringContext, keys: UserKeys, op: Operation
   }
 }
 
+/** The hold's record as its transaction wrote it, rebuilt from the ticket (what holding is now: `held`). */
+function operationOf(ticket: HoldTicket): Operation {
+  return {
+    id: assertOperationId(ticket.id), kind: "hold", state: "open", amount: ticket.held, at: ticket.at, period: periodOf(ticket.at),
+    route: ticket.route, reason: ticket.reason, ref: null, claim: null, idempotencyKey: null, target: null, usage: null,
+    // What the healer does at expiry is in the stored record; the owner's settle never reads it.
+    hold: { requested: ticket.requested, deadline: ticket.deadline, onExpiry: "charge", held: null },
+  };
+}
+
 async function claimLater(ctx: MeteringContext, keys: UserKeys, op: Operation, after: number, wanted: ChargeClaim, fence: Fence): Promise<void> {
   const giveUpAt = op.hold!.deadline + ctx.config.healAfterMs;
   const claimed = await retryUntilDone(async () => {
@@ -373,48 +433,6 @@ async function claimLater(ctx: MeteringContext, keys: UserKeys, op: Operation, a
   if (claimed === undefined) throw new FenceClosedError(`claiming the charge of ${op.id}`);
   // Best effort inside the window; past it (or lost) a healer releases.
   if (claimed.won && fence.isOpen()) await release(ctx, keys, op, after, claimed.claim, fence).catch(() => undefined);
-}
-
-export type SettleByIdOutcome =
-  | { status: "settled" | "pending"; settlement: Settlement }
-  /** No open or settled hold of this user has that id (or it was never held: voided, refused). */
-  | { status: "not_found" };
-
-/**
- * Settles a hold taken elsewhere (the Edge middleware took it; the route handler, which
- * alone measures the usage, settles it): reads the hold's record and the balance its
- * transaction left, then settles as its owner. A second settle of the same hold, from
- * anywhere, reads back the first charge and releases nothing (only the claim's winner does).
- */
-export async function settleHoldById(ctx: MeteringContext, userId: string, holdId: string, charge: number): Promise<SettleByIdOutcome> {
-  const keys = userKeys(ctx.config.namespace, userId);
-  assertOperationId(holdId);
-  const read = new TxSteps(ctx.kv.multi());
-  const record = read.read((tx) => tx.hgetall(keys.op(holdId)), (raw) => parseOperation(holdId, raw));
-  const result = read.read((tx) => tx.get(keys.result(holdId)), (raw) => asIntOrNull(raw, "hold result"));
-  const voided = read.read((tx) => tx.exists(keys.void(holdId)), (raw) => asInt(raw, "void") > 0);
-  const items = await execTxItems(read.tx, { timeoutMs: ctx.config.kvTimeoutMs });
-  const op = record(items);
-  const after = result(items);
-  if (op === null || op.kind !== "hold" || op.hold == null || voided(items)) return { status: "not_found" };
-  if (after === null) {
-    // Settled already (r:<id> leaves with the release): report the charge that stands.
-    const claim = await readClaim(ctx, keys, op);
-    if (claim === null) return { status: "not_found" };
-    const held = op.hold.held ?? op.amount;
-    return { status: "settled", settlement: { status: "settled", charged: claim.charge, released: held - claim.charge, balance: null, ended: claim.ended, pending: null } };
-  }
-  const partial = op.amount < op.hold.requested;
-  // A hold refused and not yet given back was never held: nothing to settle.
-  if (after < 0 && !partial) return { status: "not_found" };
-  const settlement = await settleAsOwner(ctx, keys, op, after, charge);
-  return { status: settlement.status, settlement };
-}
-
-async function readClaim(ctx: MeteringContext, keys: UserKeys, op: Operation): Promise<ChargeClaim | null> {
-  const [raw] = await execTx(ctx.kv.multi().get(keys.holdCharge(op.id)), { timeoutMs: ctx.config.kvTimeoutMs });
-  const value = asStringOrNull(raw);
-  return value === null ? null : parseChargeClaim({ ...op, amount: op.hold?.held ?? op.amount }, value);
 }
 
 /**

@@ -6,7 +6,10 @@ export type { DebitOutcome, DebitRequest } from "./debit";
 export { IDEMPOTENCY_TTL_SECONDS } from "./debit";
 export { InvalidInputError, KvProtocolError, KvUnavailableError, MeteringError, type MeteringErrorCode } from "./errors";
 export type { HealReport } from "./heal";
-export { chargeFor, decideHold, type Hold, type HoldDecision, type HoldOutcome, type HoldRequest, MAX_HOLD_DEADLINE_MS, type SettleByIdOutcome, type Settlement } from "./hold";
+export {
+  afterOfHold, chargeFor, decideHold, type Hold, type HoldDecision, type HoldOutcome, type HoldRequest, type HoldTicket, MAX_HOLD_DEADLINE_MS,
+  type Settlement,
+} from "./hold";
 export type { HoldExpiry } from "./operation";
 export type { RequestFingerprint } from "./idempotency-record";
 export type { EntryType, HistoryEntry, HoldEnding } from "./history";

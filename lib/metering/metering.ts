@@ -5,7 +5,7 @@ import { credit, type CreditRequest } from "./credit";
 import { type DebitOutcome, type DebitRequest, directTransport, storeIdempotentResponse } from "./debit";
 import { ensureGrants } from "./grants";
 import { heal, type HealReport } from "./heal";
-import { type HoldOutcome, type HoldRequest, runHold, type SettleByIdOutcome, settleHoldById } from "./hold";
+import { type HoldOutcome, type HoldRequest, type HoldTicket, runHold, settleHold, type Settlement } from "./hold";
 import type { HistoryEntry } from "./history";
 import type { MeteringKv } from "./kv";
 import { runMonthlyGrants, type MonthlyRunReport } from "./monthly";
@@ -19,8 +19,8 @@ export interface Metering {
   debit(request: DebitRequest): Promise<DebitOutcome>;
   /** Holds the most a usage-priced request may cost; the request settles it with what it used (hold.ts). */
   hold(request: HoldRequest): Promise<HoldOutcome>;
-  /** Settles a hold taken by another instance (the middleware's), by its id: see hold.ts. */
-  settleHold(userId: string, holdId: string, charge: number): Promise<SettleByIdOutcome>;
+  /** Settles a hold from its ticket, on any instance (the middleware holds, the handler settles): see hold.ts. */
+  settleHold(ticket: HoldTicket, charge: number): Promise<Settlement>;
   credit(request: CreditRequest): Promise<ApplyOutcome>;
   /** `actor`: the operator who asked for it, recorded in the history entry. */
   refund(userId: string, debitId: string, reason?: string | null, actor?: string | null): Promise<RefundOutcome>;
@@ -54,7 +54,7 @@ export function createMetering(kv: MeteringKv, options: MeteringOptions): Meteri
     context: ctx,
     debit: (request) => runDebit(ctx, request, transport),
     hold: (request) => runHold(ctx, request, transport),
-    settleHold: (userId, holdId, charge) => settleHoldById(ctx, userId, holdId, charge),
+    settleHold: (ticket, charge) => settleHold(ctx, ticket, charge),
     credit: (request) => credit(ctx, request),
     refund: (userId, debitId, reason, actor) => refund(ctx, userId, debitId, reason, actor),
     reset: (userId, reason, actor) => reset(ctx, userId, reason, actor),

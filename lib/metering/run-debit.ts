@@ -6,28 +6,26 @@ import {
 import { ensureGrants } from "./grants";
 import { heal } from "./heal";
 import { asStringOrNull, execTxItems } from "./kv";
+import { PendingWork } from "./pending-work";
 
 /**
- * The work a debit starts and leaves running: kept with its outcome (`pending`), so the
- * caller hands exactly its own request's work to the platform's `waitUntil`.
+ * Sends a debit's (or a hold's) transaction. A failed round trip may still have been applied
+ * (a lost answer, or one command that failed while EXEC ran the others), and the caller
+ * answers an error: it is voided either way, so the healer gives it back instead of settling
+ * it as paid. Stale operations the answer names are healed in the background.
  */
-export class PendingWork {
-  private readonly tasks: Promise<unknown>[] = [];
-
-  add(task: Promise<unknown>): void {
-    // Marked handled now: a task may fail before the outcome (and its `settled()`) exists.
-    task.catch(() => undefined);
-    this.tasks.push(task);
+export async function sendOrVoid(
+  ctx: MeteringContext, d: PreparedDebit, transport: DebitTransport, work: PendingWork,
+): Promise<{ status: "sent"; reading: DebitReading } | { status: "failed"; error: unknown }> {
+  let reading: DebitReading;
+  try {
+    reading = await transport.send(d);
+  } catch (error) {
+    work.add(voidDebit(ctx, d));
+    return { status: "failed", error };
   }
-
-  /** All of it, settled; rejects (with every failure) when a task failed. Null when there was none. */
-  settled(): Promise<void> | null {
-    if (this.tasks.length === 0) return null;
-    return Promise.allSettled(this.tasks).then((results) => {
-      const failures = results.flatMap((r) => (r.status === "rejected" ? [r.reason] : []));
-      if (failures.length > 0) throw new AggregateError(failures, "background work of a debit failed");
-    });
-  }
+  if (reading.staleIds.length > 0) work.add(heal(ctx, d.keys.userId));
+  return { status: "sent", reading };
 }
 
 /**
@@ -88,17 +86,9 @@ export async function runDebit(ctx: MeteringContext, request: DebitRequest, tran
 
   async function attempt(d: PreparedDebit, retried: boolean): Promise<DebitOutcome> {
     const background = (task: Promise<unknown>) => work.add(task);
-    let reading: DebitReading;
-    try {
-      reading = await transport.send(d);
-    } catch (error) {
-      // The transaction may have been applied (a lost answer, or one command that failed
-      // while EXEC ran the others), and the caller answers an error: void it either way, so
-      // the healer gives it back instead of settling it as paid.
-      background(voidDebit(ctx, d));
-      return { status: "unavailable", error, userId, cost, pending: work.settled() };
-    }
-    if (reading.staleIds.length > 0) background(heal(ctx, userId));
+    const sent = await sendOrVoid(ctx, d, transport, work);
+    if (sent.status === "failed") return { status: "unavailable", error: sent.error, userId, cost, pending: work.settled() };
+    const reading = sent.reading;
 
     const first = decideDebit(reading, retried);
     if (first.status === "replay" || first.status === "key_reused" || first.status === "legacy_route") {

@@ -3,6 +3,7 @@ import { grantNamesFor } from "./debit";
 import { decodeEntry, type HistoryEntry } from "./history";
 import { type UserKeys, userKeys } from "./keys";
 import { asArray, asInt, asIntOrNull, asRecord, execTx } from "./kv";
+import { HOLD_ID_PREFIX } from "./hold";
 import { parseOpenMember, parseOperation } from "./operation";
 import { nextPeriodStart, periodOf } from "./period";
 
@@ -87,15 +88,12 @@ export async function readLedger(ctx: MeteringContext, userId: string, historyCo
     totals: { credits: num("credits"), debits: num("debits"), refunds: num("refunds"), generations: num("generations"), used },
     history: asArray(r[2]).map(decodeEntry),
     openIds: asArray(r[3]).map((m) => parseOpenMember(m).id),
-    openHolds: asArray(r[3]).map(parseOpenMember).filter((m) => m.id.startsWith(HOLD_ID_PREFIX)).map(({ id, debited }) => ({ id, held: debited })),
+    openHolds: asArray(r[3]).map(parseOpenMember).filter((m) => m.id.startsWith(`${HOLD_ID_PREFIX}_`)).map(({ id, debited }) => ({ id, held: debited })),
     staleIds: asArray(r[4]).map((m) => parseOpenMember(m).id),
     daily: asRecord(r[5]),
     missingGrants: grantNames.filter((_, i) => asInt(r[6 + i], "grant exists") === 0),
   };
 }
-
-/** Hold ids are "hld_…" (hold.ts): the `open` set tells holds apart without reading their records. */
-const HOLD_ID_PREFIX = "hld_";
 
 /** Route, start and deadline of each open hold: one more round trip, only when there are some. */
 export async function readOpenHolds(ctx: MeteringContext, ledger: LedgerSnapshot): Promise<OpenHold[]> {

@@ -1,5 +1,5 @@
 import { KvProtocolError } from "./errors";
-import type { Transaction, TxItem } from "./kv";
+import { type ExecOptions, execTxItems, type Transaction, type TxItem } from "./kv";
 
 /**
  * A transaction whose steps read their own results by name instead of by a fixed position
@@ -64,4 +64,12 @@ function resultAt(items: readonly TxItem[], index: number): unknown {
   if (item === undefined) throw new KvProtocolError(`KV transaction answered ${items.length} results; result ${index} is missing`);
   if (item.error) throw new KvProtocolError(`KV command failed: ${item.error}`);
   return item.result;
+}
+
+/** Runs the steps' transaction; any failed command fails all of it (EXEC ran the others: the outcome is unknown). */
+export async function execSteps(steps: TxSteps, options: ExecOptions): Promise<TxItem[]> {
+  const items = await execTxItems(steps.tx, options);
+  const failed = spanError(items, { start: 0, end: items.length });
+  if (failed !== null) throw failed;
+  return items;
 }

@@ -18,7 +18,7 @@ export const metered: ReturnType<typeof createMeteredRoute> = (handler) => {
         gate: app.inlineGate,
         refund: (userId, debitId, reason) => app.metering.refund(userId, debitId, reason),
         storeResponse: app.metering.storeIdempotentResponse,
-        settleHold: (userId, holdId, charge) => app.metering.settleHold(userId, holdId, charge),
+        settleHold: app.metering.settleHold,
         background: (task) => after(app.background(task)),
         log: app.log,
       })(handler);

@@ -2,9 +2,10 @@ import { describe, expect, it } from "vitest";
 import { createAuthConfig, createTokenVerifier, mintToken } from "../../lib/auth";
 import { createGateSigner, GATE_HEADERS, type GatePass } from "../../lib/gateway/forwarded-headers";
 import { createGate, type GateDecision } from "../../lib/gateway/gate";
-import { createMeteredRoute, type HoldMeter, type MeteredHandler } from "../../lib/gateway/metered-route";
+import { createMeteredRoute, type HoldMeter, type MeteredHandler, ticketOf } from "../../lib/gateway/metered-route";
 import { PRICING } from "../../lib/gateway/pricing";
-import { checkInvariants, createMetering, KvUnavailableError, readLedger } from "../../lib/metering";
+import { checkInvariants, createMetering, readLedger } from "../../lib/metering";
+import { faultyKv, type FaultPlan } from "../support/faulty-kv";
 import { createKvClient } from "../../lib/kv-client";
 import { kvTargets, uniqueNamespace } from "../support/kv";
 
@@ -19,9 +20,12 @@ const PATH = "/api/chat/stream";
 /** Generous: on a loaded machine a settle that times out is "pending", and these tests check exact figures. */
 const KV_TIMEOUT_MS = 10_000;
 
-function setup(url: string, token: string, { settleOutages = 0 } = {}) {
-  const metering = createMetering(createKvClient({ url, token, timeoutMs: KV_TIMEOUT_MS }), {
-    kvTimeoutMs: KV_TIMEOUT_MS, healAfterMs: 5 * KV_TIMEOUT_MS, namespace: uniqueNamespace("hold"), monthlyAllowance: 0 });
+function setup(url: string, token: string, { settleFaults = {} as FaultPlan } = {}) {
+  const kv = createKvClient({ url, token, timeoutMs: KV_TIMEOUT_MS });
+  const meteringOptions = { kvTimeoutMs: KV_TIMEOUT_MS, healAfterMs: 5 * KV_TIMEOUT_MS, namespace: uniqueNamespace("hold"), monthlyAllowance: 0 };
+  const metering = createMetering(kv, meteringOptions);
+  // The handler's settles go through a client of their own, so a test can take the store away from them alone.
+  const settling = createMetering(faultyKv(kv, settleFaults), meteringOptions);
   const signer = createGateSigner({ secret: SECRET });
   const options = {
     verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
@@ -30,12 +34,13 @@ function setup(url: string, token: string, { settleOutages = 0 } = {}) {
   };
   const gate = createGate({ ...options, signer });
   const background: Promise<unknown>[] = [];
+  const logged: [string, Record<string, unknown>][] = [];
   const metered = createMeteredRoute({
     signer, gate: createGate({ ...options, signer: null }), tokenHeaders: options, pricing: PRICING,
     refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse,
-    // The first `settleOutages` settles find the store away (the read before the claim times out).
-    settleHold: (u, h, c) => (settleOutages-- > 0 ? Promise.reject(new KvUnavailableError("store away")) : metering.settleHold(u, h, c)),
+    settleHold: settling.settleHold,
     background: (task) => { background.push(task); },
+    log: (event, fields) => { logged.push([event, fields]); },
   });
   // Background work may start more (a retry): wait until none is added.
   const settled = async () => {
@@ -44,7 +49,7 @@ function setup(url: string, token: string, { settleOutages = 0 } = {}) {
       await Promise.allSettled(background);
     }
   };
-  return { metering, signer, gate, metered, settled };
+  return { metering, signer, gate, metered, settled, logged };
 }
 
 const bearer = async (sub: string) => `Bearer ${await mintToken({ sub, secret: SECRET, ttlSeconds: 600 })}`;
@@ -73,14 +78,17 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
     expect(answer.headers.get("x-tokens-reserved")).toBe("20");
     expect(answer.headers.get("x-tokens-remaining")).toBe("30");
     expect(answer.headers.get("x-tokens-cost")).toBeNull();
-    expect(seen!.meter).toMatchObject({ held: 20, balance: 30, settling: false });
+    expect(seen!.meter).toMatchObject({ held: 20, balance: 30, outcome: null });
     // A 2xx answer's hold is the handler's (its stream's) to settle: metered() left it open.
     const ledger = await readLedger(metering.context, "hal");
     expect(ledger.openHolds).toEqual([{ id: (seen!.pass as Extract<GatePass, { status: "held" }>).holdId, held: 20 }]);
     const settled = await seen!.meter!.settle(7);
     expect(settled).toMatchObject({ status: "settled", charged: 7, released: 13, balance: 43 });
-    // Once: a second settle (from anywhere) gets the first outcome.
+    // Once: a second settle gets the first outcome; one from anywhere else (a replayed pass,
+    // another instance) reads back the charge that stands and releases nothing.
     expect(await seen!.meter!.settle(0)).toEqual(settled);
+    const ticket = ticketOf(seen!.pass as Extract<GatePass, { status: "held" }>, PRICING);
+    expect(await metering.settleHold(ticket, 0)).toMatchObject({ status: "pending", charged: 7, released: 13 });
     const after = await readLedger(metering.context, "hal");
     expect(after.balance).toBe(43);
     expect(after.history[0]).toMatchObject({ type: "debit", amount: -7, held: 20, route: `POST ${PATH}` });
@@ -94,6 +102,20 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
     const answer = await metered(async () => new Response("ok"))(new Request(`http://localhost${PATH}`, { method: "POST", headers }));
     expect(answer.headers.get("x-tokens-reserved")).toBe("7");
     expect(answer.headers.get("x-tokens-remaining")).toBe("0");
+  });
+
+  it("a 2xx answer whose handler never settled is settled as the route's expiry when its body ends, and logged", async () => {
+    const { metering, gate, metered, settled, logged } = setup(target.url, target.token);
+    await metering.credit({ userId: "ned", amount: 50, reason: "Top-up" });
+    const headers = await forwarded(await gate(post({ ...json, authorization: await bearer("ned") })));
+    const answer = await metered(async () => new Response("not a metered stream"))(new Request(`http://localhost${PATH}`, { method: "POST", headers }));
+    expect((await readLedger(metering.context, "ned")).openHolds).toHaveLength(1);
+    expect(await answer.text()).toBe("not a metered stream");
+    await settled();
+    const ledger = await readLedger(metering.context, "ned");
+    expect([ledger.balance, ledger.openHolds]).toEqual([30, []]);
+    expect(ledger.history[0]).toMatchObject({ amount: -20, held: 20, ended: "settled" });
+    expect(logged).toContainEqual(["route.hold_unsettled", expect.objectContaining({ route: "chat-stream", charge: 20 })]);
   });
 
   it("answers 402 below the minimum hold, and holds nothing", async () => {
@@ -141,7 +163,8 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
   });
 
   it("a settle that finds the store away is pending, reports the charge, and lands from the background", async () => {
-    const { metering, metered, settled } = setup(target.url, target.token, { settleOutages: 1 });
+    // The settle's first transaction (its claim) never reaches the store; the claim is retried.
+    const { metering, metered, settled } = setup(target.url, target.token, { settleFaults: { 1: "before-send" } });
     await metering.credit({ userId: "kvo", amount: 30, reason: "Top-up" });
     let first: unknown = null;
     const answer = await metered(async (_r, _p, meter) => {
@@ -192,7 +215,7 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
     const { metering, signer, gate } = setup(target.url, target.token);
     await metering.credit({ userId: "sig", amount: 50, reason: "Top-up" });
     const headers = new Headers(await forwarded(await gate(post({ ...json, authorization: await bearer("sig") }))));
-    expect(headers.get(GATE_HEADERS.hold)).toMatch(/^20:\d+$/);
+    expect(headers.get(GATE_HEADERS.hold)).toMatch(/^20:\d+:\d+$/);
     headers.delete(GATE_HEADERS.hold);
     expect(await signer.read(headers)).toEqual({ status: "invalid" });
     const paid = new Headers(await forwarded(await gate(new Request("http://localhost/api/chat", { method: "POST", headers: { ...json, authorization: await bearer("sig") }, body: "{}" }))));

@@ -28,7 +28,8 @@ async function setup(url: string, token: string, { coalesce = false, idempotency
   const gate = createGate({ ...options, signer });
   const inlineGate = createGate({ ...options, signer: null });
   const meteredRoute = (background: (task: Promise<unknown>) => void = () => undefined) => createMeteredRoute({
-    signer, gate: inlineGate, tokenHeaders: options, pricing: PRICING, refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse, background,
+    signer, gate: inlineGate, tokenHeaders: options, pricing: PRICING, refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse,
+    settleHold: metering.settleHold, background,
   });
   return { metering, signer, gate, meteredRoute };
 }

@@ -34,7 +34,7 @@ function setup(url: string, token: string) {
   const metered = createMeteredRoute({
     signer: createGateSigner({ secret: SECRET }), gate: createGate({ ...options, signer: null }), tokenHeaders: options, pricing: PRICING,
     refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse,
-    settleHold: (u, h, c) => metering.settleHold(u, h, c),
+    settleHold: metering.settleHold,
     background: (task) => { background.push(task); },
   });
   /** A streamed chat route on `model`, priced by the chat-stream row. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createKvClient } from "../../lib/kv-client";
 import {
-  checkInvariants, createMetering, decideHold, type Hold, type HoldOutcome, InvalidInputError, type Metering, readLedger,
+  afterOfHold, checkInvariants, createMetering, decideHold, type Hold, type HoldOutcome, InvalidInputError, type Metering, readLedger,
 } from "../../lib/metering";
 import { faultyKv, type FaultPlan } from "../support/faulty-kv";
 import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
@@ -267,42 +267,33 @@ describe.each(kvTargets())("holds on the $engine engine", (target) => {
     await atRest(m, "max");
   });
 
-  it("is settled by id from another instance (the middleware held it, the handler settles), once", async () => {
+  it("is settled from its ticket on another instance (the middleware held it, the handler settles), once", async () => {
     const { m, faulty: other } = setup();
     await m.credit({ userId: "ola", amount: 30, reason: "Top-up" });
     const hold = heldOf(await m.hold({ userId: "ola", ...request }));
-    const [a, b] = await Promise.all([other.settleHold("ola", hold.id, 3), m.settleHold("ola", hold.id, 7)]);
-    const charges = [a, b].map((o) => (o.status === "not_found" ? null : o.settlement.charged));
+    const [a, b] = await Promise.all([other.settleHold(hold.ticket, 3), m.settleHold(hold.ticket, 7)]);
     // Both learn the one charge that was claimed; only its claimant released.
-    expect(charges[0]).toBe(charges[1]);
-    const charged = charges[0]!;
+    expect(a.charged).toBe(b.charged);
+    const charged = a.charged;
     expect([3, 7]).toContain(charged);
-    const again = await other.settleHold("ola", hold.id, 1);
-    expect(again).toMatchObject({ status: "settled", settlement: { charged, released: 10 - charged } });
+    expect([a.status, b.status].sort()).toEqual(["pending", "settled"]);
+    const again = await other.settleHold(hold.ticket, 1);
+    expect(again).toMatchObject({ status: "pending", charged, released: 10 - charged });
     const ledger = await atRest(m, "ola");
     expect(ledger.balance).toBe(30 - charged);
     expect(ledger.history.filter((e) => e.id === hold.id)).toMatchObject([{ amount: -charged, held: 10 }]);
+    await expect(m.settleHold({ ...hold.ticket, id: "not an id" }, 1)).rejects.toBeInstanceOf(InvalidInputError);
   });
 
-  it("settling by id finds nothing for an unknown id, another user's hold, or a voided hold", async () => {
-    const { clock, m, faulty } = setup({ 4: "after-send" });
-    await m.credit({ userId: "pia", amount: 30, reason: "Top-up" });
+  it("a partial hold's ticket carries the balance its DECRBY left, so its entry shows the balance as if it had cost its charge", async () => {
+    const { m, faulty: other } = setup();
+    await m.credit({ userId: "pia", amount: 6, reason: "Top-up" });
     const hold = heldOf(await m.hold({ userId: "pia", ...request }));
-    expect(await m.settleHold("pia", "hld_0123456789abcdef0123456789abcdef", 1)).toEqual({ status: "not_found" });
-    expect(await m.settleHold("quin", hold.id, 1)).toEqual({ status: "not_found" });
-    await expect(m.settleHold("pia", "not an id", 1)).rejects.toBeInstanceOf(InvalidInputError);
-    await hold.settle(2);
-    // Transactions 1-3 are faulty's first credit; 4 its hold, whose answer is lost: voided.
-    await faulty.credit({ userId: "rex", amount: 30, reason: "Top-up" });
-    const lost = await faulty.hold({ userId: "rex", ...request });
-    expect(lost.status).toBe("unavailable");
-    await lost.pending;
-    const ledger = await readLedger(m.context, "rex");
-    const [voidedId] = ledger.openIds;
-    expect(await m.settleHold("rex", voidedId!, 1)).toEqual({ status: "not_found" });
-    clock.advance(EXPIRED);
-    expect((await m.stats("rex")).balance).toBe(30);
-    await atRest(m, "rex");
+    expect(hold.ticket).toMatchObject({ requested: 10, held: 6, after: -4 });
+    expect(afterOfHold(hold.ticket, hold.balance)).toBe(-4);
+    expect(await other.settleHold(hold.ticket, 2)).toMatchObject({ status: "settled", charged: 2, released: 4, balance: 4 });
+    const ledger = await atRest(m, "pia");
+    expect(ledger.history[0]).toMatchObject({ amount: -2, held: 6, balanceAfter: 4 });
   });
 
   it("refuses bad terms before anything is sent", async () => {

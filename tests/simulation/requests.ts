@@ -1,8 +1,9 @@
 import type { GatePass } from "../../lib/gateway/forwarded-headers";
+import type { HoldMeter } from "../../lib/gateway/metered-route";
 import { PRICING } from "../../lib/gateway/pricing";
 import type { DebitOutcome } from "../../lib/metering";
 import { type ActorContext, errorText, label } from "./actor-context";
-import { ALLOWANCE, type Instance } from "./world";
+import { ALLOWANCE, type Instance, MAX_SIM_HOLD_DEADLINE_MS } from "./world";
 
 /**
  * The paid-request paths: a debit straight through metering or a coalescer, a request
@@ -10,6 +11,7 @@ import { ALLOWANCE, type Instance } from "./world";
  */
 
 type PaidPass = Extract<GatePass, { status: "paid" }>;
+type HeldPass = Extract<GatePass, { status: "held" }>;
 
 /** How a single request's debit is made. */
 type Path = "debit" | "coalesced" | "gated";
@@ -72,15 +74,27 @@ export async function gatedOnce(
   const startedAt = Date.now();
   ctx.trace.note(`${name}: start`);
   let pass: PaidPass | null = null;
-  const handler = async (_request: Request, p: GatePass): Promise<Response> => {
-    // No simulated route is fail-open: every pass the handler sees was paid.
-    if (p.status !== "paid") throw new Error(`unpaid pass for ${p.routeId}: the simulation prices no fail-open route`);
-    pass = p;
-    ctx.model.answeredPaid({ id: p.debitId, userId, cost: p.cost, via: `${inst.name}/gate`, startedAt, answeredAt: Date.now() });
-    ctx.trace.note(`${name}: handler runs on ${p.debitId} (balance ${p.balance})`);
+  let held: HeldPass | null = null;
+  const handler = async (_request: Request, p: GatePass, meter: HoldMeter | null): Promise<Response> => {
+    // No simulated route is fail-open: every pass the handler sees was paid or held.
+    if (p.status === "unpaid") throw new Error(`unpaid pass for ${p.routeId}: the simulation prices no fail-open route`);
+    const id = p.status === "paid" ? p.debitId : p.holdId;
+    if (p.status === "paid") pass = p;
+    else held = p;
+    ctx.model.answeredPaid({ id, userId, cost: p.status === "paid" ? p.cost : p.held, via: `${inst.name}/gate`, startedAt, answeredAt: Date.now() });
+    const answered = p.status === "held" ? { id, userId, held: p.held, charged: null as number | null } : null;
+    if (answered !== null) ctx.model.holds.set(id, answered);
+    ctx.trace.note(`${name}: handler runs on ${id} (balance ${p.balance})`);
     await new Promise((resolve) => setTimeout(resolve, workMs));
     if (behaviour === "throw") throw new Error("simulated handler crash");
     const status = behaviour === "2xx" ? 200 : behaviour === "4xx" ? 422 : 502;
+    // A usage-priced handler settles what it used before answering, most of the time; one
+    // that never does has its hold settled by metered() as the route's expiry when its body ends.
+    if (meter !== null && answered !== null && status === 200 && ctx.prng.chance(0.8)) {
+      const settled = await meter.settle(ctx.prng.int(0, meter.held + 2));
+      answered.charged = settled.charged;
+      ctx.trace.note(`${name}: settled ${id}: ${settled.status} charged ${settled.charged}`);
+    }
     return new Response(JSON.stringify({ work: status === 200 ? "done" : "failed" }), { status, headers: { "content-type": "application/json" } });
   };
   const headers: Record<string, string> = { authorization: `Bearer ${userId}`, "content-type": "application/json" };
@@ -93,6 +107,13 @@ export async function gatedOnce(
     return "error";
   }
   const status = response.status;
+  // The body is read as a client would (a handler that never settled is settled when it ends).
+  await response.text().catch(() => undefined);
+  const h = held as HeldPass | null;
+  if (h !== null) {
+    ctx.trace.note(`${name}: answered ${status} on hold ${h.holdId} released=${response.headers.get("x-tokens-released") ?? "-"}`);
+    return "paid";
+  }
   const p = pass as PaidPass | null;
   if (p === null) {
     ctx.trace.note(`${name}: answered ${status} before the handler${response.headers.get("idempotent-replayed") ? " (replayed)" : ""}`);
@@ -128,9 +149,6 @@ function checkRemainingAfterRefund(ctx: ActorContext, userId: string, pass: Paid
     });
   }
 }
-
-/** The longest deadline a simulated hold takes (settling waits this long past it). */
-export const MAX_SIM_HOLD_DEADLINE_MS = 40_000;
 
 /**
  * A usage-priced request (hold.ts): it holds the most it may cost (in full or, when the
@@ -177,12 +195,7 @@ export async function streamOnce(ctx: ActorContext, inst: Instance, userId: stri
   // As the route handler behind the middleware does: settle by id, from another instance;
   // now and then twice at once (a retried handler), which must release once.
   const how = p.weighted({ owner: 60, byId: 32, twice: 8 } as const);
-  const byId = async () => {
-    const other = p.pick(ctx.instances);
-    const o = await other.metering.settleHold(userId, hold.id, charge);
-    if (o.status === "not_found") throw new Error(`settle by id found no hold ${hold.id}`);
-    return o.settlement;
-  };
+  const byId = () => p.pick(ctx.instances).metering.settleHold(hold.ticket, charge);
   try {
     const settlement = how === "owner" ? await hold.settle(charge)
       : how === "byId" ? await byId()

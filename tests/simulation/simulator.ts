@@ -2,7 +2,6 @@ import { createMetering, type Metering, readLedger, userKeys } from "../../lib/m
 import type { ActorContext } from "./actor-context";
 import { type OperationKind, OPERATIONS, startOperation } from "./actors";
 import { finalChecks, holdChecks, iso, stepChecks, type Violation } from "./checks";
-import { MAX_SIM_HOLD_DEADLINE_MS } from "./requests";
 import { type FaultOptions, Network, Weather } from "./faults";
 import { Model } from "./model";
 import { Prng } from "./prng";
@@ -10,7 +9,7 @@ import { SimStore } from "./store";
 import { Trace } from "./trace";
 import { createInProcessKv } from "./transport";
 import { deterministicIds, installVirtualTime, type VirtualTime } from "./virtual-time";
-import { Background, buildInstance, type Instance, METERING, NAMESPACE } from "./world";
+import { Background, buildInstance, type Instance, MAX_SIM_HOLD_DEADLINE_MS, METERING, NAMESPACE } from "./world";
 
 export interface SimOptions {
   seed: number;

@@ -11,6 +11,8 @@ export const NAMESPACE = "sim:ledger";
 export const ALLOWANCE = 100;
 export const SEED_USER = "seeded-1";
 export const SEED_BALANCE = 50;
+/** The longest deadline a simulated hold takes (settling waits this long past it). */
+export const MAX_SIM_HOLD_DEADLINE_MS = 40_000;
 
 /** The settings every instance shares (as one deployment's instances would). */
 export const METERING: Omit<MeteringOptions, "clock"> = {
@@ -73,6 +75,9 @@ export function buildInstance(
     // Authentication is not what is simulated: the bearer token is the user id.
     verify: async (token) => ({ status: "verified", userId: token, isAdmin: false, expiresAt: 4_102_444_800 }),
     debit: coalescedGate ? coalescer.debit : metering.debit,
+    // Usage-priced routes hold; a deadline inside the settling phase's wait (requests.ts).
+    hold: metering.hold,
+    holdDeadlineMs: MAX_SIM_HOLD_DEADLINE_MS,
     pricing: PRICING,
     signer: null,
     topUpUrl: "https://tollgate.test/buy",
@@ -87,6 +92,7 @@ export function buildInstance(
     tokenHeaders: { monthlyAllowance: ALLOWANCE, secondsToPeriodEnd: () => (nextPeriodStart(clock()) - clock()) / 1000 },
     refund: (userId, debitId, reason) => metering.refund(userId, debitId, reason),
     storeResponse: (userId, key, encoded) => metering.storeIdempotentResponse(userId, key, encoded),
+    settleHold: metering.settleHold,
     background: background.add,
     log,
   });
