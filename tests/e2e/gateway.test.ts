@@ -134,15 +134,21 @@ describe("the metered routes, through next start", () => {
     await new Promise((r) => setTimeout(r, 100));
     await control("/counters/reset", {});
     const n = 20;
+    // A request's settle waits up to 100 ms (the coalescer's settleDelayMs) for the next
+    // debit. A next request that took longer than that end to end may have let it go alone:
+    // on a loaded machine those are counted, not guessed (on an idle one there are none).
+    let slow = 0;
     for (let i = 0; i < n; i++) {
+      const started = performance.now();
       expect((await api("/api/chat", { method: "POST", token, json: { message: `m${i}` } })).status).toBe(200);
+      if (i > 0 && performance.now() - started >= 90) slow++;
     }
     const during = (await control("/counters")) as { requests: number; byPath: Record<string, number> };
-    // n debits, each one transaction; at most one settle batch has gone out alone.
+    // n debits, each one transaction; at most one settle batch has gone out alone (+ slow).
     expect(during.requests).toBeGreaterThanOrEqual(n);
-    expect(during.requests).toBeLessThanOrEqual(n + 1);
+    expect(during.requests).toBeLessThanOrEqual(n + 1 + slow);
     await new Promise((r) => setTimeout(r, 200));
     const after = (await control("/counters")) as { requests: number };
-    expect(after.requests).toBeLessThanOrEqual(n + 2);
+    expect(after.requests).toBeLessThanOrEqual(n + 2 + slow);
   });
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { maxOutputTokensFor, priceOfUsage, PRICING, type UsagePricedRoute } from "../../lib/gateway/pricing";
+import { demoWordCount } from "../../lib/generation";
 import { api, control, topUp, uniqueUser, userToken } from "./support/context";
 
 /**
@@ -59,13 +61,30 @@ async function ledgerOf(userId: string): Promise<Ledger> {
   return (await control("/ledger", { userId })) as Ledger;
 }
 
+/** Polls until `ok`; throws with the last value read when it never is. */
 async function waitUntil<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
-    if (ok(value) || Date.now() > end) return value;
+    if (ok(value)) return value;
+    if (Date.now() > end) throw new Error(`still not so after ${timeoutMs} ms: ${JSON.stringify(value)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** The route's row, as the app prices it. */
+const ROW = PRICING.find((r) => r.id === "chat-stream") as UsagePricedRoute;
+
+/** What a finished answer costs: the demo model reports the prompt's words in and the answer's words out. */
+const priceOf = (message: string, outputWords: number) => priceOfUsage(ROW, { inputTokens: demoWordCount(message), outputTokens: outputWords });
+
+/** The user's one hold entry, once nothing of theirs is open. */
+async function settledHold(user: string) {
+  const view = await waitUntil(() => ledgerOf(user), (l) => l.ledger.openIds.length === 0);
+  expect(view.problems).toEqual([]);
+  const holds = view.ledger.history.filter((e) => e.held !== undefined);
+  expect(holds).toHaveLength(1);
+  return { ledger: view.ledger, entry: holds[0]! };
 }
 
 function stream(token: string, message: string, signal?: AbortSignal): Promise<Response> {
@@ -77,21 +96,18 @@ describe("POST /api/chat/stream (usage-priced, streaming)", () => {
     const user = uniqueUser("stream-full");
     await topUp(user, 100);
     const token = await userToken(user);
-    const response = await stream(token, "Write 12 words about tea");
+    const message = "Write 12 words about tea";
+    const response = await stream(token, message);
     expect(response.status).toBe(200);
     const reserved = Number(response.headers.get("x-tokens-reserved"));
-    expect(reserved).toBeGreaterThan(0);
+    expect(reserved).toBe(ROW.usage.hold);
     const { text, finish } = await readStream(response);
     expect(text.trim().split(/\s+/)).toHaveLength(12);
-    expect(finish).not.toBeNull();
-    expect(finish!.reserved).toBe(reserved);
-    expect(finish!.charged).toBeGreaterThan(0);
-    expect(finish!.charged + finish!.released).toBe(reserved);
-    const { ledger, problems } = await waitUntil(() => ledgerOf(user), (l) => l.ledger.openIds.length === 0);
-    expect(problems).toEqual([]);
+    expect(finish).toMatchObject({ reserved, charged: priceOf(message, 12), released: reserved - priceOf(message, 12) });
+    const { ledger, entry } = await settledHold(user);
     expect(ledger.balance).toBe(100 - finish!.charged);
     expect(finish!.remaining).toBe(ledger.balance);
-    expect(ledger.history.filter((e) => e.id === finish!.debitId)).toMatchObject([{ amount: -finish!.charged, held: reserved, ended: "settled" }]);
+    expect(entry).toMatchObject({ id: finish!.debitId, amount: -finish!.charged, held: reserved, ended: "settled" });
   });
 
   it("a stream aborted after a few chunks charges less than its hold, and the rest comes back", async () => {
@@ -99,16 +115,17 @@ describe("POST /api/chat/stream (usage-priced, streaming)", () => {
     await topUp(user, 100);
     const token = await userToken(user);
     const abort = new AbortController();
-    const response = await stream(token, "Write 400 words", abort.signal);
+    const message = "Write 400 words";
+    const response = await stream(token, message, abort.signal);
+    expect(response.status).toBe(200);
     const reserved = Number(response.headers.get("x-tokens-reserved"));
-    const { chunks } = await readStream(response, 5, abort).catch(() => ({ chunks: 5 }));
+    const { chunks, finish } = await readStream(response, 5, abort);
     expect(chunks).toBeGreaterThanOrEqual(5);
-    const { ledger, problems } = await waitUntil(() => ledgerOf(user), (l) => l.ledger.openIds.length === 0);
-    expect(problems).toEqual([]);
-    const entry = ledger.history.find((e) => e.held !== undefined)!;
-    expect(entry).toBeDefined();
-    expect(entry.held).toBe(reserved);
-    expect(-entry.amount).toBeGreaterThan(0);
+    expect(finish).toBeNull();
+    const { ledger, entry } = await settledHold(user);
+    expect(entry).toMatchObject({ held: reserved, ended: "settled" });
+    // At least what the client read; less than the whole answer the hold would pay for.
+    expect(-entry.amount).toBeGreaterThanOrEqual(priceOf(message, chunks));
     expect(-entry.amount).toBeLessThan(reserved);
     expect(ledger.balance).toBe(100 + entry.amount);
   });
@@ -117,17 +134,19 @@ describe("POST /api/chat/stream (usage-priced, streaming)", () => {
     const user = uniqueUser("stream-short");
     await topUp(user, 3);
     const token = await userToken(user);
-    const response = await stream(token, "Write 400 words");
+    const message = "Write 400 words";
+    const response = await stream(token, message);
     expect(response.status).toBe(200);
     expect(Number(response.headers.get("x-tokens-reserved"))).toBe(3);
     const { text, finish } = await readStream(response);
-    expect(text.trim().split(/\s+/).length).toBeLessThan(400);
-    expect(finish!.reserved).toBe(3);
-    expect(finish!.charged).toBeLessThanOrEqual(3);
-    const { ledger, problems } = await waitUntil(() => ledgerOf(user), (l) => l.ledger.openIds.length === 0);
-    expect(problems).toEqual([]);
-    expect(ledger.balance).toBe(3 - finish!.charged);
-    expect(ledger.balance).toBeGreaterThanOrEqual(0);
+    // Capped at what a hold of 3 pays for: 1 credit of input leaves 2 blocks of 10 words.
+    const cap = maxOutputTokensFor(ROW, 3, demoWordCount(message));
+    expect(cap).toBe(20);
+    expect(text.trim().split(/\s+/)).toHaveLength(cap);
+    expect(finish).toMatchObject({ reserved: 3, charged: priceOf(message, cap), released: 0, remaining: 0 });
+    const { ledger, entry } = await settledHold(user);
+    expect(entry).toMatchObject({ amount: -3, held: 3, ended: "settled" });
+    expect(ledger.balance).toBe(0);
   });
 
   it("refuses with 402 when even the minimum hold is not covered, holding nothing", async () => {

@@ -32,8 +32,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const historyLimit = 1000;
   // Reads a user's ledger straight from the store, in the app's namespace, with no healing
   // or granting on the way (the reliability suites compare ledgers and assert invariants).
-  const ledgerReader = createMetering(createKvClient({ url: kv.url, token: kvToken, timeoutMs: 5000 }), {
-    namespace: `${keyPrefix}:${NAMESPACE}`, monthlyAllowance: 0, historyLimit, kvTimeoutMs: 1000, healAfterMs: 8000,
+  // It only reads, so its timeout is not the app's: a loaded machine must not fail a check.
+  const ledgerReader = createMetering(createKvClient({ url: kv.url, token: kvToken, timeoutMs: 10_000 }), {
+    namespace: `${keyPrefix}:${NAMESPACE}`, monthlyAllowance: 0, historyLimit, kvTimeoutMs: 10_000, healAfterMs: 50_000,
   });
 
   const control: Server = createServer(async (req, res) => {
