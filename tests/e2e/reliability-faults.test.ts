@@ -37,7 +37,7 @@ async function clearFaults(): Promise<void> {
 /**
  * Each scenario runs a load from two processes while the KV misbehaves. The loads run one
  * after the other (the fault is global); the checks come after, so the heal delay
- * (TOLLGATE_HEAL_AFTER_MS=8000 in e2e) is waited out once for all of them.
+ * (TOLLGATE_HEAL_AFTER_MS=10000 in e2e) is waited out once for all of them.
  */
 const SCENARIOS: Record<string, (s: Scenario) => Promise<LoadResult>> = {
   "the KV server stopped in the middle of the load, then restarted": async (s) => {
@@ -55,7 +55,7 @@ const SCENARIOS: Record<string, (s: Scenario) => Promise<LoadResult>> = {
     await sleep(300);
     await control("/fault", { fault: { kind: "delay", ms: 300 }, options: { times: 40 } });
     await sleep(1200);
-    await control("/fault", { fault: { kind: "delay", ms: 1500 }, options: { times: 15, paths: ["/multi-exec"] } });
+    await control("/fault", { fault: { kind: "delay", ms: 3000 }, options: { times: 15, paths: ["/multi-exec"] } });
     return load;
   },
   "the KV answering errors": async (s) => {

@@ -16,7 +16,7 @@ export interface LedgerView {
 }
 
 /** The app's TOLLGATE_HEAL_AFTER_MS in the e2e setup. */
-export const HEAL_AFTER_MS = 8000;
+export const HEAL_AFTER_MS = 10_000;
 
 export async function ledgerOf(userId: string): Promise<LedgerView> {
   const view = (await control("/ledger", { userId })) as LedgerView & { error?: string };
