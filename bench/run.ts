@@ -35,7 +35,7 @@ import { kvThroughput, type KvThroughputResult, type ThroughputMode } from "./su
 import { openLoop } from "./support/open-loop";
 import { ROOT, sleep } from "./support/processes";
 import { streamLoop } from "./support/stream-loop";
-import { formatReport } from "./support/report";
+import { formatReport, ms } from "./support/report";
 import {
   type ClosedLoopRun, type EngineReport, median, STREAM_VARIANTS, type StreamRun, summarizeStreams, type OpenLoopStep, type OpenLoopSummary, PLACEMENTS, ratios, summarize,
   type Target, type Variant, VARIANTS,
@@ -304,7 +304,7 @@ async function streamStage(bench: Bench): Promise<StreamRun[]> {
       for (const v of order) {
         const r = await streamLoop({ url: `${bench.app.url}${v.path}`, headers, body, connections, seconds, warmupSeconds: 0 });
         runs.push({ ...r, variant: v.id, round });
-        progress(`${bench.engine}: ${v.id.padEnd(15)} ${String(connections).padStart(2)} conn round ${round}: ${r.rps.toFixed(1)} streams/s, first chunk p50 ${r.firstChunkMs.p50.toFixed(1)} ms p99 ${r.firstChunkMs.p99.toFixed(1)} ms`);
+        progress(`${bench.engine}: ${v.id.padEnd(15)} ${String(connections).padStart(2)} conn round ${round}: ${r.rps.toFixed(1)} streams/s, first chunk p50 ${ms(r.firstChunkMs.p50)} p99 ${ms(r.firstChunkMs.p99)}`);
       }
     }
   }

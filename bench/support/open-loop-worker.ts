@@ -4,6 +4,7 @@
  * generator) that falls behind shows it in the percentiles instead of hiding it
  * (no coordinated omission). Input: argv[2] JSON `OpenLoopInput`; output: `OpenLoopResult`.
  */
+import { quantileOfSorted } from "./quantile";
 import { Agent, request } from "node:http";
 import type { OpenLoopInput, OpenLoopResult } from "./open-loop";
 
@@ -79,7 +80,7 @@ async function main(): Promise<void> {
   });
 
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  const pct = (p: number) => quantileOfSorted(latencies, p) ?? 0;
   const measured = latencies.length + (statuses.shed ?? 0);
   const ok = Object.entries(statuses).filter(([s]) => s !== "error" && s !== "shed").reduce((a, [, n]) => a + n, 0);
   const result: OpenLoopResult = {

@@ -60,8 +60,7 @@ export function formatReport(reports: readonly EngineReport[]): string {
       lines.push(table(
         ["variant", "conn", "streams/s", "first chunk p50", "first chunk p99", "whole stream p50", "statuses"],
         r.streaming.summary.map((s) => [
-          s.variant, String(s.connections), s.rps.toFixed(1), `${s.firstChunkP50Ms.toFixed(1)} ms`, `${s.firstChunkP99Ms.toFixed(1)} ms`,
-          `${s.totalP50Ms.toFixed(1)} ms`, Object.entries(s.statuses).map(([code, n]) => `${code}×${n}`).join(" "),
+          s.variant, String(s.connections), s.rps.toFixed(1), ms(s.firstChunkP50Ms), ms(s.firstChunkP99Ms), ms(s.totalP50Ms), Object.entries(s.statuses).map(([code, n]) => `${code}×${n}`).join(" "),
         ]),
       ));
       for (const connections of [...new Set(r.streaming.summary.map((s) => s.connections))]) {
@@ -79,6 +78,11 @@ export function formatReport(reports: readonly EngineReport[]): string {
     for (const note of r.notes) lines.push(`note: ${note}`);
   }
   return lines.join("\n");
+}
+
+/** A latency in milliseconds, or "n/a" when the run gave none (no stream answered 200). */
+export function ms(value: number | null): string {
+  return value !== null && Number.isFinite(value) ? `${value.toFixed(1)} ms` : "n/a";
 }
 
 function order(variant: string): number {

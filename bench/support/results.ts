@@ -55,8 +55,8 @@ export function summarizeStreams(runs: readonly StreamRun[]): StreamSummary[] {
       for (const r of mine) for (const [code, n] of Object.entries(r.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
       out.push({
         variant: id, connections, rps: mean(mine.map((r) => r.rps)),
-        firstChunkP50Ms: median(mine.map((r) => r.firstChunkMs.p50)), firstChunkP99Ms: median(mine.map((r) => r.firstChunkMs.p99)),
-        totalP50Ms: median(mine.map((r) => r.totalMs.p50)), statuses,
+        firstChunkP50Ms: medianOf(mine.map((r) => r.firstChunkMs.p50)), firstChunkP99Ms: medianOf(mine.map((r) => r.firstChunkMs.p99)),
+        totalP50Ms: medianOf(mine.map((r) => r.totalMs.p50)), statuses,
       });
     }
   }
@@ -156,6 +156,11 @@ export function median(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** The median of the rounds that gave a figure (NaN when none did). */
+function medianOf(values: readonly (number | null)[]): number {
+  return median(values.filter((v): v is number => v !== null));
 }
 
 export function mean(values: readonly number[]): number {

@@ -5,6 +5,7 @@
  * answers only, so this worker does it with fetch. Input: argv[2] JSON `StreamLoopInput`;
  * output: one JSON line `StreamLoopResult`.
  */
+import { quantileOfSorted } from "./quantile";
 import type { StreamLoopInput, StreamLoopResult } from "./stream-loop";
 
 const input = JSON.parse(process.argv[2]!) as StreamLoopInput;
@@ -50,10 +51,9 @@ async function run(seconds: number): Promise<{ samples: Sample[]; errors: number
   return { samples, errors, elapsed: (performance.now() - started) / 1000 };
 }
 
-function quantile(values: number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+/** null when no stream gave a figure (JSON has no NaN). */
+function quantile(values: number[], q: number): number | null {
+  return quantileOfSorted([...values].sort((a, b) => a - b), q) ?? null;
 }
 
 async function main(): Promise<void> {
@@ -61,13 +61,14 @@ async function main(): Promise<void> {
   const { samples, errors, elapsed } = await run(input.seconds);
   const statuses: Record<string, number> = {};
   for (const s of samples) statuses[s.status] = (statuses[s.status] ?? 0) + 1;
-  const first = samples.filter((s) => s.status === 200 && !Number.isNaN(s.firstChunkMs)).map((s) => s.firstChunkMs);
-  const total = samples.filter((s) => s.status === 200).map((s) => s.totalMs);
+  const answered = samples.filter((s) => s.status === 200);
+  const first = answered.filter((s) => !Number.isNaN(s.firstChunkMs)).map((s) => s.firstChunkMs);
+  const total = answered.map((s) => s.totalMs);
   const result: StreamLoopResult = {
     connections: input.connections,
     seconds: elapsed,
     completed: samples.length,
-    rps: samples.length / elapsed,
+    rps: answered.length / elapsed,
     firstChunkMs: { p50: quantile(first, 0.5), p90: quantile(first, 0.9), p99: quantile(first, 0.99) },
     totalMs: { p50: quantile(total, 0.5), p99: quantile(total, 0.99) },
     statuses,

@@ -15,12 +15,12 @@ export interface StreamLoopResult {
   seconds: number;
   /** Streams read to the end (any status). */
   completed: number;
-  /** Completed streams per second. */
+  /** Streams answered 200 and read to the end, per second (a refusal is not a stream served). */
   rps: number;
-  /** From sending the request to the first text chunk of the answer. */
-  firstChunkMs: { p50: number; p90: number; p99: number };
-  /** From sending the request to the end of the stream. */
-  totalMs: { p50: number; p99: number };
+  /** From sending the request to the first text chunk of a 200 answer; null when none had one. */
+  firstChunkMs: { p50: number | null; p90: number | null; p99: number | null };
+  /** From sending the request to the end of a 200 answer's stream; null when none was answered 200. */
+  totalMs: { p50: number | null; p99: number | null };
   statuses: Record<string, number>;
   errors: number;
 }

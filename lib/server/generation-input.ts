@@ -6,6 +6,9 @@ import { invalidRequest, readJsonBody } from "../http";
  */
 export type Field = { name: string; kind: "text"; max: number; required: boolean } | { name: string; kind: "int"; min: number; max: number; required: boolean };
 
+/** The chat routes' body (chat, streamed chat and their bench twins): one message. */
+export const CHAT_FIELDS: readonly Field[] = [{ name: "message", kind: "text", max: 2000, required: true }];
+
 export type ParsedInput = { status: "valid"; value: Record<string, string | number | boolean> } | { status: "refused"; response: Response };
 
 /** `fail: true` makes the demo handler fail on purpose, outside production, to show refunds. */

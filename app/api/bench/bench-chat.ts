@@ -1,10 +1,8 @@
 import { getGenerator } from "@/lib/generation";
 import { notFound } from "@/lib/http";
-import { parseGenerationInput } from "@/lib/server/generation-input";
+import { CHAT_FIELDS, parseGenerationInput } from "@/lib/server/generation-input";
 import { generationRoute } from "@/lib/server/generation-route";
 import { nodeApp } from "@/lib/server/node-platform";
-
-const FIELDS = [{ name: "message", kind: "text", max: 2000, required: true }] as const;
 
 /**
  * The chat route's work without metering (see app/api/chat/route.ts): same body parsing
@@ -14,7 +12,7 @@ const FIELDS = [{ name: "message", kind: "text", max: 2000, required: true }] as
  */
 export async function benchChat(request: Request): Promise<Response> {
   if (!nodeApp().settings.benchRoutes) return notFound();
-  const input = await parseGenerationInput(request, FIELDS, false);
+  const input = await parseGenerationInput(request, CHAT_FIELDS, false);
   if (input.status === "refused") return input.response;
   const result = await getGenerator().chat({ message: String(input.value.message) });
   return Response.json({ result, charged: 0, debitId: null }, { headers: { "cache-control": "no-store" } });
@@ -25,4 +23,4 @@ export async function benchChat(request: Request): Promise<Response> {
  * the gate inside the handler (the bench pricing row, lib/gateway/pricing.ts). Outside a
  * test build the row does not exist and the gate answers 404.
  */
-export const meteredBenchChat = generationRoute(FIELDS, (input) => getGenerator().chat({ message: String(input.message) }));
+export const meteredBenchChat = generationRoute(CHAT_FIELDS, (input) => getGenerator().chat({ message: String(input.message) }));

@@ -1,7 +1,5 @@
 import { getGenerator } from "@/lib/generation";
+import { CHAT_FIELDS } from "@/lib/server/generation-input";
 import { generationRoute } from "@/lib/server/generation-route";
 
-export const POST = generationRoute(
-  [{ name: "message", kind: "text", max: 2000, required: true }],
-  (input) => getGenerator().chat({ message: String(input.message) }),
-);
+export const POST = generationRoute(CHAT_FIELDS, (input) => getGenerator().chat({ message: String(input.message) }));

@@ -1,7 +1,7 @@
 import { streamText } from "ai";
 import { createDemoModel } from "@/lib/generation";
 import { notFound } from "@/lib/http";
-import { parseGenerationInput } from "@/lib/server/generation-input";
+import { CHAT_FIELDS, parseGenerationInput } from "@/lib/server/generation-input";
 import { nodeApp } from "@/lib/server/node-platform";
 
 export const dynamic = "force-dynamic";
@@ -15,7 +15,7 @@ export const dynamic = "force-dynamic";
 export async function POST(request: Request): Promise<Response> {
   const app = nodeApp();
   if (!app.settings.benchRoutes) return notFound();
-  const input = await parseGenerationInput(request, [{ name: "message", kind: "text", max: 2000, required: true }], false);
+  const input = await parseGenerationInput(request, CHAT_FIELDS, false);
   if (input.status === "refused") return input.response;
   const result = streamText({
     model: createDemoModel({ delayMs: app.settings.demoStreamDelayMs }),

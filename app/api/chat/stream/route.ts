@@ -2,7 +2,7 @@ import { createDemoModel, demoWordCount, meteredStream } from "@/lib/generation"
 import { maxOutputTokensFor, priceOfUsage, type UsagePricedRoute } from "@/lib/gateway/pricing";
 import { insufficientTokens } from "@/lib/http";
 import { DemoFailure } from "@/lib/server/generation-route";
-import { parseGenerationInput } from "@/lib/server/generation-input";
+import { CHAT_FIELDS, parseGenerationInput } from "@/lib/server/generation-input";
 import { metered } from "@/lib/server/metered";
 import { nodeApp } from "@/lib/server/node-platform";
 
@@ -21,7 +21,7 @@ export const POST = metered(async (request, pass, meter) => {
   const row = app.pricing.find((r) => r.id === pass.routeId);
   // Only a held pass carries a meter; a row that is not usage-priced here is a wiring mistake.
   if (meter === null || row?.usage === undefined) throw new Error(`${pass.routeId} is not served on a hold`);
-  const input = await parseGenerationInput(request, [{ name: "message", kind: "text", max: 2000, required: true }], app.settings.demoFailures);
+  const input = await parseGenerationInput(request, CHAT_FIELDS, app.settings.demoFailures);
   if (input.status === "refused") return input.response;
   if (input.value.fail === true) throw new DemoFailure("failure requested by the demo flag");
   const message = String(input.value.message);
