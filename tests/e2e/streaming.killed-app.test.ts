@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../support/ports";
 import { api, control, e2e, topUp, uniqueUser, userToken } from "./support/context";
-import { nextBin, waitFor } from "./support/global-setup";
+import { nextBin, waitUntilUp } from "./support/next-app";
 
 interface Ledger {
   ledger: { balance: number; openIds: string[]; history: { id: string; amount: number; held?: number; ended?: string }[] };
@@ -25,7 +25,7 @@ describe("a killed app's holds", () => {
     doomed.stderr?.on("data", (d) => (log += d));
     const url = `http://127.0.0.1:${port}`;
     try {
-      await waitFor(async () => (await fetch(`${url}/api/me`)).status === 401, 60_000, () => log);
+      await waitUntilUp(async () => (await fetch(`${url}/api/me`)).status === 401, 60_000, () => log);
       const user = uniqueUser("stream-killed");
       await topUp(user, 50);
       const token = await userToken(user);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { maxOutputTokensFor, priceOfUsage, PRICING, type UsagePricedRoute } from "../../lib/gateway/pricing";
 import { demoWordCount } from "../../lib/generation";
+import { finishOf, readUiStream, textDeltaCount, textOf } from "../support/ui-stream";
 import { api, control, topUp, uniqueUser, userToken } from "./support/context";
 
 /**
@@ -9,52 +10,19 @@ import { api, control, topUp, uniqueUser, userToken } from "./support/context";
  * streams the demo model through the AI SDK and settles by what it produced.
  */
 
-interface Tollgate {
-  debitId: string;
-  reserved: number;
-  charged: number;
-  released: number;
-  remaining: number;
-}
-
 interface Ledger {
   ledger: { balance: number; openIds: string[]; history: { id: string; amount: number; held?: number; ended?: string }[] };
   problems: string[];
 }
 
-/** Reads a UI message stream (SSE): the text, the number of text chunks, the finish metadata. */
+/** Reads the answer (a UI message stream) to its end, or until `stopAfterChunks` text chunks, then goes away. */
 async function readStream(response: Response, stopAfterChunks = Infinity, abort?: AbortController) {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let text = "";
-  let chunks = 0;
-  let finish: Tollgate | null = null;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let newline: number;
-    while ((newline = buffer.indexOf("\n")) !== -1) {
-      const line = buffer.slice(0, newline).trim();
-      buffer = buffer.slice(newline + 1);
-      if (!line.startsWith("data:")) continue;
-      const data = line.slice(5).trim();
-      if (data === "[DONE]") continue;
-      const part = JSON.parse(data) as { type: string; delta?: string; messageMetadata?: { tollgate?: Tollgate } };
-      if (part.type === "text-delta") {
-        text += part.delta ?? "";
-        chunks++;
-      }
-      if (part.type === "finish" && part.messageMetadata?.tollgate) finish = part.messageMetadata.tollgate;
-    }
-    if (chunks >= stopAfterChunks) {
-      abort?.abort();
-      await reader.cancel().catch(() => undefined);
-      break;
-    }
+  const { chunks, reader } = await readUiStream(response, (c) => textDeltaCount(c) >= stopAfterChunks);
+  if (textDeltaCount(chunks) >= stopAfterChunks) {
+    abort?.abort();
+    await reader.cancel().catch(() => undefined);
   }
-  return { text, chunks, finish };
+  return { text: textOf(chunks), chunks: textDeltaCount(chunks), finish: finishOf(chunks) ?? null };
 }
 
 async function ledgerOf(userId: string): Promise<Ledger> {

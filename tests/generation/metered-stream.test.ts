@@ -5,10 +5,11 @@ import { createGateSigner } from "../../lib/gateway/forwarded-headers";
 import { createGate } from "../../lib/gateway/gate";
 import { createMeteredRoute } from "../../lib/gateway/metered-route";
 import { maxOutputTokensFor, PRICING, priceOfUsage, type UsagePricedRoute } from "../../lib/gateway/pricing";
-import { createDemoModel, demoWordCount, meteredStream, type TollgateStreamMetadata } from "../../lib/generation";
+import { createDemoModel, demoWordCount, meteredStream } from "../../lib/generation";
 import { checkInvariants, createMetering, readLedger } from "../../lib/metering";
 import { createKvClient } from "../../lib/kv-client";
 import { kvTargets, uniqueNamespace } from "../support/kv";
+import { finishOf, readUiStream, textDeltaCount, textOf } from "../support/ui-stream";
 
 /**
  * meteredStream() with the demo model, through metered() and the gate run in the handler,
@@ -66,31 +67,6 @@ async function ask(sub: string, message: string, signal?: AbortSignal) {
   });
 }
 
-type Chunk = { type: string; delta?: string; messageMetadata?: TollgateStreamMetadata };
-
-/** Reads the UI message stream (SSE) until it ends, or until `stop` says to stop reading. */
-async function readChunks(response: Response, stop: (chunks: Chunk[]) => boolean = () => false): Promise<{ chunks: Chunk[]; reader: ReadableStreamDefaultReader<Uint8Array> }> {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  const chunks: Chunk[] = [];
-  let buffer = "";
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf("\n\n")) !== -1) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = event.replace(/^data: /, "");
-      if (data !== "[DONE]") chunks.push(JSON.parse(data) as Chunk);
-    }
-    if (stop(chunks)) break;
-  }
-  return { chunks, reader };
-}
-const deltas = (chunks: Chunk[]) => chunks.filter((c) => c.type === "text-delta").map((c) => c.delta).join("");
-const finishOf = (chunks: Chunk[]) => chunks.find((c) => c.type === "finish")?.messageMetadata?.tollgate;
 
 /** A model that streams `words` words and then fails, like a provider whose connection drops. */
 function failingModel(words: number): LanguageModelV4 {
@@ -145,9 +121,9 @@ describe.each(kvTargets())("meteredStream on the $engine engine", (target) => {
     expect(response.status).toBe(200);
     expect(response.headers.get("x-tokens-reserved")).toBe("20");
     expect(response.headers.get("x-tokens-remaining")).toBe("30");
-    const { chunks } = await readChunks(response);
+    const { chunks } = await readUiStream(response);
     await settled();
-    expect(demoWordCount(deltas(chunks))).toBe(23);
+    expect(demoWordCount(textOf(chunks))).toBe(23);
     // 4 input words → 1 credit; 23 output words → 3 started blocks of 10.
     const price = priceOfUsage(ROW, { inputTokens: 4, outputTokens: 23 });
     expect(price).toBe(4);
@@ -161,10 +137,10 @@ describe.each(kvTargets())("meteredStream on the $engine engine", (target) => {
   it("a finished answer is charged by the usage the model reports, not by counting what was streamed", async () => {
     const { metering, route, settled } = setup(target.url, target.token);
     await metering.credit({ userId: "rep", amount: 50, reason: "Top-up" });
-    const { chunks } = await readChunks(await route(reportingModel({ input: 250, output: 95 }))(await ask("rep", "Write 12 words")));
+    const { chunks } = await readUiStream(await route(reportingModel({ input: 250, output: 95 }))(await ask("rep", "Write 12 words")));
     await settled();
     // Counted, it would be 1 + 2 = 3 credits (3 words in, 12 out); reported, 3 + 10 = 13.
-    expect(demoWordCount(deltas(chunks))).toBe(12);
+    expect(demoWordCount(textOf(chunks))).toBe(12);
     expect(finishOf(chunks)).toMatchObject({ charged: 13, released: 7, remaining: 37 });
     expect((await readLedger(metering.context, "rep")).history[0]).toMatchObject({ amount: -13, held: 20 });
   });
@@ -172,10 +148,10 @@ describe.each(kvTargets())("meteredStream on the $engine engine", (target) => {
   it("caps the answer at what the hold pays for, and charges the hold at most", async () => {
     const { metering, route, settled } = setup(target.url, target.token);
     await metering.credit({ userId: "cap", amount: 5, reason: "Top-up" });
-    const { chunks } = await readChunks(await route(createDemoModel({ delayMs: 0 }))(await ask("cap", "Write 500 words")));
+    const { chunks } = await readUiStream(await route(createDemoModel({ delayMs: 0 }))(await ask("cap", "Write 500 words")));
     await settled();
     // A partial hold of 5: 1 credit of input leaves 4 blocks of 10 output words.
-    expect(demoWordCount(deltas(chunks))).toBe(40);
+    expect(demoWordCount(textOf(chunks))).toBe(40);
     expect(finishOf(chunks)).toMatchObject({ reserved: 5, charged: 5, released: 0, remaining: 0 });
     expect(checkInvariants(await readLedger(metering.context, "cap"), { historyComplete: true })).toEqual([]);
   });
@@ -184,13 +160,13 @@ describe.each(kvTargets())("meteredStream on the $engine engine", (target) => {
     const { metering, route, settled } = setup(target.url, target.token);
     await metering.credit({ userId: "gone", amount: 50, reason: "Top-up" });
     const response = await route(createDemoModel({ delayMs: 25 }))(await ask("gone", "Write 2000 words"));
-    const { chunks, reader } = await readChunks(response, (c) => c.filter((x) => x.type === "text-delta").length >= 3);
+    const { chunks, reader } = await readUiStream(response, (c) => textDeltaCount(c) >= 3);
     await reader.cancel();
     await settled();
     const ledger = await readLedger(metering.context, "gone");
     const charged = -ledger.history[0]!.amount;
     // At least the words the client read; far less than the hold (the model was stopped).
-    expect(charged).toBeGreaterThanOrEqual(priceOfUsage(ROW, { inputTokens: 3, outputTokens: demoWordCount(deltas(chunks)) }));
+    expect(charged).toBeGreaterThanOrEqual(priceOfUsage(ROW, { inputTokens: 3, outputTokens: demoWordCount(textOf(chunks)) }));
     expect(charged).toBeLessThan(20);
     expect(ledger.history[0]).toMatchObject({ held: 20 });
     expect([ledger.balance, ledger.openHolds]).toEqual([50 - charged, []]);
@@ -202,13 +178,13 @@ describe.each(kvTargets())("meteredStream on the $engine engine", (target) => {
     await metering.credit({ userId: "sig", amount: 50, reason: "Top-up" });
     const client = new AbortController();
     const response = await route(createDemoModel({ delayMs: 25 }))(await ask("sig", "Write 2000 words", client.signal));
-    const first = await readChunks(response, (c) => c.filter((x) => x.type === "text-delta").length >= 3);
+    const first = await readUiStream(response, (c) => textDeltaCount(c) >= 3);
     client.abort();
     // The model stops: the stream ends with a finish part whose figures are the settle's.
     first.reader.releaseLock();
-    const rest = await readChunks(response);
+    const rest = await readUiStream(response);
     await settled();
-    const words = demoWordCount(deltas([...first.chunks, ...rest.chunks]));
+    const words = demoWordCount(textOf([...first.chunks, ...rest.chunks]));
     expect(words).toBeLessThan(100);
     const ledger = await readLedger(metering.context, "sig");
     const figures = finishOf(rest.chunks);
@@ -222,12 +198,12 @@ describe.each(kvTargets())("meteredStream on the $engine engine", (target) => {
   it("a model that fails mid-stream is charged what it delivered; one that fails before any word, nothing", async () => {
     const { metering, route, settled } = setup(target.url, target.token);
     await metering.credit({ userId: "err", amount: 50, reason: "Top-up" });
-    const partly = await readChunks(await route(failingModel(15))(await ask("err", "tell me")));
+    const partly = await readUiStream(await route(failingModel(15))(await ask("err", "tell me")));
     await settled();
     expect(partly.chunks.some((c) => c.type === "error")).toBe(true);
     const price = priceOfUsage(ROW, { inputTokens: 2, outputTokens: 15 });
     expect(finishOf(partly.chunks)).toMatchObject({ charged: price, released: 20 - price, remaining: 50 - price });
-    const none = await readChunks(await route(failingModel(0))(await ask("err", "tell me")));
+    const none = await readUiStream(await route(failingModel(0))(await ask("err", "tell me")));
     await settled();
     expect(finishOf(none.chunks)).toMatchObject({ charged: 0, released: 20, remaining: 50 - price });
     const ledger = await readLedger(metering.context, "err");

@@ -8,6 +8,7 @@ import { checkInvariants, createMetering, readLedger } from "../../../lib/meteri
 import { E2E_SECRETS, type E2eContext } from "./context";
 import { suiteRedisUrl } from "../../support/redis";
 import { freePort } from "../../support/ports";
+import { nextBin, waitUntilUp } from "./next-app";
 
 /**
  * The real app, as users run it: `next build` + `next start`, talking to the local KV
@@ -108,7 +109,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   app.stdout?.on("data", (d) => (log += d));
   app.stderr?.on("data", (d) => (log += d));
   const appUrl = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${appUrl}/api/me`)).status === 401, 60_000, () => log);
+  await waitUntilUp(async () => (await fetch(`${appUrl}/api/me`)).status === 401, 60_000, () => log);
 
   const context: E2eContext = {
     appUrl,
@@ -122,22 +123,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
     control.close();
     if (kvRunning) await kv.close().catch(() => undefined);
   };
-}
-
-export function nextBin(): string {
-  return new URL("../../../node_modules/next/dist/bin/next", import.meta.url).pathname;
-}
-
-
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, log: () => string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`the app did not start:\n${log()}`);
 }
