@@ -33,7 +33,8 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 60_000,
           env,
-          include: ["tests/**/*.test.ts"],
+          // .tsx: the app's components rendered to markup (tests/app).
+          include: ["tests/**/*.test.ts", "tests/**/*.test.tsx"],
           exclude: ["tests/e2e/**", "tests/browser/**", "**/node_modules/**"],
         },
       },

@@ -1,6 +1,7 @@
 import type { Receipt } from "./charge";
 import { formatTokens } from "./format";
-import { explainProblem } from "./problem";
+import { NotEnoughTokens, RefusalNotice } from "./Notices";
+import { explainProblem, shortfallOf } from "./problem";
 import type { ChatEnding } from "./chatEnding";
 
 interface StatusProps {
@@ -56,28 +57,7 @@ export function ChatAlert({ ending }: { ending: ChatEnding | null }) {
   }
   if (ending?.kind !== "refused") return null;
   const { problem, retryAfter } = ending;
-  if (problem.code === "insufficient_tokens" && typeof problem.balance === "number" && typeof problem.cost === "number") {
-    const topUpUrl = typeof problem.topUpUrl === "string" && problem.topUpUrl !== "/" ? problem.topUpUrl : null;
-    return (
-      <div className="notice warning" role="alert">
-        <p className="notice-title">Not enough tokens</p>
-        <p>
-          An answer needs at least {formatTokens(problem.cost)} tokens and your balance is {formatTokens(problem.balance)}. Nothing
-          was answered and nothing was charged. Ask an administrator to top up your account
-          {topUpUrl === null ? "." : <> or <a href={topUpUrl}>buy more tokens</a>.</>}
-        </p>
-      </div>
-    );
-  }
-  return (
-    <div className="notice error" role="alert">
-      <p className="notice-title">{problem.status === 401 ? "Signed out" : "Not answered"}</p>
-      <p>{explainProblem(problem, retryAfter)}</p>
-      {problem.status === 401 && (
-        <p>
-          <a href="/">Sign in again</a>
-        </p>
-      )}
-    </div>
-  );
+  const shortfall = shortfallOf(problem);
+  if (shortfall !== null) return <NotEnoughTokens shortfall={shortfall} price="An answer needs at least" done="answered" />;
+  return <RefusalNotice title="Not answered" message={explainProblem(problem, retryAfter)} problem={problem} />;
 }

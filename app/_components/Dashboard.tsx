@@ -65,9 +65,10 @@ function BalanceCard({ stats, userId }: { stats: MeResponse; userId: string }) {
           { label: "Last generation", value: stats.lastGenerationAt === null ? "—" : formatDateTime(stats.lastGenerationAt) },
         ]}
       />
-      {stats.pending > 0 && (
+      {/* `pending` counts every open operation, holds too: those are told of just below. */}
+      {stats.pending - stats.holds.length > 0 && (
         <p className="muted small">
-          {stats.pending} generation{stats.pending === 1 ? "" : "s"} in progress.
+          {stats.pending - stats.holds.length} generation{stats.pending - stats.holds.length === 1 ? "" : "s"} in progress.
         </p>
       )}
       {stats.reserved > 0 && <Reserved reserved={stats.reserved} holds={stats.holds.length} />}

@@ -2,7 +2,8 @@
 
 import { type FormEvent, useId, useState } from "react";
 import { costOf, formatTokens } from "./format";
-import { explainProblem, headerInt, readProblem } from "./problem";
+import { NotEnoughTokens, RefusalNotice } from "./Notices";
+import { explainProblem, headerInt, readProblem, type Shortfall, shortfallOf } from "./problem";
 import type { Problem } from "./types";
 
 interface Article {
@@ -12,7 +13,7 @@ interface Article {
 
 type Outcome =
   | { kind: "ok"; cost: number | null; remaining: number | null; article: Article }
-  | { kind: "insufficient"; balance: number; cost: number; topUpUrl: string | null }
+  | { kind: "insufficient"; shortfall: Shortfall }
   | { kind: "error"; message: string; problem: Problem | null };
 
 const ARTICLE_COST = costOf("article");
@@ -43,12 +44,10 @@ export function GeneratePanel({ onSpent }: { onSpent: () => void }) {
         setOutcome({ kind: "ok", cost: headerInt(res, "x-tokens-cost"), remaining: headerInt(res, "x-tokens-remaining"), article: body.result });
       } else {
         const problem = await readProblem(res);
-        if (problem.code === "insufficient_tokens" && typeof problem.balance === "number" && typeof problem.cost === "number") {
-          const topUpUrl = typeof problem.topUpUrl === "string" && problem.topUpUrl !== "/" ? problem.topUpUrl : null;
-          setOutcome({ kind: "insufficient", balance: problem.balance, cost: problem.cost, topUpUrl });
-        } else {
-          setOutcome({ kind: "error", message: generationError(problem, res.headers.get("retry-after")), problem });
-        }
+        const shortfall = shortfallOf(problem);
+        setOutcome(shortfall !== null
+          ? { kind: "insufficient", shortfall }
+          : { kind: "error", message: generationError(problem, res.headers.get("retry-after")), problem });
       }
     } catch {
       setOutcome({ kind: "error", message: "Could not reach Tollgate. Check your connection and try again.", problem: null });
@@ -92,27 +91,8 @@ export function GeneratePanel({ onSpent }: { onSpent: () => void }) {
             </article>
           </div>
         )}
-        {outcome?.kind === "insufficient" && (
-          <div className="notice warning" role="alert">
-            <p className="notice-title">Not enough tokens</p>
-            <p>
-              An article costs {formatTokens(outcome.cost)} tokens and your balance is {formatTokens(outcome.balance)}. Nothing was
-              generated and nothing was charged. Ask an administrator to top up your account
-              {outcome.topUpUrl === null ? "." : <> or <a href={outcome.topUpUrl}>buy more tokens</a>.</>}
-            </p>
-          </div>
-        )}
-        {outcome?.kind === "error" && (
-          <div className="notice error" role="alert">
-            <p className="notice-title">{outcome.problem?.status === 401 ? "Signed out" : "Not generated"}</p>
-            <p>{outcome.message}</p>
-            {outcome.problem?.status === 401 && (
-              <p>
-                <a href="/">Sign in again</a>
-              </p>
-            )}
-          </div>
-        )}
+        {outcome?.kind === "insufficient" && <NotEnoughTokens shortfall={outcome.shortfall} price="An article costs" done="generated" />}
+        {outcome?.kind === "error" && <RefusalNotice title="Not generated" message={outcome.message} problem={outcome.problem} />}
       </div>
     </section>
   );

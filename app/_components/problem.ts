@@ -38,3 +38,17 @@ export function headerInt(response: Response, name: string): number | null {
   const raw = response.headers.get(name);
   return raw !== null && /^\d+$/.test(raw) ? Number(raw) : null;
 }
+
+/** What a 402 says: the price, the balance, and where to buy more (null when the app has no shop). */
+export interface Shortfall {
+  balance: number;
+  cost: number;
+  topUpUrl: string | null;
+}
+
+/** The shortfall a refusal reports, or null when it is not an `insufficient_tokens` problem. */
+export function shortfallOf(problem: Problem): Shortfall | null {
+  if (problem.code !== "insufficient_tokens" || typeof problem.balance !== "number" || typeof problem.cost !== "number") return null;
+  const topUpUrl = typeof problem.topUpUrl === "string" && problem.topUpUrl !== "/" ? problem.topUpUrl : null;
+  return { balance: problem.balance, cost: problem.cost, topUpUrl };
+}

@@ -72,6 +72,8 @@ describe("the chat panel on the dashboard, in Chromium", () => {
     expect(reserved).toBeGreaterThan(0);
     await expect.poll(() => text(page.getByTestId("reserved")), SOON).toContain(`${fmt(reserved)} tokens reserved`);
     await expect.poll(() => balanceText(page), SOON).toBe(fmt(START - reserved));
+    // The hold is told of once: as tokens reserved, not also as a generation in progress.
+    expect(await page.getByText(/in progress\./).count()).toBe(0);
 
     await expect.poll(() => words(answer), SOON).toBeGreaterThanOrEqual(3);
     await panel.getByRole("button", { name: "Stop" }).click();
