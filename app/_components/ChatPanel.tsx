@@ -3,15 +3,14 @@
 import type { UIMessage } from "ai";
 import { type FormEvent, useId, useState } from "react";
 import { ChatAlert, ChatStatus } from "./ChatOutcome";
-import { knownHoldIds, newHoldReceipt, type Receipt, receiptOfCharge } from "./charge";
-import type { HistoryEntry, OpenHold } from "./types";
+import { holdReceipt, type Receipt, receiptOfCharge } from "./charge";
+import type { HistoryEntry } from "./types";
 import type { ChatEnding } from "./chatEnding";
 import { messageText, useMeteredChat } from "./useMeteredChat";
 
 interface Props {
-  /** The dashboard's live history and open holds: a stopped answer's charge is read there. */
+  /** The dashboard's live history: a stopped answer's charge is read there. */
   history: readonly HistoryEntry[];
-  holds: readonly OpenHold[];
   /** Poll the stats now: the gate has reserved, or the answer has ended. */
   onActivity: () => void;
 }
@@ -20,21 +19,16 @@ interface Props {
  * A streamed, usage-priced chat: `POST /api/chat/stream` holds the most an answer may cost,
  * streams it word by word, and settles what was written when it ends or is stopped.
  */
-export function ChatPanel({ history, holds, onActivity }: Props) {
+export function ChatPanel({ history, onActivity }: Props) {
   const headingId = useId();
   const [draft, setDraft] = useState("Write 60 words");
-  const [known, setKnown] = useState<ReadonlySet<string>>(() => new Set());
   const chat = useMeteredChat(onActivity);
-  const receipt = receiptOf(chat.ending, history, known);
+  const receipt = receiptOf(chat.ending, history);
 
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const text = draft.trim();
     if (text === "" || chat.running) return;
-    // Whatever hold settles next and is not one of these is this answer's. The last answer's
-    // own id too: its entry may reach the history only after this one has started.
-    const last = chat.ending?.kind === "finished" || chat.ending?.kind === "stopped" ? chat.ending.charge?.debitId : undefined;
-    setKnown(knownHoldIds(history, [...holds.map((h) => h.id), ...(last === undefined ? [] : [last])]));
     chat.send(text);
     setDraft("");
   }
@@ -72,9 +66,10 @@ export function ChatPanel({ history, holds, onActivity }: Props) {
   );
 }
 
-function receiptOf(ending: ChatEnding | null, history: readonly HistoryEntry[], known: ReadonlySet<string>): Receipt | null {
+function receiptOf(ending: ChatEnding | null, history: readonly HistoryEntry[]): Receipt | null {
   if (ending?.kind !== "finished" && ending?.kind !== "stopped") return null;
-  return ending.charge !== null ? receiptOfCharge(ending.charge) : newHoldReceipt(history, known);
+  if (ending.charge !== null) return receiptOfCharge(ending.charge);
+  return ending.holdId === null ? null : holdReceipt(history, ending.holdId);
 }
 
 function Transcript({ messages, running }: { messages: readonly UIMessage[]; running: boolean }) {

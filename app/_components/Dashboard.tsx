@@ -36,7 +36,7 @@ export function Dashboard({ userId, initial, today, historyLimit }: Props) {
             <PeriodCard period={stats.period} />
           </div>
           <GeneratePanel onSpent={refresh} />
-          <ChatPanel history={stats.history} holds={stats.holds} onActivity={refresh} />
+          <ChatPanel history={stats.history} onActivity={refresh} />
           <UsageChart usage={stats.usageByDay} today={today} />
           <HistoryTable
             history={stats.history}

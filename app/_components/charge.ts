@@ -39,17 +39,8 @@ export function receiptOfEntry(e: HistoryEntry): Receipt | null {
   return { charged, reserved: e.held, released: e.held - charged, balance: e.balanceAfter, expired: e.ended === "expired" };
 }
 
-/**
- * The ids a new hold's entry cannot have: the holds already settled in the history and those
- * still open. Taken when a message is sent, so that an earlier answer settling late is not
- * mistaken for this one.
- */
-export function knownHoldIds(history: readonly HistoryEntry[], openHoldIds: readonly string[]): ReadonlySet<string> {
-  return new Set([...history.filter((e) => e.held !== undefined).map((e) => e.id), ...openHoldIds]);
-}
-
-/** The newest settled hold (history is newest first) not among `known`, as a receipt. */
-export function newHoldReceipt(history: readonly HistoryEntry[], known: ReadonlySet<string>): Receipt | null {
-  const entry = history.find((e) => e.held !== undefined && !known.has(e.id));
+/** The receipt of the hold `holdId` (the answer's X-Tokens-Hold), once its entry is in the history. */
+export function holdReceipt(history: readonly HistoryEntry[], holdId: string): Receipt | null {
+  const entry = history.find((e) => e.id === holdId);
   return entry === undefined ? null : receiptOfEntry(entry);
 }

@@ -41,7 +41,7 @@ export function useMeteredChat(onActivity: () => void) {
           const res = await fetch(input, init);
           if (res.ok) {
             const held = headerInt(res, "x-tokens-reserved");
-            answered.current = { ok: true, reserved: held };
+            answered.current = { ok: true, reserved: held, holdId: res.headers.get("x-tokens-hold") };
             setReserved(held);
           } else {
             answered.current = { ok: false, problem: await readProblem(res.clone()), retryAfter: res.headers.get("retry-after") };

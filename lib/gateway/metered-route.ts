@@ -189,7 +189,7 @@ export function createMeteredRoute(options: MeteredRouteOptions) {
       const settled = meter.outcome === null ? null : await meter.outcome;
       const response = settled === null ? settleWhenBodyEnds(delivery.response, pass, meter) : delivery.response;
       return withHeaders(response, serverTiming, (headers) => {
-        if (settled === null) return setHoldHeaders(headers, options.tokenHeaders, pass.held, pass.balance);
+        if (settled === null) return setHoldHeaders(headers, options.tokenHeaders, { id: pass.holdId, held: pass.held }, pass.balance);
         setTokenHeaders(headers, options.tokenHeaders, settled.charged, settled.balance);
         if (settled.status === "settled") headers.set("x-tokens-released", String(settled.released));
       });

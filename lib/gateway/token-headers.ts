@@ -27,11 +27,14 @@ export function setTokenHeaders(headers: Headers, policy: TokenHeaderPolicy, cos
 /**
  * The balance headers of an answer served on a hold (a usage-priced route): what is held
  * (`X-Tokens-Reserved`; less than the route's hold when the balance covered only part of
- * it) and the balance the hold left. The cost is not known yet: it is settled when the
- * work ends, and reported in the answer's own body (the stream's finish metadata).
+ * it), the hold's id (`X-Tokens-Hold`: its history entry's id, so a client that stopped
+ * the answer before its finish metadata finds the charge there) and the balance the hold
+ * left. The cost is not known yet: it is settled when the work ends, and reported in the
+ * answer's own body (the stream's finish metadata).
  */
-export function setHoldHeaders(headers: Headers, policy: TokenHeaderPolicy, held: number, remaining: number | null): void {
-  headers.set("x-tokens-reserved", String(held));
+export function setHoldHeaders(headers: Headers, policy: TokenHeaderPolicy, hold: { id: string; held: number }, remaining: number | null): void {
+  headers.set("x-tokens-reserved", String(hold.held));
+  headers.set("x-tokens-hold", hold.id);
   headers.delete("x-tokens-cost");
   setTokenHeaders(headers, policy, null, remaining);
 }

@@ -76,6 +76,7 @@ describe("POST /api/chat/stream (usage-priced, streaming)", () => {
     expect(ledger.balance).toBe(100 - finish!.charged);
     expect(finish!.remaining).toBe(ledger.balance);
     expect(entry).toMatchObject({ id: finish!.debitId, amount: -finish!.charged, held: reserved, ended: "settled" });
+    expect(response.headers.get("x-tokens-hold")).toBe(entry.id);
   });
 
   it("a stream aborted after a few chunks charges less than its hold, and the rest comes back", async () => {
@@ -91,7 +92,8 @@ describe("POST /api/chat/stream (usage-priced, streaming)", () => {
     expect(chunks).toBeGreaterThanOrEqual(5);
     expect(finish).toBeNull();
     const { ledger, entry } = await settledHold(user);
-    expect(entry).toMatchObject({ held: reserved, ended: "settled" });
+    // The stop cut off the finish part: the client finds the charge by the hold's id.
+    expect(entry).toMatchObject({ id: response.headers.get("x-tokens-hold"), held: reserved, ended: "settled" });
     // At least what the client read; less than the whole answer the hold would pay for.
     expect(-entry.amount).toBeGreaterThanOrEqual(priceOf(message, chunks));
     expect(-entry.amount).toBeLessThan(reserved);

@@ -78,6 +78,7 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
     expect(answer.headers.get("x-tokens-reserved")).toBe("20");
     expect(answer.headers.get("x-tokens-remaining")).toBe("30");
     expect(answer.headers.get("x-tokens-cost")).toBeNull();
+    expect(answer.headers.get("x-tokens-hold")).toBe((seen!.pass as Extract<GatePass, { status: "held" }>).holdId);
     expect(seen!.meter).toMatchObject({ held: 20, balance: 30, outcome: null });
     // A 2xx answer's hold is the handler's (its stream's) to settle: metered() left it open.
     const ledger = await readLedger(metering.context, "hal");

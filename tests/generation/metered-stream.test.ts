@@ -129,6 +129,8 @@ describe.each(kvTargets())("meteredStream on the $engine engine", (target) => {
     expect(price).toBe(4);
     const ledger = await readLedger(metering.context, "end");
     expect(finishOf(chunks)).toEqual({ debitId: ledger.history[0]!.id, reserved: 20, charged: price, released: 20 - price, remaining: 50 - price });
+    // The hold's id is also in the headers: a client that stops before the finish part finds its entry by it.
+    expect(response.headers.get("x-tokens-hold")).toBe(ledger.history[0]!.id);
     expect(ledger.history[0]).toMatchObject({ type: "debit", amount: -price, held: 20 });
     expect([ledger.balance, ledger.openHolds]).toEqual([50 - price, []]);
     expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);

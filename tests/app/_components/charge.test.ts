@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { knownHoldIds, newHoldReceipt, readChatCharge, receiptOfEntry } from "@/app/_components/charge";
+import { holdReceipt, readChatCharge, receiptOfEntry } from "@/app/_components/charge";
 import type { HistoryEntry } from "@/app/_components/types";
 
 const charge = { debitId: "hld_1", reserved: 310, charged: 12, released: 298, remaining: 988 };
@@ -38,14 +38,13 @@ describe("receipts from the history", () => {
     expect(receiptOfEntry(entry("dbt_1"))).toBeNull();
   });
 
-  it("takes the newest hold that was neither settled nor open when the message was sent", () => {
-    const before = [entry("hld_old", { amount: -4, held: 9 }), entry("dbt_1")];
-    const known = knownHoldIds(before, ["hld_running"]);
-    expect(newHoldReceipt(before, known)).toBeNull();
-    // The earlier answer settles late, after ours started: it is not ours.
-    const late = [entry("hld_running", { amount: -7, held: 9 }), ...before];
-    expect(newHoldReceipt(late, known)).toBeNull();
-    const ours = [entry("hld_new", { amount: -3, held: 20, balanceAfter: 50 }), ...late];
-    expect(newHoldReceipt(ours, known)).toMatchObject({ charged: 3, reserved: 20, released: 17, balance: 50 });
+  it("finds the answer's hold by its id (X-Tokens-Hold), not by guessing which hold is newest", () => {
+    const history = [entry("hld_other", { amount: -7, held: 9 }), entry("dbt_1")];
+    // Not settled yet: no receipt, even though another hold settled after ours started.
+    expect(holdReceipt(history, "hld_ours")).toBeNull();
+    const settled = [entry("hld_later", { amount: -1, held: 20 }), entry("hld_ours", { amount: -3, held: 20, balanceAfter: 50 }), ...history];
+    expect(holdReceipt(settled, "hld_ours")).toMatchObject({ charged: 3, reserved: 20, released: 17, balance: 50 });
+    // An id that is not a hold's gives no receipt.
+    expect(holdReceipt(settled, "dbt_1")).toBeNull();
   });
 });
