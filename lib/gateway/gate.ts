@@ -19,8 +19,8 @@ export interface GateOptions extends TokenHeaderPolicy {
   /** The debit: `metering.debit`, or a coalescer's. */
   debit: (request: DebitRequest) => Promise<DebitOutcome>;
   /**
-   * The hold, for usage-priced rows: `metering.hold`. Without it a usage-priced request is
-   * refused (500 configuration_error, nothing held). @default null
+   * The hold, for usage-priced rows: `metering.hold`. Required when the pricing table has
+   * one (createGate throws without it); a table of fixed prices needs none. @default null
    */
   hold?: (request: HoldRequest) => Promise<HoldOutcome>;
   /**
@@ -91,10 +91,13 @@ export type GateDecision = (
  */
 export function createGate(options: GateOptions): (request: Request) => Promise<GateDecision> {
   assertPricingTable(options.pricing);
-  // Optional so a gate built for fixed prices only (the simulator, the benchmarks) needs
-  // none; a usage-priced request reaching such a gate is refused as misconfigured (500),
-  // with nothing held, never served unmetered.
+  // Optional so a gate for fixed prices only needs none; a usage-priced row without it is a
+  // wiring mistake, refused here at start-up rather than on the route's first request.
   const hold = options.hold ?? null;
+  const usageRows = options.pricing.filter((row) => row.usage !== undefined).map((row) => row.id);
+  if (hold === null && usageRows.length > 0) {
+    throw new TypeError(`the pricing table has usage-priced rows (${usageRows.join(", ")}) and the gate has no hold function`);
+  }
   const deadlineOverride = options.holdDeadlineMs ?? null;
   const log = options.log ?? (() => undefined);
   const inProgressMs = options.idempotencyInProgressMs ?? 900_000;
@@ -135,11 +138,8 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
           detail: `${route.method} ${route.path} is priced by use and streams its answer: it cannot be replayed. Send it without an Idempotency-Key; nothing was held`,
         }));
       }
-      if (hold === null) {
-        log("gate.misconfigured", { route: route.id, reason: "no hold function for a usage-priced route" });
-        return respond(problem("configuration_error", { detail: "this route is priced by use, and the gateway was built without holds; nothing was held" }));
-      }
-      return holdFor(request, url, route, hold, caller.userId, started, authMs);
+      // Checked at construction: a table with usage rows comes with a hold.
+      return holdFor(request, url, route, hold!, caller.userId, started, authMs);
     }
     // A key is scoped to the user and to this request (route and body): read before the
     // debit, so a key reused for another request is refused in the debit's own round trip.

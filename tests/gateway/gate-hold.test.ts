@@ -243,3 +243,16 @@ describe("holds when the KV store is unreachable", () => {
     expect(await decision.response.json()).toMatchObject({ code: "metering_unavailable" });
   });
 });
+
+describe("a gate for usage-priced routes", () => {
+  it("is not built without a hold function: the wiring mistake is refused at start-up, not on the route's first request", () => {
+    const options = {
+      verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
+      debit: async () => { throw new Error("never called"); },
+      signer: null, topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
+    };
+    expect(() => createGate({ ...options, pricing: PRICING })).toThrow(/usage-priced rows \(chat-stream\) and the gate has no hold function/);
+    // A table of fixed prices needs none.
+    expect(() => createGate({ ...options, pricing: PRICING.filter((row) => row.usage === undefined) })).not.toThrow();
+  });
+});

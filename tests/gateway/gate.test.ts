@@ -9,6 +9,9 @@ import { createDebitCoalescer } from "../../lib/metering/coalescer";
 import { createKvClient } from "../../lib/kv-client";
 import { kvTargets, manualClock, uniqueNamespace } from "../support/kv";
 
+/** The fixed-price rows: a gate whose debit is faked here takes no holds (a usage row would need one). */
+const FIXED_PRICING = PRICING.filter((row) => row.usage === undefined);
+
 const SECRET = "gate-test-secret-0123456789abcdef0123456789";
 
 async function setup(url: string, token: string, { coalesce = false, idempotencyInProgressMs = 900_000, clock = Date.now } = {}) {
@@ -21,6 +24,7 @@ async function setup(url: string, token: string, { coalesce = false, idempotency
   const options = {
     verify,
     debit: coalesce ? createDebitCoalescer(metering).debit : metering.debit,
+    hold: metering.hold,
     pricing: PRICING, topUpUrl: "https://example.test/buy", monthlyAllowance: 100,
     secondsToPeriodEnd: () => 3600,
     idempotencyInProgressMs,
@@ -434,6 +438,7 @@ describe("the gate when the KV store is unreachable", () => {
     const gate = createGate({
       verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
       debit: metering.debit,
+      hold: metering.hold,
       pricing: PRICING.map((r) => (r.id === "chat" && r.usage === undefined ? { ...r, failOpen } : r)),
       signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
       log: (event) => logged.push(event),
@@ -531,7 +536,7 @@ describe("the gate refuses a forged cookie write before it verifies the cookie",
       debit: async () => {
         throw new Error("must not be reached");
       },
-      pricing: PRICING, signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
+      pricing: FIXED_PRICING, signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
     });
     expect((await problemOf(await gate(post("/api/chat", { cookie, "sec-fetch-site": "cross-site" })))).body).toMatchObject({ code: "cross_origin_request" });
     expect((await problemOf(await gate(post("/api/chat", { cookie, "content-type": "text/plain" })))).body).toMatchObject({ code: "unsupported_media_type" });
@@ -553,7 +558,7 @@ describe("the gate in development: foreign Hosts (DNS rebinding)", () => {
         debits++;
         throw new Error("must not be reached");
       },
-      pricing: PRICING, signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
+      pricing: FIXED_PRICING, signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
       allowedHosts: ["localhost", "127.0.0.1", "[::1]"],
     });
     const rebound = post("/api/generate/article", { authorization: await bearer("rita"), host: "evil.example:3000" });
@@ -572,7 +577,7 @@ describe("the gate when the store answers an error", () => {
     const gate = createGate({
       verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
       debit: async (request) => ({ status: "unavailable", error: new KvProtocolError("ERR wrong type"), userId: request.userId, cost: request.cost, pending: voided }),
-      pricing: PRICING, signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
+      pricing: FIXED_PRICING, signer: createGateSigner({ secret: SECRET }), topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 1,
     });
     const decision = await gate(post("/api/generate/article", { authorization: await bearer("zoe") }));
     expect(decision.pending).toBe(voided);

@@ -40,7 +40,7 @@ describe("KV round trips per debit", () => {
   it("through the gate, a paid request with an Idempotency-Key (its body read and hashed) is one transaction before it is forwarded", async () => {
     const gate = createGate({
       verify: async (token) => ({ status: "verified", userId: token, isAdmin: false, expiresAt: 4_102_444_800 }),
-      debit: metering.debit, pricing: PRICING, signer: null, topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 60,
+      debit: metering.debit, hold: metering.hold, pricing: PRICING, signer: null, topUpUrl: "/", monthlyAllowance: 0, secondsToPeriodEnd: () => 60,
     });
     server.resetCounters();
     const decision = await gate(new Request("http://localhost/api/chat", {
