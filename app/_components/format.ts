@@ -1,4 +1,4 @@
-import { PRICING } from "@/lib/gateway/pricing";
+import { PRICING, routeName } from "@/lib/gateway/pricing";
 import type { EntryType } from "./types";
 
 // A fixed locale: the server renders first and the browser hydrates, so both must format
@@ -45,7 +45,7 @@ const ROUTE_LABELS: Record<string, string> = {
  * (older entries, scripts): both map to the pricing table's row.
  */
 function pricingIndex(route: string): number {
-  return PRICING.findIndex((r) => r.id === route || `${r.method} ${r.path}` === route);
+  return PRICING.findIndex((r) => r.id === route || routeName(r) === route);
 }
 
 export function routeLabel(route: string): string {

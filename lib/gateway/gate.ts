@@ -9,7 +9,7 @@ import {
   type DebitOutcome, type DebitRequest, type Hold, type HoldOutcome, type HoldRequest, isValidIdempotencyKey, KvUnavailableError, type RequestFingerprint,
 } from "../metering";
 import { type GatePass, type GateSigner, stripGateHeaders } from "./forwarded-headers";
-import { assertPricingTable, type FixedPricedRoute, holdDeadlineMs, lookupPrice, type PricedRoute, type UsagePricedRoute } from "./pricing";
+import { assertPricingTable, type FixedPricedRoute, holdDeadlineMs, lookupPrice, type PricedRoute, routeName, type UsagePricedRoute } from "./pricing";
 import { fingerprintRequest, MAX_FINGERPRINT_BODY_BYTES } from "./request-fingerprint";
 import { decodeStoredResponse } from "./stored-response";
 import { setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
@@ -152,7 +152,7 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     }
 
     const outcome = await options.debit({
-      userId: caller.userId, cost: route.cost, route: `${route.method} ${route.path}`, idempotencyKey, requestFingerprint,
+      userId: caller.userId, cost: route.cost, route: routeName(route), idempotencyKey, requestFingerprint,
     });
     const pending = outcome.pending;
     const next = decideDebitAnswer(outcome, route, { topUpUrl: options.topUpUrl, inProgressMs });
@@ -189,7 +189,7 @@ export function createGate(options: GateOptions): (request: Request) => Promise<
     const usage = route.usage;
     const outcome = await takeHold({
       userId, amount: usage.hold, minimum: usage.minimumHold, deadlineMs: holdDeadlineMs(route, deadlineOverride),
-      onExpiry: usage.onExpiry, route: `${route.method} ${route.path}`,
+      onExpiry: usage.onExpiry, route: routeName(route),
     });
     const pending = outcome.pending;
     const next = decideHoldAnswer(outcome, options.topUpUrl);

@@ -4,7 +4,7 @@ import { GATE_HEADERS, type GatePass, type GateSigner, passCost, type PassReadin
 import type { GateDecision } from "./gate";
 import { encodeStoredResponse } from "./stored-response";
 import { setHoldHeaders, setTokenHeaders, type TokenHeaderPolicy } from "./token-headers";
-import { lookupPrice, type PricedRoute } from "./pricing";
+import { lookupPrice, type PricedRoute, routeName } from "./pricing";
 
 export interface MeteredRouteOptions {
   /** The pricing table the gate used: a pass must be for the route it arrives at. */
@@ -333,7 +333,7 @@ export function ticketOf(pass: Extract<GatePass, { status: "held" }>, pricing: r
   const row = pricing.find((r) => r.id === pass.routeId);
   return {
     userId: pass.userId, id: pass.holdId, requested: pass.requested, held: pass.held, after: afterOfHold(pass, pass.balance),
-    at: pass.at, deadline: pass.deadline, route: row === undefined ? null : `${row.method} ${row.path}`, reason: null,
+    at: pass.at, deadline: pass.deadline, route: row === undefined ? null : routeName(row), reason: null,
   };
 }
 

@@ -129,6 +129,15 @@ export const BENCH_PRICING: readonly PricedRoute[] = [
   { id: "bench-chat", method: "POST", path: "/api/bench/metered", cost: 1 },
 ];
 
+/**
+ * A route as history entries, operation records and idempotency fingerprints name it:
+ * `METHOD /path`. One spelling, so an entry written by the gate, by the handler settling a
+ * hold and by a healer finishing it all name the same route.
+ */
+export function routeName(route: Pick<PricedRoute, "method" | "path">): string {
+  return `${route.method} ${route.path}`;
+}
+
 export type PriceLookup =
   | { status: "priced"; route: PricedRoute }
   | { status: "wrong-method"; allow: string[] }
@@ -154,7 +163,7 @@ export function assertPricingTable(table: readonly PricedRoute[]): void {
     }
     if (!/^[a-z0-9-]{1,40}$/.test(r.id)) throw new TypeError(`route id ${r.id} must be lowercase letters, digits and -`);
     if (!/^(\/[a-z0-9_-]+)+$/.test(r.path)) throw new TypeError(`${r.path} must be a plain path: lowercase segments, no trailing slash`);
-    const key = `${r.method} ${r.path}`;
+    const key = routeName(r);
     if (seen.has(key)) throw new TypeError(`${key} is priced twice`);
     seen.add(key);
   }

@@ -1,6 +1,6 @@
 import { readCapped } from "../http/json-body";
 import type { RequestFingerprint } from "../metering";
-import type { PricedRoute } from "./pricing";
+import { type PricedRoute, routeName } from "./pricing";
 
 /**
  * The largest body the gate hashes for an Idempotency-Key; a larger one is refused (413)
@@ -36,7 +36,7 @@ export async function fingerprintRequest(request: Request, route: PricedRoute): 
   }
   if (bytes === null) return { status: "too_large" };
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-  return { status: "ok", fingerprint: { target: `${route.method} ${route.path}`, bodySha256: toBase64Url(digest) } };
+  return { status: "ok", fingerprint: { target: routeName(route), bodySha256: toBase64Url(digest) } };
 }
 
 function toBase64Url(bytes: Uint8Array): string {
