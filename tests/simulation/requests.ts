@@ -111,7 +111,18 @@ export async function gatedOnce(
   await response.text().catch(() => undefined);
   const h = held as HeldPass | null;
   if (h !== null) {
-    ctx.trace.note(`${name}: answered ${status} on hold ${h.holdId} released=${response.headers.get("x-tokens-released") ?? "-"}`);
+    const released = response.headers.get("x-tokens-released");
+    ctx.trace.note(`${name}: answered ${status} on hold ${h.holdId} released=${released ?? "-"}`);
+    // A settled answer says what went back: the charge the caller learnt, which the hold's
+    // entry must show (holdChecks). One whose work failed was not used: all of it went back.
+    const answered = ctx.model.holds.get(h.holdId);
+    if (released !== null && answered !== undefined) answered.charged ??= h.held - Number(released);
+    if (status >= 300 && released !== null && Number(released) !== h.held) {
+      ctx.violate({
+        check: "failed-work-releases-its-hold", userId,
+        detail: `HTTP ${status} on hold ${h.holdId} released ${released} of ${h.held}`,
+      });
+    }
     return "paid";
   }
   const p = pass as PaidPass | null;
