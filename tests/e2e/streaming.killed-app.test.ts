@@ -1,13 +1,10 @@
 import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../support/ports";
-import { api, control, e2e, topUp, uniqueUser, userToken } from "./support/context";
+import { ledgerOf } from "../reliability/support/ledger";
+import { api, e2e, topUp, uniqueUser, userToken } from "./support/context";
 import { nextBin, waitUntilUp } from "./support/next-app";
-
-interface Ledger {
-  ledger: { balance: number; openIds: string[]; history: { id: string; amount: number; held?: number; ended?: string }[] };
-  problems: string[];
-}
+import { waitUntil } from "./support/poll";
 
 /**
  * An instance that dies mid-stream leaves its hold open; after the hold's deadline (and the
@@ -46,16 +43,12 @@ describe("a killed app's holds", () => {
       const me = async () => (await (await api("/api/me", { token })).json()) as { reserved: number; balance: number };
       expect(await me()).toMatchObject({ reserved, balance: 50 - reserved });
       const healAfterMs = Number(e2e().appEnv.TOLLGATE_HEAL_AFTER_MS);
-      let after = await me();
-      while (after.reserved !== 0 && Date.now() - killedAt < 3000 + healAfterMs + 30_000) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        after = await me();
-      }
+      const after = await waitUntil(me, (m) => m.reserved === 0, 3000 + healAfterMs + 30_000 - (Date.now() - killedAt), 250);
       expect(after).toMatchObject({ reserved: 0, balance: 50 - reserved });
       // Not before its deadline and the heal delay (the hold was taken after askedAt): the
       // healer never finishes a hold whose owner may still settle it.
       expect(Date.now() - askedAt).toBeGreaterThanOrEqual(3000 + healAfterMs);
-      const { ledger, problems } = (await control("/ledger", { userId: user })) as Ledger;
+      const { ledger, problems } = await ledgerOf(user);
       expect(problems).toEqual([]);
       expect(ledger.openIds).toEqual([]);
       expect(ledger.history.filter((e) => e.held !== undefined)).toMatchObject([{ amount: -reserved, held: reserved, ended: "expired" }]);

@@ -1,19 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { maxOutputTokensFor, priceOfUsage, PRICING, type UsagePricedRoute } from "../../lib/gateway/pricing";
 import { demoWordCount } from "../../lib/generation";
+import { ledgerOf } from "../reliability/support/ledger";
 import { finishOf, readUiStream, textDeltaCount, textOf } from "../support/ui-stream";
-import { api, control, topUp, uniqueUser, userToken } from "./support/context";
+import { api, topUp, uniqueUser, userToken } from "./support/context";
+import { waitUntil } from "./support/poll";
 
 /**
  * The usage-priced streaming route on the real app (next build + next start, middleware on
  * the Edge runtime, real Redis): the gate holds the most the request may cost, the handler
  * streams the demo model through the AI SDK and settles by what it produced.
  */
-
-interface Ledger {
-  ledger: { balance: number; openIds: string[]; history: { id: string; amount: number; held?: number; ended?: string }[] };
-  problems: string[];
-}
 
 /** Reads the answer (a UI message stream) to its end, or until `stopAfterChunks` text chunks, then goes away. */
 async function readStream(response: Response, stopAfterChunks = Infinity, abort?: AbortController) {
@@ -25,32 +22,20 @@ async function readStream(response: Response, stopAfterChunks = Infinity, abort?
   return { text: textOf(chunks), chunks: textDeltaCount(chunks), finish: finishOf(chunks) ?? null };
 }
 
-async function ledgerOf(userId: string): Promise<Ledger> {
-  return (await control("/ledger", { userId })) as Ledger;
-}
-
-/** Polls until `ok`; throws with the last value read when it never is. */
-async function waitUntil<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > end) throw new Error(`still not so after ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 /** The route's row, as the app prices it. */
 const ROW = PRICING.find((r) => r.id === "chat-stream") as UsagePricedRoute;
 
 /** What a finished answer costs: the demo model reports the prompt's words in and the answer's words out. */
 const priceOf = (message: string, outputWords: number) => priceOfUsage(ROW, { inputTokens: demoWordCount(message), outputTokens: outputWords });
 
+/** Holds in a user's history: what a refusal must leave empty. */
+const holdEntries = (view: Awaited<ReturnType<typeof ledgerOf>>) => view.ledger.history.filter((e) => e.held !== undefined);
+
 /** The user's one hold entry, once nothing of theirs is open. */
 async function settledHold(user: string) {
   const view = await waitUntil(() => ledgerOf(user), (l) => l.ledger.openIds.length === 0);
   expect(view.problems).toEqual([]);
-  const holds = view.ledger.history.filter((e) => e.held !== undefined);
+  const holds = holdEntries(view);
   expect(holds).toHaveLength(1);
   return { ledger: view.ledger, entry: holds[0]! };
 }
@@ -59,19 +44,25 @@ function stream(token: string, message: string, signal?: AbortSignal): Promise<R
   return api("/api/chat/stream", { method: "POST", token, json: { message }, signal });
 }
 
+/** A new user with `balance` tokens asks for `message`: the answer (checked 200) and what the gate reserved for it. */
+async function startStream(name: string, balance: number, message: string, signal?: AbortSignal) {
+  const user = uniqueUser(name);
+  await topUp(user, balance);
+  const response = await stream(await userToken(user), message, signal);
+  expect(response.status).toBe(200);
+  return { user, response, reserved: Number(response.headers.get("x-tokens-reserved")) };
+}
+
 describe("POST /api/chat/stream (usage-priced, streaming)", () => {
   it("a stream read to the end charges exactly what it used, in one history entry", async () => {
-    const user = uniqueUser("stream-full");
-    await topUp(user, 100);
-    const token = await userToken(user);
     const message = "Write 12 words about tea";
-    const response = await stream(token, message);
-    expect(response.status).toBe(200);
-    const reserved = Number(response.headers.get("x-tokens-reserved"));
-    expect(reserved).toBe(ROW.usage.hold);
+    const { user, response, reserved } = await startStream("stream-full", 100, message);
+    expect(reserved).toBe(20);
     const { text, finish } = await readStream(response);
     expect(text.trim().split(/\s+/)).toHaveLength(12);
-    expect(finish).toMatchObject({ reserved, charged: priceOf(message, 12), released: reserved - priceOf(message, 12) });
+    // 5 words in: 1 credit per started 100; 12 words out: 1 per started 10, so 2.
+    expect(priceOf(message, 12)).toBe(3);
+    expect(finish).toMatchObject({ reserved: 20, charged: 3, released: 17 });
     const { ledger, entry } = await settledHold(user);
     expect(ledger.balance).toBe(100 - finish!.charged);
     expect(finish!.remaining).toBe(ledger.balance);
@@ -80,14 +71,9 @@ describe("POST /api/chat/stream (usage-priced, streaming)", () => {
   });
 
   it("a stream aborted after a few chunks charges less than its hold, and the rest comes back", async () => {
-    const user = uniqueUser("stream-abort");
-    await topUp(user, 100);
-    const token = await userToken(user);
     const abort = new AbortController();
     const message = "Write 400 words";
-    const response = await stream(token, message, abort.signal);
-    expect(response.status).toBe(200);
-    const reserved = Number(response.headers.get("x-tokens-reserved"));
+    const { user, response, reserved } = await startStream("stream-abort", 100, message, abort.signal);
     const { chunks, finish } = await readStream(response, 5, abort);
     expect(chunks).toBeGreaterThanOrEqual(5);
     expect(finish).toBeNull();
@@ -101,19 +87,15 @@ describe("POST /api/chat/stream (usage-priced, streaming)", () => {
   });
 
   it("a user whose balance is below the hold gets a smaller hold, a shorter answer, and ends at a balance ≥ 0", async () => {
-    const user = uniqueUser("stream-short");
-    await topUp(user, 3);
-    const token = await userToken(user);
     const message = "Write 400 words";
-    const response = await stream(token, message);
-    expect(response.status).toBe(200);
-    expect(Number(response.headers.get("x-tokens-reserved"))).toBe(3);
+    const { user, response, reserved } = await startStream("stream-short", 3, message);
+    expect(reserved).toBe(3);
     const { text, finish } = await readStream(response);
     // Capped at what a hold of 3 pays for: 1 credit of input leaves 2 blocks of 10 words.
     const cap = maxOutputTokensFor(ROW, 3, demoWordCount(message));
     expect(cap).toBe(20);
     expect(text.trim().split(/\s+/)).toHaveLength(cap);
-    expect(finish).toMatchObject({ reserved: 3, charged: priceOf(message, cap), released: 0, remaining: 0 });
+    expect(finish).toMatchObject({ reserved: 3, charged: 3, released: 0, remaining: 0 });
     const { ledger, entry } = await settledHold(user);
     expect(entry).toMatchObject({ amount: -3, held: 3, ended: "settled" });
     expect(ledger.balance).toBe(0);
@@ -124,9 +106,12 @@ describe("POST /api/chat/stream (usage-priced, streaming)", () => {
     await topUp(user, 1);
     const response = await stream(await userToken(user), "hello");
     expect(response.status).toBe(402);
-    const { ledger } = await ledgerOf(user);
-    expect(ledger.balance).toBe(1);
-    expect(ledger.openIds).toEqual([]);
+    const view = await ledgerOf(user);
+    expect(view.ledger.balance).toBe(1);
+    expect(view.ledger.openIds).toEqual([]);
+    // Not held and given back: never held (a history with no hold entry).
+    expect(holdEntries(view)).toEqual([]);
+    expect(view.problems).toEqual([]);
   });
 
   it("refuses an Idempotency-Key: a stream cannot be replayed (422, nothing held)", async () => {
@@ -137,7 +122,8 @@ describe("POST /api/chat/stream (usage-priced, streaming)", () => {
     });
     expect(response.status).toBe(422);
     expect(((await response.json()) as { code: string }).code).toBe("idempotency_not_supported");
-    expect((await ledgerOf(user)).ledger.balance).toBe(50);
+    const view = await ledgerOf(user);
+    expect([view.ledger.balance, view.ledger.openIds, holdEntries(view), view.problems]).toEqual([50, [], [], []]);
   });
 
   it("50 concurrent streams for one user never overdraw; /api/me shows the holds while they run and none after", async () => {
