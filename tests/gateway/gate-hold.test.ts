@@ -3,7 +3,7 @@ import { createAuthConfig, createTokenVerifier, mintToken } from "../../lib/auth
 import { createGateSigner, GATE_HEADERS, type GatePass } from "../../lib/gateway/forwarded-headers";
 import { createGate, type GateDecision } from "../../lib/gateway/gate";
 import { createMeteredRoute, type HoldMeter, type MeteredHandler, ticketOf } from "../../lib/gateway/metered-route";
-import { PRICING } from "../../lib/gateway/pricing";
+import { type PricedRoute, PRICING } from "../../lib/gateway/pricing";
 import { checkInvariants, createMetering, readLedger } from "../../lib/metering";
 import { faultyKv, type FaultPlan } from "../support/faulty-kv";
 import { createKvClient } from "../../lib/kv-client";
@@ -20,7 +20,7 @@ const PATH = "/api/chat/stream";
 /** Generous: on a loaded machine a settle that times out is "pending", and these tests check exact figures. */
 const KV_TIMEOUT_MS = 10_000;
 
-function setup(url: string, token: string, { settleFaults = {} as FaultPlan } = {}) {
+function setup(url: string, token: string, { settleFaults = {} as FaultPlan, pricing = PRICING as readonly PricedRoute[] } = {}) {
   const kv = createKvClient({ url, token, timeoutMs: KV_TIMEOUT_MS });
   const meteringOptions = { kvTimeoutMs: KV_TIMEOUT_MS, healAfterMs: 5 * KV_TIMEOUT_MS, namespace: uniqueNamespace("hold"), monthlyAllowance: 0 };
   const metering = createMetering(kv, meteringOptions);
@@ -30,13 +30,13 @@ function setup(url: string, token: string, { settleFaults = {} as FaultPlan } = 
   const options = {
     verify: createTokenVerifier(createAuthConfig({ secret: SECRET, production: true })),
     debit: metering.debit, hold: metering.hold, holdDeadlineMs: 60_000,
-    pricing: PRICING, topUpUrl: "/buy", monthlyAllowance: 100, secondsToPeriodEnd: () => 3600,
+    pricing, topUpUrl: "/buy", monthlyAllowance: 100, secondsToPeriodEnd: () => 3600,
   };
   const gate = createGate({ ...options, signer });
   const background: Promise<unknown>[] = [];
   const logged: [string, Record<string, unknown>][] = [];
   const metered = createMeteredRoute({
-    signer, gate: createGate({ ...options, signer: null }), tokenHeaders: options, pricing: PRICING,
+    signer, gate: createGate({ ...options, signer: null }), tokenHeaders: options, pricing,
     refund: (u, d, r) => metering.refund(u, d, r), storeResponse: metering.storeIdempotentResponse,
     settleHold: settling.settleHold,
     background: (task) => { background.push(task); },
@@ -97,12 +97,32 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
   });
 
   it("holds what the balance has when it covers the minimum: X-Tokens-Reserved shows the smaller hold", async () => {
-    const { metering, gate, metered } = setup(target.url, target.token);
+    const { metering, gate, metered, settled } = setup(target.url, target.token);
     await metering.credit({ userId: "pat", amount: 7, reason: "Top-up" });
     const headers = await forwarded(await gate(post({ ...json, authorization: await bearer("pat") })));
+    const answer = await metered(async (_r, _p, meter) => {
+      await meter!.settle(5);
+      return new Response("ok");
+    })(new Request(`http://localhost${PATH}`, { method: "POST", headers }));
+    expect(answer.headers.get("x-tokens-cost")).toBe("5");
+    expect(answer.headers.get("x-tokens-released")).toBe("2");
+    await answer.text();
+    await settled();
+    // The partial hold is one entry of 7 held, 5 charged: the give-back of the shortfall and
+    // the release each happened once.
+    const ledger = await readLedger(metering.context, "pat");
+    expect([ledger.balance, ledger.openHolds, ledger.history[0]]).toMatchObject([2, [], { amount: -5, held: 7, ended: "settled" }]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("the partial hold's answer shows the smaller hold in X-Tokens-Reserved before any settle", async () => {
+    const { metering, gate, metered } = setup(target.url, target.token);
+    await metering.credit({ userId: "pau", amount: 7, reason: "Top-up" });
+    const headers = await forwarded(await gate(post({ ...json, authorization: await bearer("pau") })));
     const answer = await metered(async () => new Response("ok"))(new Request(`http://localhost${PATH}`, { method: "POST", headers }));
     expect(answer.headers.get("x-tokens-reserved")).toBe("7");
     expect(answer.headers.get("x-tokens-remaining")).toBe("0");
+    await answer.body?.cancel();
   });
 
   it("a 2xx answer whose handler never settled is settled as the route's expiry when its body ends, and logged", async () => {
@@ -117,6 +137,24 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
     expect([ledger.balance, ledger.openHolds]).toEqual([30, []]);
     expect(ledger.history[0]).toMatchObject({ amount: -20, held: 20, ended: "settled" });
     expect(logged).toContainEqual(["route.hold_unsettled", expect.objectContaining({ route: "chat-stream", charge: 20 })]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
+  });
+
+  it("an unsettled answer whose client cancels it is settled then too, and a `release` route charges nothing", async () => {
+    const pricing = PRICING.map((r) => (r.usage === undefined ? r : { ...r, usage: { ...r.usage, onExpiry: "release" as const } }));
+    const { metering, gate, metered, settled, logged } = setup(target.url, target.token, { pricing });
+    await metering.credit({ userId: "can", amount: 50, reason: "Top-up" });
+    const headers = await forwarded(await gate(post({ ...json, authorization: await bearer("can") })));
+    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(new TextEncoder().encode("word ")) });
+    const answer = await metered(async () => new Response(endless))(new Request(`http://localhost${PATH}`, { method: "POST", headers }));
+    const reader = answer.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    await settled();
+    const ledger = await readLedger(metering.context, "can");
+    expect([ledger.balance, ledger.openHolds, ledger.history[0]]).toMatchObject([50, [], { amount: 0, held: 20, ended: "settled" }]);
+    expect(logged).toContainEqual(["route.hold_unsettled", expect.objectContaining({ route: "chat-stream", charge: 0 })]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 
   it("answers 402 below the minimum hold, and holds nothing", async () => {
@@ -192,7 +230,9 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
     // Settled before answering: the answer shows what it cost and the balance after it.
     expect(answer.headers.get("x-tokens-cost")).toBe("4");
     expect(answer.headers.get("x-tokens-remaining")).toBe("26");
-    expect((await readLedger(metering.context, "inl")).balance).toBe(26);
+    const ledger = await readLedger(metering.context, "inl");
+    expect([ledger.balance, ledger.openHolds]).toEqual([26, []]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 
   it("releases the hold of a genuine held pass that arrives at another route, and never runs the work", async () => {
@@ -210,6 +250,7 @@ describe.each(kvTargets())("holds at the gate on the $engine engine", (target) =
     await settled();
     const ledger = await readLedger(metering.context, "wro");
     expect([ledger.balance, ledger.openHolds, ledger.history[0]]).toMatchObject([50, [], { amount: 0, held: 20 }]);
+    expect(checkInvariants(ledger, { historyComplete: true })).toEqual([]);
   });
 
   it("signs the hold into the pass: without its hold field, or with one added to a paid pass, it does not verify", async () => {
