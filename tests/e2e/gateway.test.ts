@@ -127,7 +127,7 @@ describe("the metered routes, through next start", () => {
     expect((await api("/api/generate/article", { method: "GET", token })).status).toBe(405);
   });
 
-  it("makes exactly one KV round trip per paid request (settlements ride on the next one)", async () => {
+  it("makes exactly one KV round trip per paid request (settlements ride on the next one)", async ({ skip }) => {
     const user = uniqueUser("e2e");
     await topUp(user, 100);
     const token = await userToken(user);
@@ -144,6 +144,9 @@ describe("the metered routes, through next start", () => {
       if (i > 0 && performance.now() - started >= 90) slow++;
     }
     const during = (await control("/counters")) as { requests: number; byPath: Record<string, number> };
+    // With most requests slow the bound approaches 2n, and a settle per request would pass:
+    // on such a machine the run proves nothing, and says so rather than passing.
+    if (slow > n / 4) skip(`${slow} of ${n} requests took ≥ 90 ms: too loaded to tell a riding settle from a lone one`);
     // n debits, each one transaction; at most one settle batch has gone out alone (+ slow).
     expect(during.requests).toBeGreaterThanOrEqual(n);
     expect(during.requests).toBeLessThanOrEqual(n + 1 + slow);

@@ -147,9 +147,12 @@ describe("a long script behind the HTTP server", () => {
     }).catch(() => "connection closed");
     // Running, and past its limit: the server answers BUSY (polled: a slow machine may take
     // a while to start the script).
+    const giveUpAt = Date.now() + 30_000;
     for (let busy = false; !busy; await sleep(LIMIT_MS)) {
       const answer = await fetch(`${server.url}/`, { method: "POST", headers: { authorization: "Bearer busy-token" }, body: JSON.stringify(["get", "k"]) });
-      busy = ((await answer.json()) as { error?: string }).error === BUSY;
+      const body = (await answer.json()) as { error?: string };
+      busy = body.error === BUSY;
+      if (!busy && Date.now() > giveUpAt) throw new Error(`the server never answered BUSY in 30 s; last answer ${JSON.stringify(body)}`);
     }
     const started = performance.now();
     await server.close();
