@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  assertPricingTable, HOLD_DEADLINE_MARGIN_MS, holdDeadlineMs, maxOutputTokensFor, type PricedRoute, PRICING, priceOfUsage,
+  assertPricingTable, holdDeadlineMs, maxOutputTokensFor, type PricedRoute, PRICING, priceOfUsage,
   type UsagePricedRoute,
 } from "../../lib/gateway/pricing";
 
@@ -56,7 +56,7 @@ describe("maxOutputTokensFor", () => {
 
 describe("the hold deadline", () => {
   it("is the route's longest run plus a margin, unless overridden", () => {
-    expect(holdDeadlineMs(row)).toBe(60_000 + HOLD_DEADLINE_MARGIN_MS);
+    expect(holdDeadlineMs(row)).toBe(90_000);
     expect(holdDeadlineMs(row, 2_000)).toBe(2_000);
   });
 });

@@ -51,6 +51,18 @@ describe("KV round trips per debit", () => {
     expect(server.counters.byPath).toEqual({ "/multi-exec": 1 });
   });
 
+  it("a hold is one transaction; settling it from its ticket, on another instance, is two (claim, release) and reads nothing back", async () => {
+    server.resetCounters();
+    const outcome = await metering.hold({ userId: "rt", amount: 20, minimum: 2, deadlineMs: 60_000 });
+    if (outcome.status !== "held") throw new Error(`not held: ${outcome.status}`);
+    expect(server.counters.requests).toBe(1);
+    // Another instance: its own client, only the ticket (as the signed pass carries it).
+    const handler = createMetering(createKvClient({ url: server.url, token: "rt-token" }), metering.context.config);
+    const settled = await handler.settleHold(outcome.hold.ticket, 5);
+    expect(settled).toMatchObject({ status: "settled", charged: 5, released: 15 });
+    expect(server.counters.requests).toBe(3);
+  });
+
   it("a refused debit costs one more (the compensation), and nothing else", async () => {
     const poor = createMetering(createKvClient({ url: server.url, token: "rt-token" }), { namespace: uniqueNamespace("rt"), monthlyAllowance: 0 });
     server.resetCounters();
